@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+# thinvisor: every build and test entry point.  See README.md.
+#
+#   make            the Linux module (running kernel's headers, else Debian's)
+#                   and the tvctl CLI
+#   make test       everything: deps, unit tests, Windows build checks, e2e
+#   make demo       the main job: boot a guest in Bochs, load, show, unload
+#   make unit       host unit tests (cmocka, ASan + UBSan)
+#   make e2e        the Bochs end-to-end suite (E2E_KERNEL, E2E_CPUS, E2E_EXTRA)
+#   make windows    thinvisor.sys with mingw-w64
+#   make bench      the guest benchmark in Bochs
+#   make deps       install what is missing (Debian, root)
+
+TOP := $(CURDIR)
+BUILD ?= $(TOP)/build
+export TOP BUILD
+
+HOST_KDIR := $(wildcard /lib/modules/$(shell uname -r)/build/Makefile)
+DEBIAN_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64/Makefile)))
+KDIR ?= $(patsubst %/Makefile,%,$(or $(HOST_KDIR),$(DEBIAN_KDIR)))
+
+CC ?= cc
+TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
+
+.PHONY: all module tvctl unit test demo deps clean
+
+all: module tvctl
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers found: run 'make deps' or set KDIR" >&2; exit 1; }
+	scripts/build-module.sh "$(KDIR)" "$(BUILD)/module/host"
+
+tvctl: $(BUILD)/tools/tvctl
+
+$(BUILD)/tools/tvctl: tools/tvctl.c include/thinvisor/uapi.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) -o $@ tools/tvctl.c
+
+deps:
+	scripts/deps.sh
+
+unit:
+	$(MAKE) -f tests/unit/unit.mk
+
+clean:
+	rm -rf $(BUILD)
+
+-include tests/e2e/e2e.mk
+-include platform/windows/windows.mk
+-include bench/bench.mk

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform interface: everything the portable core asks of its host.
+ *
+ * Each function states the context it may be called from:
+ *   sleepable  - normal kernel thread context; may block and allocate.
+ *   irqs-off   - interrupts disabled on the current CPU, not in VMX root.
+ *   vmx-root   - inside the VMM (VM-exit handler): interrupts off, host state
+ *                loaded, the interrupted guest may hold any kernel lock on
+ *                this CPU.  Nothing here may take a lock, allocate, sleep or
+ *                call into the scheduler.
+ * "any" means all three.
+ *
+ * Linux implements it in platform/linux/plat.c, Windows in
+ * platform/windows/plat.c, the host unit tests in tests/unit/fake_platform.c.
+ */
+#ifndef TV_CORE_PLATFORM_H
+#define TV_CORE_PLATFORM_H
+
+#include "types.h"
+
+/* --- memory --------------------------------------------------------- */
+
+/*
+ * Allocate @npages zeroed, physically contiguous, page-aligned, write-back,
+ * non-executable pages.  Returns NULL on failure.  Context: sleepable.
+ */
+void *tv_plat_alloc_pages(size_t npages);
+
+/* Free what tv_plat_alloc_pages() returned.  Context: sleepable. */
+void tv_plat_free_pages(void *va, size_t npages);
+
+/* Zeroed, non-executable small allocation.  Context: sleepable. */
+void *tv_plat_zalloc(size_t size);
+
+/* Free what tv_plat_zalloc() returned (NULL is ignored).  Context: sleepable. */
+void tv_plat_free(void *p);
+
+/*
+ * Physical address of memory obtained from tv_plat_alloc_pages() or
+ * tv_plat_zalloc().  Context: any.
+ */
+u64 tv_plat_virt_to_phys(const void *va);
+
+/* --- processors ----------------------------------------------------- */
+
+/* One more than the highest CPU index the host may ever use.  Context: any. */
+unsigned int tv_plat_cpu_limit(void);
+
+/* Is CPU @cpu online now?  Context: sleepable (caller holds hotplug off). */
+bool tv_plat_cpu_online(unsigned int cpu);
+
+/* Index of the current CPU.  Context: irqs-off or vmx-root. */
+unsigned int tv_plat_cpu_index(void);
+
+/*
+ * Run @fn(@arg) on CPU @cpu with interrupts disabled and wait for it;
+ * returns what @fn returned, or TV_ERR_PLATFORM if the CPU could not be
+ * reached.  Context: sleepable.
+ */
+int tv_plat_on_cpu(unsigned int cpu, int (*fn)(void *arg), void *arg);
+
+/*
+ * Host page-table root for the VMM: a CR3 value that maps the kernel (the
+ * core's code, data and every tv_plat_* allocation) for the whole time the
+ * VMM runs, whatever process is current.  Context: irqs-off.
+ */
+u64 tv_plat_host_cr3(void);
+
+/*
+ * Called on the current CPU right after it left VMX operation (terminate
+ * or a failed launch), before interrupts are enabled again: the host fixes
+ * whatever state it caches that VM exit could not restore (Linux: the TSS
+ * limit).  Context: irqs-off.
+ */
+void tv_plat_after_vmxoff(void);
+
+/* --- logging and fatal errors --------------------------------------- */
+
+enum tv_log_level {
+	TV_LOG_ERR = 3,
+	TV_LOG_WARN = 4,
+	TV_LOG_INFO = 6,
+	TV_LOG_DEBUG = 7,
+};
+
+/*
+ * Emit one formatted log line (printf format; %llx for u64).  Context:
+ * sleepable or irqs-off.
+ */
+void tv_plat_vlog(int level, const char *fmt, tv_va_list ap);
+
+/*
+ * The same from inside the VMM: must not take a lock that the guest may hold
+ * (Linux: printk_deferred, lock-free ring, console flushed later).
+ * Context: vmx-root.
+ */
+void tv_plat_vlog_vmm(int level, const char *fmt, tv_va_list ap);
+
+/*
+ * Stop the machine with @msg through the host's crash path (Linux panic(),
+ * Windows KeBugCheckEx).  Never returns.  Context: any.
+ */
+__attribute__((noreturn)) void tv_plat_panic(const char *msg);
+
+/* --- test builds ---------------------------------------------------- */
+
+/*
+ * Injected-fault point: returns true when the test build was asked to fail
+ * init step @step (see enum tv_fault in core/vmm.h).  Production builds
+ * return false always.  Context: any.
+ */
+bool tv_plat_fault(int step);
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's entry points for the hosts.  A host loads thinvisor as:
+ *
+ *   tv_vmm_init()          checks and shared state, no CPU touched
+ *   tv_vmm_up_all()        virtualize every online CPU (or tv_vmm_cpu_up()
+ *                          from a hotplug callback)
+ *   ...
+ *   tv_vmm_down_all()      give every CPU back
+ *   tv_vmm_fini()          free the shared state
+ *
+ * All of them are called from sleepable context, one at a time (the host
+ * serializes them with its own lock).
+ */
+#ifndef TV_CORE_VMM_H
+#define TV_CORE_VMM_H
+
+#include "types.h"
+
+/* Init steps that a test build can make fail (tv_plat_fault()). */
+enum tv_fault {
+	TV_FAULT_NONE = 0,
+	TV_FAULT_CAPS = 1,		/* capability checks */
+	TV_FAULT_FEATURE_CONTROL = 2,	/* IA32_FEATURE_CONTROL on every CPU */
+	TV_FAULT_SHARED_ALLOC = 3,	/* MSR bitmap and shared data */
+	TV_FAULT_EPT = 4,		/* EPT identity map */
+	TV_FAULT_VCPU_ALLOC = 5,	/* per-CPU regions and stack */
+	TV_FAULT_VMXON = 6,		/* VMXON (after CR4.VMXE) */
+	TV_FAULT_VMCS = 7,		/* VMCLEAR/VMPTRLD/VMWRITEs */
+	TV_FAULT_VMLAUNCH = 8,		/* VMLAUNCH fails (bad host state) */
+	TV_FAULT_VMENTRY = 9,		/* VM entry fails (bad guest state) */
+	TV_FAULT_LAST_CPU = 10,		/* the last CPU fails: others given back */
+	TV_FAULT_CORE_COUNT,
+	TV_FAULT_HOST_FIRST = 20,	/* host-specific steps start here */
+};
+
+/* Hypercall numbers (VMCALL with RAX = number; see docs/hypercalls.md). */
+#define TV_HC_MAGIC 0x7476000000000000ULL	/* "tv" in the top bytes */
+#define TV_HC_PING (TV_HC_MAGIC | 1)
+#define TV_HC_TERMINATE (TV_HC_MAGIC | 2)
+#define TV_HC_INFO (TV_HC_MAGIC | 3)
+#define TV_HC_PONG 0x706f6e67ULL		/* "pong" returned by ping */
+
+/* CPUID signature (leaf 0x40000000 EBX:ECX:EDX, leaf 0x40000001 EAX). */
+#define TV_CPUID_SIGNATURE "thinvisor-hv"
+#define TV_CPUID_INTERFACE 0x31305654u		/* "TV01" */
+#define TV_VERSION_MAJOR 0
+#define TV_VERSION_MINOR 1
+
+struct tv_cpu_status {
+	bool virtualized;
+	u16 vpid;
+	u64 exits;
+};
+
+int tv_vmm_init(void);
+void tv_vmm_fini(void);
+int tv_vmm_up_all(void);
+void tv_vmm_down_all(void);
+int tv_vmm_cpu_up(unsigned int cpu);
+void tv_vmm_cpu_down(unsigned int cpu);
+void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st);
+/* Ping the VMM on CPU @cpu; returns TV_OK when it answered. */
+int tv_vmm_ping(unsigned int cpu);
+/* Bytes of EPT tables and of per-CPU VMM memory, for reports. */
+u64 tv_vmm_ept_bytes(void);
+
+/* Logging helpers over tv_plat_vlog(); tv_vmm_log is for VMX root. */
+void tv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tv_vmm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

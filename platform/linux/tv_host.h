@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* Base types for the core, taken from the Linux kernel. */
+#ifndef TV_HOST_H
+#define TV_HOST_H
+#include <linux/types.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#endif

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install what thinvisor's builds and tests need on Debian 12, and nothing
+# that is already there.  Idempotent; needs root for apt-get.
+# usage: scripts/deps.sh [unit|module|e2e|windows|all]   (default: all)
+set -eu
+
+unit="gcc make libc6-dev libcmocka-dev"
+module="linux-headers-amd64 kmod"
+e2e="bochs bochsbios vgabios busybox-static cpio isolinux syslinux-common xorriso
+	linux-source-6.1 flex bison bc libelf-dev libssl-dev dwarves lz4 xz-utils
+	linux-image-amd64 linux-headers-amd64 kmod"
+windows="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev
+	osslsigncode openssl"
+
+case "${1:-all}" in
+unit) want=$unit ;;
+module) want="$unit $module" ;;
+e2e) want="$unit $module $e2e" ;;
+windows) want="$unit $windows" ;;
+all) want="$unit $module $e2e $windows" ;;
+*) echo "usage: $0 [unit|module|e2e|windows|all]" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all present"
+	exit 0
+fi
+echo "deps: installing$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: need root for apt-get (missing:$missing)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

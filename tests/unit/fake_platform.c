@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The platform interface for host unit tests: plain heap memory whose
+ * "physical" address is its virtual one, and counters so that tests can
+ * check every allocation was given back.  fake_fail_after makes the Nth
+ * allocation from now fail, to walk error paths.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "fake_platform.h"
+
+struct fake_platform fake;
+
+static bool fake_alloc_fails(void)
+{
+	if (fake.fail_after < 0)
+		return false;
+	if (fake.fail_after-- == 0)
+		return true;
+	return false;
+}
+
+void *tv_plat_alloc_pages(size_t npages)
+{
+	void *p;
+
+	if (fake_alloc_fails())
+		return NULL;
+	p = aligned_alloc(TV_PAGE_SIZE, npages * TV_PAGE_SIZE);
+	if (!p)
+		return NULL;
+	memset(p, 0, npages * TV_PAGE_SIZE);
+	fake.pages_live += npages;
+	fake.pages_total += npages;
+	return p;
+}
+
+void tv_plat_free_pages(void *va, size_t npages)
+{
+	if (!va)
+		return;
+	fake.pages_live -= npages;
+	free(va);
+}
+
+void *tv_plat_zalloc(size_t size)
+{
+	void *p;
+
+	if (fake_alloc_fails())
+		return NULL;
+	p = calloc(1, size);
+	if (p)
+		fake.zallocs_live++;
+	return p;
+}
+
+void tv_plat_free(void *p)
+{
+	if (!p)
+		return;
+	fake.zallocs_live--;
+	free(p);
+}
+
+u64 tv_plat_virt_to_phys(const void *va)
+{
+	return (u64)(uintptr_t)va;
+}
+
+unsigned int tv_plat_cpu_limit(void)
+{
+	return fake.cpus ? fake.cpus : 1;
+}
+
+bool tv_plat_cpu_online(unsigned int cpu)
+{
+	return cpu < tv_plat_cpu_limit();
+}
+
+unsigned int tv_plat_cpu_index(void)
+{
+	return fake.current_cpu;
+}
+
+int tv_plat_on_cpu(unsigned int cpu, int (*fn)(void *arg), void *arg)
+{
+	unsigned int saved = fake.current_cpu;
+	int ret;
+
+	fake.current_cpu = cpu;
+	ret = fn(arg);
+	fake.current_cpu = saved;
+	return ret;
+}
+
+u64 tv_plat_host_cr3(void)
+{
+	return 0x1000;
+}
+
+void tv_plat_after_vmxoff(void)
+{
+}
+
+void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
+{
+	fake.log_lines++;
+	if (getenv("TV_UNIT_VERBOSE"))
+		vfprintf(stderr, fmt, ap);
+}
+
+void tv_plat_vlog_vmm(int level, const char *fmt, tv_va_list ap)
+{
+	tv_plat_vlog(level, fmt, ap);
+}
+
+void tv_plat_panic(const char *msg)
+{
+	fprintf(stderr, "tv_plat_panic: %s\n", msg);
+	abort();
+}
+
+bool tv_plat_fault(int step)
+{
+	return fake.fault_step == step;
+}

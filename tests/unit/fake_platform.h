@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TV_FAKE_PLATFORM_H
+#define TV_FAKE_PLATFORM_H
+#include "core/platform.h"
+
+/* State of the fake platform; tests reset it with fake_reset(). */
+struct fake_platform {
+	long pages_live;	/* pages allocated and not yet freed */
+	long pages_total;	/* pages ever allocated */
+	long zallocs_live;	/* small allocations not yet freed */
+	int fail_after;		/* -1: never; N: the allocation after N more fails */
+	int fault_step;		/* tv_plat_fault() answers true for this step */
+	unsigned int cpus;
+	unsigned int current_cpu;
+	long log_lines;
+};
+
+extern struct fake_platform fake;
+
+static inline void fake_reset(void)
+{
+	memset(&fake, 0, sizeof(fake));
+	fake.fail_after = -1;
+	fake.fault_step = -1;
+	fake.cpus = 1;
+}
+#endif
