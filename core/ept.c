@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+/*
+ * EPT identity map with MTRR memory types and the largest uniform leaves.
+ *
+ * Beside the hardware tables we keep a small software tree: for each table
+ * page its VA and PA, and for each table that points to lower tables an
+ * array of child records.  Walking the map (tv_ept_leaf(), from VMX root)
+ * then follows plain pointers and never asks the OS to turn a PA back into
+ * a VA, which neither Linux nor Windows can do safely from VMX root.
+ */
+#include "core/types.h"
+#include "core/platform.h"
+#include "core/ept.h"
+#include "core/mtrr.h"
+#include "arch/x86/ept.h"
+
+struct tv_ept_table {
+	u64 *e;				/* the 512 entries */
+	u64 pa;				/* physical address of @e */
+	struct tv_ept_table **child;	/* NULL, or the table of each entry */
+};
+
+struct tv_ept {
+	struct tv_ept_table *root;	/* PML4 */
+	u64 end;			/* mapped: [0, end) */
+	u64 eptp;
+	u64 table_pages;
+	u64 meta_bytes;
+};
+
+/* Bytes mapped by one entry of a table at @level (4: PML4 ... 1: PT). */
+static u64 entry_span(int level)
+{
+	return TV_PAGE_SIZE << (9 * (level - 1));
+}
+
+static unsigned int entry_index(u64 gpa, int level)
+{
+	return (unsigned int)(gpa >> (TV_PAGE_SHIFT + 9 * (level - 1))) &
+	       (EPT_ENTRIES - 1);
+}
+
+int tv_ept_choose_leaf(const struct tv_mtrr_state *mtrr, u64 base, int level,
+		       bool use_1gb)
+{
+	u64 span;
+	u8 t;
+
+	if (level < 1 || level > 3 || (level == 3 && !use_1gb))
+		return TV_EPT_SPLIT;
+	span = entry_span(level);
+	t = tv_mtrr_range_type(mtrr, base & ~(span - 1), span);
+	if (t != TV_MEMTYPE_MIXED)
+		return t;
+	/*
+	 * MTRR types change only at 4 KiB boundaries, so a page cannot be
+	 * mixed; should it ever be, UC is the type that cannot hurt MMIO.
+	 */
+	return level == 1 ? MEMTYPE_UC : TV_EPT_SPLIT;
+}
+
+static void free_table(struct tv_ept_table *t)
+{
+	unsigned int i;
+
+	if (!t)
+		return;
+	if (t->child) {
+		for (i = 0; i < EPT_ENTRIES; i++)
+			free_table(t->child[i]);
+		tv_plat_free(t->child);
+	}
+	if (t->e)
+		tv_plat_free_pages(t->e, 1);
+	tv_plat_free(t);
+}
+
+static struct tv_ept_table *new_table(struct tv_ept *ept)
+{
+	struct tv_ept_table *t = tv_plat_zalloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->e = tv_plat_alloc_pages(1);
+	if (!t->e) {
+		tv_plat_free(t);
+		return NULL;
+	}
+	t->pa = tv_plat_virt_to_phys(t->e);
+	ept->table_pages++;
+	ept->meta_bytes += sizeof(*t);
+	return t;
+}
+
+/*
+ * Give entry @i of @parent a new lower table.  The record is hooked into
+ * @parent before the entry is written, so that a failure anywhere later
+ * still finds it through the tree and frees it.
+ */
+static struct tv_ept_table *add_child(struct tv_ept *ept,
+				      struct tv_ept_table *parent,
+				      unsigned int i)
+{
+	struct tv_ept_table *t;
+
+	if (!parent->child) {
+		parent->child = tv_plat_zalloc(EPT_ENTRIES *
+					       sizeof(*parent->child));
+		if (!parent->child)
+			return NULL;
+		ept->meta_bytes += EPT_ENTRIES * sizeof(*parent->child);
+	}
+	t = new_table(ept);
+	if (!t)
+		return NULL;
+	parent->child[i] = t;
+	/* Non-leaf entries: rights only; the leaves decide the type. */
+	parent->e[i] = (t->pa & EPT_ADDR_MASK) | EPT_RWX;
+	return t;
+}
+
+/*
+ * Fill table @t of level @level, which maps from @base, with leaves where
+ * tv_ept_choose_leaf() allows and lower tables elsewhere.  Recursion depth
+ * is the EPT depth, four.
+ */
+static int fill(struct tv_ept *ept, struct tv_ept_table *t, int level,
+		u64 base, const struct tv_mtrr_state *mtrr, bool use_1gb)
+{
+	u64 span = entry_span(level);
+	unsigned int i;
+
+	for (i = 0; i < EPT_ENTRIES; i++) {
+		u64 a = base + i * span;
+		struct tv_ept_table *c;
+		int type, ret;
+
+		/* Entries past the end stay zero: not present. */
+		if (a >= ept->end)
+			break;
+		type = tv_ept_choose_leaf(mtrr, a, level, use_1gb);
+		if (type != TV_EPT_SPLIT) {
+			t->e[i] = a | EPT_RWX |
+				  ((u64)type << EPT_MEMTYPE_SHIFT) |
+				  (level > 1 ? EPT_LARGE_PAGE : 0);
+			continue;
+		}
+		c = add_child(ept, t, i);
+		if (!c)
+			return TV_ERR_NO_MEMORY;
+		ret = fill(ept, c, level - 1, a, mtrr, use_1gb);
+		if (ret)
+			return ret;
+	}
+	return TV_OK;
+}
+
+int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
+			  const struct tv_ept_config *cfg)
+{
+	struct tv_ept *ept;
+	unsigned int bits;
+	int ret;
+
+	if (!out)
+		return TV_ERR_INVALID;
+	*out = NULL;
+	if (!mtrr || !cfg || cfg->phys_bits < 32 || cfg->phys_bits > 52)
+		return TV_ERR_INVALID;
+
+	ept = tv_plat_zalloc(sizeof(*ept));
+	if (!ept)
+		return TV_ERR_NO_MEMORY;
+	ept->meta_bytes = sizeof(*ept);
+	/* A 4-level walk translates 48 bits; wider MAXPHYADDR needs 5. */
+	bits = cfg->phys_bits < TV_EPT_MAX_BITS ? cfg->phys_bits :
+						  TV_EPT_MAX_BITS;
+	ept->end = TV_BIT(bits);
+	/* 2 MiB leaves for more than one PML4 entry cost 2 MiB per 512 GiB. */
+	if (!cfg->use_1gb && ept->end > EPT_PML4E_SPAN)
+		ept->end = EPT_PML4E_SPAN;
+
+	ept->root = new_table(ept);
+	if (!ept->root) {
+		ret = TV_ERR_NO_MEMORY;
+		goto fail;
+	}
+	ret = fill(ept, ept->root, 4, 0, mtrr, cfg->use_1gb);
+	if (ret)
+		goto fail;
+	ept->eptp = (ept->root->pa & EPT_ADDR_MASK) | EPTP_MEMTYPE_WB |
+		    EPTP_WALK_LENGTH_4;
+	*out = ept;
+	return TV_OK;
+
+fail:
+	tv_ept_free(ept);
+	return ret;
+}
+
+void tv_ept_free(struct tv_ept *ept)
+{
+	if (!ept)
+		return;
+	free_table(ept->root);
+	tv_plat_free(ept);
+}
+
+u64 tv_ept_pointer(const struct tv_ept *ept)
+{
+	return ept->eptp;
+}
+
+u64 tv_ept_table_bytes(const struct tv_ept *ept)
+{
+	return ept ? ept->table_pages * TV_PAGE_SIZE : 0;
+}
+
+u64 tv_ept_meta_bytes(const struct tv_ept *ept)
+{
+	return ept ? ept->meta_bytes : 0;
+}
+
+u64 tv_ept_mapped_end(const struct tv_ept *ept)
+{
+	return ept ? ept->end : 0;
+}
+
+u64 *tv_ept_leaf(struct tv_ept *ept, u64 gpa, int *level)
+{
+	struct tv_ept_table *t;
+	int l;
+
+	if (!ept || !ept->root || gpa >= ept->end)
+		return NULL;
+	t = ept->root;
+	for (l = 4; l >= 1; l--) {
+		unsigned int i = entry_index(gpa, l);
+		u64 *e = &t->e[i];
+
+		if (!(*e & EPT_RWX))
+			return NULL;
+		/* Bit 7 is reserved in a PML4E and means "leaf" below it. */
+		if (l == 1 || (l <= 3 && (*e & EPT_LARGE_PAGE))) {
+			*level = l;
+			return e;
+		}
+		if (!t->child || !t->child[i])
+			return NULL;
+		t = t->child[i];
+	}
+	return NULL;
+}
