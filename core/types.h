@@ -55,4 +55,13 @@ enum tv_err {
 
 const char *tv_err_name(int err);
 
+/* Log levels (the kernel's numbering). */
+enum tv_log_level {
+	TV_LOG_ERR = 3,
+	TV_LOG_WARN = 4,
+	TV_LOG_INFO = 6,
+	TV_LOG_DEBUG = 7,
+};
+
+
 #endif

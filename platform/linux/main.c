@@ -1,18 +1,213 @@
-// SPDX-License-Identifier: MIT
-/* thinvisor Linux host: module entry points (placeholder until the VMM lands). */
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * thinvisor Linux host: load slides every online CPU under the VMM (through
+ * a CPU-hotplug state, so CPUs that come online later follow, and CPUs about
+ * to go offline are given back first: no INIT reaches a virtualized CPU);
+ * suspend, hibernate and reboot give every CPU back first and take them again
+ * on return; unload gives everything back.
+ */
 #include <linux/module.h>
 #include <linux/init.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/mutex.h>
+#include <linux/reboot.h>
+#include <linux/suspend.h>
 #include "core/types.h"
+#include "core/vmm.h"
+#include "core/platform.h"
+#include "tv_linux.h"
+
+/* Host-specific fault-injection steps (after the core's). */
+enum {
+	TV_FAULT_HOST_PGD = TV_FAULT_HOST_FIRST,
+	TV_FAULT_DEVICE,
+	TV_FAULT_PM_NOTIFIER,
+	TV_FAULT_REBOOT_NOTIFIER,
+	TV_FAULT_CPUHP,
+};
+
+DEFINE_MUTEX(tv_linux_lock);
+static enum cpuhp_state tv_cpuhp_state;
+static bool tv_suspended;
+
+int tv_linux_errno(int err)
+{
+	switch (err) {
+	case TV_OK:
+		return 0;
+	case TV_ERR_NOT_INTEL:
+	case TV_ERR_NO_VMX:
+	case TV_ERR_VMX_CAPS:
+	case TV_ERR_EPT_CAPS:
+		return -ENODEV;
+	case TV_ERR_ALREADY_RUNNING:
+		return -EEXIST;
+	case TV_ERR_VMX_BUSY:
+	case TV_ERR_BUSY:
+		return -EBUSY;
+	case TV_ERR_VMX_DISABLED:
+		return -EPERM;
+	case TV_ERR_NO_MEMORY:
+		return -ENOMEM;
+	case TV_ERR_FAULT_INJECTED:
+		return -ECANCELED;
+	case TV_ERR_INVALID:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static int tv_cpu_online(unsigned int cpu)
+{
+	int ret = 0;
+
+	mutex_lock(&tv_linux_lock);
+	if (!tv_suspended)
+		ret = tv_linux_errno(tv_vmm_cpu_up(cpu));
+	mutex_unlock(&tv_linux_lock);
+	return ret;
+}
+
+static int tv_cpu_offline(unsigned int cpu)
+{
+	mutex_lock(&tv_linux_lock);
+	tv_vmm_cpu_down(cpu);
+	mutex_unlock(&tv_linux_lock);
+	return 0;
+}
+
+static void tv_down_all_locked(void)
+{
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	tv_vmm_down_all();
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+}
+
+static int tv_pm_notify(struct notifier_block *nb, unsigned long action,
+			void *data)
+{
+	unsigned int cpu;
+	int ret;
+
+	switch (action) {
+	case PM_SUSPEND_PREPARE:
+	case PM_HIBERNATION_PREPARE:
+	case PM_RESTORE_PREPARE:
+		cpus_read_lock();
+		mutex_lock(&tv_linux_lock);
+		tv_suspended = true;
+		tv_vmm_down_all();
+		mutex_unlock(&tv_linux_lock);
+		cpus_read_unlock();
+		pr_info("thinvisor: gave every CPU back for suspend\n");
+		break;
+	case PM_POST_SUSPEND:
+	case PM_POST_HIBERNATION:
+	case PM_POST_RESTORE:
+		cpus_read_lock();
+		mutex_lock(&tv_linux_lock);
+		tv_suspended = false;
+		for_each_online_cpu(cpu) {
+			ret = tv_vmm_cpu_up(cpu);
+			if (ret)
+				pr_err("thinvisor: CPU %u not taken again after resume: %s\n",
+				       cpu, tv_err_name(ret));
+		}
+		mutex_unlock(&tv_linux_lock);
+		cpus_read_unlock();
+		pr_info("thinvisor: took the CPUs again after resume\n");
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block tv_pm_nb = { .notifier_call = tv_pm_notify };
+
+static int tv_reboot_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	/* Never hand a virtualized CPU to firmware or a kexec'd kernel. */
+	tv_down_all_locked();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block tv_reboot_nb = {
+	.notifier_call = tv_reboot_notify,
+};
 
 static int __init thinvisor_init(void)
 {
-	pr_info("thinvisor: loaded (placeholder)\n");
+	int ret;
+
+	ret = tv_linux_errno(tv_vmm_init());
+	if (ret)
+		return ret;
+	ret = tv_plat_fault(TV_FAULT_HOST_PGD) ? -ECANCELED :
+		tv_linux_host_pgd_init();
+	if (ret) {
+		pr_err("thinvisor: cannot build the host page-table root\n");
+		goto err_vmm;
+	}
+	ret = tv_plat_fault(TV_FAULT_DEVICE) ? -ECANCELED :
+		tv_linux_dev_register();
+	if (ret) {
+		pr_err("thinvisor: cannot register /dev/thinvisor (%d)\n", ret);
+		goto err_pgd;
+	}
+	ret = tv_plat_fault(TV_FAULT_PM_NOTIFIER) ? -ECANCELED :
+		register_pm_notifier(&tv_pm_nb);
+	if (ret) {
+		pr_err("thinvisor: cannot register the PM notifier (%d)\n", ret);
+		goto err_dev;
+	}
+	ret = tv_plat_fault(TV_FAULT_REBOOT_NOTIFIER) ? -ECANCELED :
+		register_reboot_notifier(&tv_reboot_nb);
+	if (ret) {
+		pr_err("thinvisor: cannot register the reboot notifier (%d)\n",
+		       ret);
+		goto err_pm;
+	}
+	/* Runs tv_cpu_online() on every online CPU; undoes them on failure. */
+	ret = tv_plat_fault(TV_FAULT_CPUHP) ? -ECANCELED :
+		cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "thinvisor:online",
+				  tv_cpu_online, tv_cpu_offline);
+	if (ret < 0) {
+		pr_err("thinvisor: could not virtualize every CPU (%d)\n", ret);
+		goto err_reboot;
+	}
+	tv_cpuhp_state = ret;
+	pr_info("thinvisor: %u CPUs virtualized\n", num_online_cpus());
 	return 0;
+
+err_reboot:
+	unregister_reboot_notifier(&tv_reboot_nb);
+err_pm:
+	unregister_pm_notifier(&tv_pm_nb);
+err_dev:
+	tv_linux_dev_unregister();
+err_pgd:
+	tv_linux_host_pgd_free();
+err_vmm:
+	tv_vmm_fini();
+	return ret;
 }
 
 static void __exit thinvisor_exit(void)
 {
-	pr_info("thinvisor: unloaded (placeholder)\n");
+	/* Gives every online CPU back through tv_cpu_offline(). */
+	cpuhp_remove_state(tv_cpuhp_state);
+	unregister_reboot_notifier(&tv_reboot_nb);
+	unregister_pm_notifier(&tv_pm_nb);
+	tv_linux_dev_unregister();
+	mutex_lock(&tv_linux_lock);
+	tv_vmm_fini();
+	mutex_unlock(&tv_linux_lock);
+	tv_linux_host_pgd_free();
+	pr_info("thinvisor: unloaded, every CPU given back\n");
 }
 
 module_init(thinvisor_init);

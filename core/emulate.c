@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#include "core/emulate.h"
+#include "core/vmm.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/vmx.h"
+
+#define CPUID_1_ECX_VMX TV_BIT(5)
+#define CPUID_1_ECX_HYPERVISOR TV_BIT(31)
+
+void tv_cpuid_shape(u32 leaf, u32 subleaf, struct tv_cpuid *r)
+{
+	const char *sig = TV_CPUID_SIGNATURE;
+
+	if (leaf == 1) {
+		r->ecx &= ~(u32)CPUID_1_ECX_VMX;
+		r->ecx |= (u32)CPUID_1_ECX_HYPERVISOR;
+		return;
+	}
+	if (leaf < TV_CPUID_HV_BASE || leaf > TV_CPUID_HV_LAST)
+		return;
+	memset(r, 0, sizeof(*r));
+	if (leaf == TV_CPUID_HV_BASE) {
+		r->eax = TV_CPUID_HV_BASE + 1;	/* highest leaf we define */
+		memcpy(&r->ebx, sig, 4);
+		memcpy(&r->ecx, sig + 4, 4);
+		memcpy(&r->edx, sig + 8, 4);
+	} else if (leaf == TV_CPUID_HV_BASE + 1) {
+		r->eax = TV_CPUID_INTERFACE;
+	}
+}
+
+/* Byte offset of @msr's bit in the read half, or -1 outside both ranges. */
+static int msr_bitmap_offset(u32 msr)
+{
+	if (msr <= 0x1fff)
+		return 0;
+	if (msr >= 0xc0000000u && msr <= 0xc0001fffu)
+		return 1024;
+	return -1;
+}
+
+bool tv_msr_bitmap_set(u8 *bitmap, u32 msr, bool read, bool write)
+{
+	int base = msr_bitmap_offset(msr);
+	u32 bit = msr & 0x1fff;
+
+	if (base < 0)
+		return false;
+	if (read)
+		bitmap[base + bit / 8] |= (u8)(1u << (bit % 8));
+	if (write)
+		bitmap[base + 2048 + bit / 8] |= (u8)(1u << (bit % 8));
+	return true;
+}
+
+bool tv_msr_bitmap_exits(const u8 *bitmap, u32 msr, bool write)
+{
+	int base = msr_bitmap_offset(msr);
+	u32 bit = msr & 0x1fff;
+
+	if (base < 0)
+		return true;
+	if (write)
+		base += 2048;
+	return bitmap[base + bit / 8] & (1u << (bit % 8));
+}
+
+void tv_msr_bitmap_build(u8 *bitmap)
+{
+	u32 msr;
+
+	memset(bitmap, 0, TV_MSR_BITMAP_BYTES);
+	for (msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST; msr++)
+		tv_msr_bitmap_set(bitmap, msr, true, true);
+}
+
+enum tv_msr_action tv_msr_exit_action(u32 msr, bool write)
+{
+	if (msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST)
+		return TV_MSR_INJECT_GP;
+	if (msr_bitmap_offset(msr) < 0)
+		return TV_MSR_INJECT_GP;
+	/* In range and intercepted by someone else: a real MSR. */
+	return TV_MSR_PASSTHROUGH;
+}
+
+struct tv_cr_access tv_cr_access_decode(u64 q)
+{
+	struct tv_cr_access a;
+
+	a.cr = q & 0xf;
+	a.type = (enum tv_cr_access_type)((q >> 4) & 3);
+	a.gpr = (q >> 8) & 0xf;
+	a.lmsw_source = (q >> 16) & 0xffff;
+	return a;
+}
+
+int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
+		u64 *shadow)
+{
+	u64 fixed0, fixed1;
+
+	if (cr == 0) {
+		fixed0 = p->cr0_fixed0;
+		fixed1 = p->cr0_fixed1;
+		if (p->unrestricted_guest)
+			fixed0 &= ~(CR0_PE | CR0_PG);
+		if (val >> 32)
+			return VEC_GP;
+		if ((val & CR0_PG) && !(val & CR0_PE))
+			return VEC_GP;
+		if ((val & CR0_NW) && !(val & CR0_CD))
+			return VEC_GP;
+	} else if (cr == 4) {
+		fixed0 = p->cr4_fixed0 & ~CR4_VMXE;
+		fixed1 = p->cr4_fixed1 & ~CR4_VMXE;
+	} else {
+		return VEC_GP;
+	}
+	/* Bits VMX does not allow to be 1 are reserved: so is CR4.VMXE. */
+	if (val & ~fixed1)
+		return VEC_GP;
+	*shadow = val;
+	*real = val | fixed0;
+	if (cr == 4)
+		*real |= CR4_VMXE;
+	return 0;
+}
+
+#define XCR0_X87 TV_BIT(0)
+#define XCR0_SSE TV_BIT(1)
+#define XCR0_AVX TV_BIT(2)
+#define XCR0_MPX (TV_BIT(3) | TV_BIT(4))
+#define XCR0_AVX512 (TV_BIT(5) | TV_BIT(6) | TV_BIT(7))
+#define XCR0_AMX (TV_BIT(17) | TV_BIT(18))
+
+static bool all_or_none(u64 val, u64 group)
+{
+	return (val & group) == 0 || (val & group) == group;
+}
+
+bool tv_xsetbv_valid(u32 xcr, u64 val, u64 supported)
+{
+	if (xcr != 0)
+		return false;
+	if (!(val & XCR0_X87) || (val & ~supported))
+		return false;
+	if ((val & XCR0_AVX) && !(val & XCR0_SSE))
+		return false;
+	if (!all_or_none(val, XCR0_MPX) || !all_or_none(val, XCR0_AVX512) ||
+	    !all_or_none(val, XCR0_AMX))
+		return false;
+	if ((val & XCR0_AVX512) && !(val & XCR0_AVX))
+		return false;
+	return true;
+}

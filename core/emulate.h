@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pure decisions of the exit handlers: what the guest sees for CPUID, which
+ * MSR accesses exit and what they get, whether a CR or XCR0 write is one the
+ * hardware would accept, and what an exit qualification means.  The handlers
+ * in core/exit.c only read the VMCS, call these, and apply the result.
+ */
+#ifndef TV_CORE_EMULATE_H
+#define TV_CORE_EMULATE_H
+
+#include "core/types.h"
+#include "arch/x86/cpu.h"
+
+#define TV_CPUID_HV_BASE 0x40000000u
+#define TV_CPUID_HV_LAST 0x400000ffu
+
+/*
+ * Shape the native CPUID result @r of @leaf for the guest: leaf 1 gains the
+ * hypervisor-present bit and loses VMX; leaves 0x40000000-0x400000ff are
+ * ours (signature, interface id, zeros above).
+ */
+void tv_cpuid_shape(u32 leaf, u32 subleaf, struct tv_cpuid *r);
+
+/* --- MSRs ------------------------------------------------------------ */
+
+#define TV_MSR_BITMAP_BYTES 4096
+
+/*
+ * Set the read and/or write intercept of @msr in a 4 KB MSR bitmap.
+ * Returns false for an MSR outside the two bitmap ranges (those always
+ * exit).
+ */
+bool tv_msr_bitmap_set(u8 *bitmap, u32 msr, bool read, bool write);
+
+/* Would an access to @msr exit with this bitmap? */
+bool tv_msr_bitmap_exits(const u8 *bitmap, u32 msr, bool write);
+
+/* Fill @bitmap with thinvisor's default intercepts: the VMX capabilities. */
+void tv_msr_bitmap_build(u8 *bitmap);
+
+/*
+ * What an exiting RDMSR/WRMSR gets.  The VMX capability MSRs (we hide VMX)
+ * and MSRs outside the bitmap ranges, where no Intel MSR lives, get #GP as
+ * a CPU without them would; that is every MSR our default bitmap makes
+ * exit.  An in-range MSR intercepted by an extension is passed through.
+ */
+enum tv_msr_action { TV_MSR_INJECT_GP, TV_MSR_PASSTHROUGH };
+enum tv_msr_action tv_msr_exit_action(u32 msr, bool write);
+
+/* --- control registers ------------------------------------------------ */
+
+/* A decoded control-register-access exit qualification (SDM Table 28-3). */
+enum tv_cr_access_type { TV_CR_MOV_TO = 0, TV_CR_MOV_FROM = 1, TV_CR_CLTS = 2,
+			 TV_CR_LMSW = 3 };
+struct tv_cr_access {
+	u8 cr;			/* 0, 3, 4 or 8 */
+	enum tv_cr_access_type type;
+	u8 gpr;			/* SDM register number, for MOV */
+	u16 lmsw_source;	/* for LMSW */
+};
+
+struct tv_cr_access tv_cr_access_decode(u64 qualification);
+
+/* The CR0/CR4 policy of a VMCS: bits VMX pins, and unrestricted guest. */
+struct tv_cr_policy {
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	bool unrestricted_guest;
+};
+
+/*
+ * A guest write of @val to CR0 or CR4 that exited.  Returns 0 and the value
+ * for the real register (@real, fixed bits forced) and for the read shadow
+ * (@shadow, what the guest wrote), or an exception vector (#GP) to inject.
+ */
+int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
+		u64 *shadow);
+
+/* --- XSETBV ----------------------------------------------------------- */
+
+/*
+ * Would the CPU accept XSETBV(@xcr, @val) given the XCR0 bits it supports?
+ * (SDM XSETBV: only XCR0, bit 0 set, no unsupported bits, AVX needs SSE,
+ * the MPX pair and the AVX-512 trio and the AMX pair set together.)
+ */
+bool tv_xsetbv_valid(u32 xcr, u64 val, u64 supported);
+
+#endif

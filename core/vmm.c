@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Loading and unloading: the checks in the order the hosts promise, the
+ * shared state (MSR bitmap, EPT), and per-CPU bring-up and give-back with
+ * a full unwind on every failure.
+ */
+#include "core/vmm.h"
+#include "core/vcpu.h"
+#include "core/platform.h"
+#include "core/ept.h"
+#include "core/mtrr.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
+
+static struct tv_shared *g_shared;
+static struct tv_vcpu **g_vcpus;
+static unsigned int g_cpu_limit;
+
+/* --- checks ------------------------------------------------------------ */
+
+static bool hv_signature_present(void)
+{
+	struct tv_cpuid r;
+	char sig[12];
+
+	tv_cpuid(1, 0, &r);
+	if (!(r.ecx & TV_BIT(31)))
+		return false;
+	tv_cpuid(TV_CPUID_HV_BASE, 0, &r);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	return !memcmp(sig, TV_CPUID_SIGNATURE, 12);
+}
+
+static int check_cpu(void)
+{
+	struct tv_cpuid r;
+
+	tv_cpuid(0, 0, &r);
+	if (memcmp(&r.ebx, "Genu", 4) || memcmp(&r.edx, "ineI", 4) ||
+	    memcmp(&r.ecx, "ntel", 4))
+		return TV_ERR_NOT_INTEL;
+	if (hv_signature_present())
+		return TV_ERR_ALREADY_RUNNING;
+	tv_cpuid(1, 0, &r);
+	if (!(r.ecx & TV_BIT(5)))
+		return TV_ERR_NO_VMX;
+	return TV_OK;
+}
+
+static int check_vmxe_clear(void *arg)
+{
+	return (tv_read_cr4() & CR4_VMXE) ? TV_ERR_VMX_BUSY : TV_OK;
+}
+
+/* Lock IA32_FEATURE_CONTROL with VMXON enabled, or refuse if firmware
+ * locked it with VMXON disabled. */
+static int setup_feature_control(void *arg)
+{
+	u64 fc = tv_rdmsr(MSR_IA32_FEATURE_CONTROL);
+
+	if (fc & FEATURE_CONTROL_LOCKED)
+		return (fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX) ?
+			TV_OK : TV_ERR_VMX_DISABLED;
+	tv_wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCKED |
+		 FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+	return TV_OK;
+}
+
+static int for_each_online_cpu(int (*fn)(void *), void *arg)
+{
+	unsigned int cpu;
+	int ret;
+
+	for (cpu = 0; cpu < g_cpu_limit; cpu++) {
+		if (!tv_plat_cpu_online(cpu))
+			continue;
+		ret = tv_plat_on_cpu(cpu, fn, arg);
+		if (ret)
+			return ret;
+	}
+	return TV_OK;
+}
+
+static void read_caps(struct tv_vmx_caps *c)
+{
+	bool true_ctls;
+
+	memset(c, 0, sizeof(*c));
+	c->basic = tv_rdmsr(MSR_IA32_VMX_BASIC);
+	true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
+	c->pin = tv_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+				      MSR_IA32_VMX_PINBASED_CTLS);
+	c->proc = tv_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+				       MSR_IA32_VMX_PROCBASED_CTLS);
+	c->exit = tv_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
+				       MSR_IA32_VMX_EXIT_CTLS);
+	c->entry = tv_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+					MSR_IA32_VMX_ENTRY_CTLS);
+	c->misc = tv_rdmsr(MSR_IA32_VMX_MISC);
+	c->cr0_fixed0 = tv_rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+	c->cr0_fixed1 = tv_rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	c->cr4_fixed0 = tv_rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+	c->cr4_fixed1 = tv_rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	/* Each MSR exists only when the control that needs it can be 1. */
+	if (c->proc & ((u64)PROC_SECONDARY_CONTROLS << 32)) {
+		c->proc2 = tv_rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+		if (c->proc2 & ((u64)(PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)
+				<< 32))
+			c->ept_vpid = tv_rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	}
+}
+
+static void read_features(struct tv_cpu_features *f)
+{
+	struct tv_cpuid r;
+	u32 max;
+
+	memset(f, 0, sizeof(*f));
+	tv_cpuid(0, 0, &r);
+	max = r.eax;
+	if (max >= 7) {
+		tv_cpuid(7, 0, &r);
+		f->invpcid = r.ebx & TV_BIT(10);
+		f->waitpkg = r.ecx & TV_BIT(5);
+	}
+	if (max >= 0xd) {
+		tv_cpuid(0xd, 0, &r);
+		f->xcr0_supported = ((u64)r.edx << 32) | r.eax;
+		tv_cpuid(0xd, 1, &r);
+		f->xsaves = r.eax & TV_BIT(3);
+	}
+	tv_cpuid(0x80000000, 0, &r);
+	max = r.eax;
+	if (max >= 0x80000001) {
+		tv_cpuid(0x80000001, 0, &r);
+		f->rdtscp = r.edx & TV_BIT(27);
+	}
+	f->phys_bits = 36;
+	if (max >= 0x80000008) {
+		tv_cpuid(0x80000008, 0, &r);
+		f->phys_bits = r.eax & 0xff;
+	}
+}
+
+static u64 rdmsr_cb(u32 msr, void *ctx)
+{
+	return tv_rdmsr(msr);
+}
+
+/* --- shared state ----------------------------------------------------- */
+
+static void free_shared(struct tv_shared *s)
+{
+	if (!s)
+		return;
+	tv_ept_free(s->ept);
+	if (s->msr_bitmap)
+		tv_plat_free_pages(s->msr_bitmap, 1);
+	tv_plat_free(s);
+}
+
+static int build_shared(struct tv_shared **out)
+{
+	struct tv_mtrr_state *mtrr = NULL;
+	struct tv_ept_config cfg;
+	struct tv_shared *s;
+	const char *why;
+	int ret;
+
+	*out = NULL;
+	s = tv_plat_zalloc(sizeof(*s));
+	if (!s)
+		return TV_ERR_NO_MEMORY;
+	read_caps(&s->caps);
+	read_features(&s->features);
+	ret = tv_check_caps(&s->caps, &why);
+	if (!ret)
+		ret = tv_choose_controls(&s->caps, &s->features, &s->ctl, &why);
+	if (!ret && tv_plat_fault(TV_FAULT_CAPS)) {
+		ret = TV_ERR_VMX_CAPS;
+		why = "injected";
+	}
+	if (ret) {
+		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s: %s\n",
+		       tv_err_name(ret), why);
+		goto fail;
+	}
+	s->cr_policy.cr0_fixed0 = s->caps.cr0_fixed0;
+	s->cr_policy.cr0_fixed1 = s->caps.cr0_fixed1;
+	s->cr_policy.cr4_fixed0 = s->caps.cr4_fixed0;
+	s->cr_policy.cr4_fixed1 = s->caps.cr4_fixed1;
+	s->cr_policy.unrestricted_guest = s->ctl.unrestricted_guest;
+
+	ret = TV_ERR_NO_MEMORY;
+	if (!tv_plat_fault(TV_FAULT_SHARED_ALLOC))
+		s->msr_bitmap = tv_plat_alloc_pages(1);
+	if (!s->msr_bitmap) {
+		tv_log(TV_LOG_ERR, "thinvisor: cannot allocate the MSR bitmap\n");
+		goto fail;
+	}
+	tv_msr_bitmap_build(s->msr_bitmap);
+
+	mtrr = tv_plat_zalloc(sizeof(*mtrr));
+	if (!mtrr)
+		goto fail;
+	tv_mtrr_capture(mtrr, s->features.phys_bits, rdmsr_cb, NULL);
+	cfg.phys_bits = s->features.phys_bits;
+	cfg.use_1gb = s->ctl.ept_1gb;
+	ret = tv_plat_fault(TV_FAULT_EPT) ? TV_ERR_NO_MEMORY :
+		tv_ept_build_identity(&s->ept, mtrr, &cfg);
+	tv_plat_free(mtrr);
+	if (ret) {
+		tv_log(TV_LOG_ERR, "thinvisor: cannot build the EPT: %s\n",
+		       tv_err_name(ret));
+		goto fail;
+	}
+	s->eptp = tv_ept_pointer(s->ept);
+	tv_log(TV_LOG_INFO,
+	       "thinvisor: EPT identity map of %u address bits in %llu KiB (%s pages)\n",
+	       cfg.phys_bits, tv_ept_table_bytes(s->ept) >> 10,
+	       cfg.use_1gb ? "1 GiB" : "2 MiB");
+	*out = s;
+	return TV_OK;
+fail:
+	free_shared(s);
+	return ret;
+}
+
+int tv_vmm_init(void)
+{
+	int ret;
+
+	g_cpu_limit = tv_plat_cpu_limit();
+	ret = check_cpu();
+	if (!ret)
+		ret = for_each_online_cpu(check_vmxe_clear, NULL);
+	if (ret) {
+		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
+		       tv_err_name(ret));
+		return ret;
+	}
+	ret = tv_plat_fault(TV_FAULT_FEATURE_CONTROL) ? TV_ERR_VMX_DISABLED :
+		for_each_online_cpu(setup_feature_control, NULL);
+	if (ret) {
+		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
+		       tv_err_name(ret));
+		return ret;
+	}
+	ret = build_shared(&g_shared);
+	if (ret)
+		return ret;
+	g_vcpus = tv_plat_zalloc(g_cpu_limit * sizeof(*g_vcpus));
+	if (!g_vcpus) {
+		free_shared(g_shared);
+		g_shared = NULL;
+		return TV_ERR_NO_MEMORY;
+	}
+	return TV_OK;
+}
+
+void tv_vmm_fini(void)
+{
+	tv_vmm_down_all();
+	tv_plat_free(g_vcpus);
+	g_vcpus = NULL;
+	free_shared(g_shared);
+	g_shared = NULL;
+}
+
+/* --- per CPU ----------------------------------------------------------- */
+
+static void vcpu_free(struct tv_vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->stack)
+		tv_plat_free_pages(v->stack, TV_VMM_STACK_PAGES);
+	if (v->vmcs)
+		tv_plat_free_pages(v->vmcs, 1);
+	if (v->vmxon)
+		tv_plat_free_pages(v->vmxon, 1);
+	tv_plat_free(v);
+}
+
+static struct tv_vcpu *vcpu_alloc(unsigned int cpu)
+{
+	struct tv_vcpu *v;
+
+	if (tv_plat_fault(TV_FAULT_VCPU_ALLOC))
+		return NULL;
+	v = tv_plat_zalloc(sizeof(*v));
+	if (!v)
+		return NULL;
+	v->cpu = cpu;
+	v->vpid = (u16)(cpu + 1);
+	v->shared = g_shared;
+	v->vmxon = tv_plat_alloc_pages(1);
+	v->vmcs = tv_plat_alloc_pages(1);
+	v->stack = tv_plat_alloc_pages(TV_VMM_STACK_PAGES);
+	if (!v->vmxon || !v->vmcs || !v->stack) {
+		vcpu_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static int launch_on_cpu(void *arg)
+{
+	return tv_vcpu_launch(arg);
+}
+
+static int terminate_on_cpu(void *arg)
+{
+	return tv_vcpu_terminate();
+}
+
+static bool is_last_online_cpu(unsigned int cpu)
+{
+	unsigned int c;
+
+	for (c = cpu + 1; c < g_cpu_limit; c++)
+		if (tv_plat_cpu_online(c))
+			return false;
+	return true;
+}
+
+int tv_vmm_cpu_up(unsigned int cpu)
+{
+	struct tv_vcpu *v;
+	int ret;
+
+	if (!g_shared || cpu >= g_cpu_limit)
+		return TV_ERR_INVALID;
+	if (g_vcpus[cpu])
+		return TV_OK;
+	if (tv_plat_fault(TV_FAULT_LAST_CPU) && cpu > 0 &&
+	    is_last_online_cpu(cpu)) {
+		tv_log(TV_LOG_ERR, "thinvisor: CPU %u: %s\n", cpu,
+		       tv_err_name(TV_ERR_FAULT_INJECTED));
+		return TV_ERR_FAULT_INJECTED;
+	}
+	v = vcpu_alloc(cpu);
+	if (!v) {
+		tv_log(TV_LOG_ERR, "thinvisor: CPU %u: cannot allocate VMM memory\n",
+		       cpu);
+		return TV_ERR_NO_MEMORY;
+	}
+	ret = tv_plat_on_cpu(cpu, launch_on_cpu, v);
+	if (ret) {
+		tv_log(TV_LOG_ERR, "thinvisor: CPU %u: not virtualized: %s\n",
+		       cpu, tv_err_name(ret));
+		vcpu_free(v);
+		return ret;
+	}
+	g_vcpus[cpu] = v;
+	return TV_OK;
+}
+
+void tv_vmm_cpu_down(unsigned int cpu)
+{
+	struct tv_vcpu *v;
+	int ret;
+
+	if (!g_vcpus || cpu >= g_cpu_limit || !g_vcpus[cpu])
+		return;
+	v = g_vcpus[cpu];
+	ret = tv_plat_on_cpu(cpu, terminate_on_cpu, v);
+	if (ret || v->launched) {
+		/* Still under the VMM: its memory must stay. */
+		tv_log(TV_LOG_ERR, "thinvisor: CPU %u: could not be given back: %s\n",
+		       cpu, tv_err_name(ret ? ret : TV_ERR_BUSY));
+		return;
+	}
+	g_vcpus[cpu] = NULL;
+	vcpu_free(v);
+}
+
+int tv_vmm_up_all(void)
+{
+	unsigned int cpu;
+	int ret;
+
+	for (cpu = 0; cpu < g_cpu_limit; cpu++) {
+		if (!tv_plat_cpu_online(cpu))
+			continue;
+		ret = tv_vmm_cpu_up(cpu);
+		if (ret) {
+			tv_vmm_down_all();
+			return ret;
+		}
+	}
+	return TV_OK;
+}
+
+void tv_vmm_down_all(void)
+{
+	unsigned int cpu;
+
+	if (!g_vcpus)
+		return;
+	for (cpu = 0; cpu < g_cpu_limit; cpu++)
+		tv_vmm_cpu_down(cpu);
+}
+
+void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st)
+{
+	const struct tv_vcpu *v = NULL;
+
+	memset(st, 0, sizeof(*st));
+	if (g_vcpus && cpu < g_cpu_limit)
+		v = g_vcpus[cpu];
+	if (!v)
+		return;
+	st->virtualized = v->launched;
+	st->vpid = v->vpid;
+	st->exits = v->exits;
+}
+
+static int ping_on_cpu(void *arg)
+{
+	return tv_vmcall(TV_HC_PING, 0, 0) == TV_HC_PONG ? TV_OK : TV_ERR_BUSY;
+}
+
+int tv_vmm_ping(unsigned int cpu)
+{
+	if (!g_vcpus || cpu >= g_cpu_limit || !g_vcpus[cpu])
+		return TV_ERR_INVALID;
+	return tv_plat_on_cpu(cpu, ping_on_cpu, NULL);
+}
+
+u64 tv_vmm_ept_bytes(void)
+{
+	return g_shared ? tv_ept_table_bytes(g_shared->ept) : 0;
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* /dev/thinvisor: status and ping for tvctl (include/thinvisor/uapi.h). */
+#include <linux/capability.h>
+#include <linux/cpu.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "core/vmm.h"
+#include "thinvisor/uapi.h"
+#include "tv_linux.h"
+
+static int tv_dev_open(struct inode *inode, struct file *file)
+{
+	return capable(CAP_SYS_ADMIN) ? 0 : -EPERM;
+}
+
+static long tv_dev_status(void __user *arg)
+{
+	struct tv_uapi_status *st;
+	struct tv_cpu_status cs;
+	unsigned int cpu;
+	long ret = 0;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	st->version = (TV_VERSION_MAJOR << 16) | TV_VERSION_MINOR;
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	st->ept_bytes = tv_vmm_ept_bytes();
+	for_each_possible_cpu(cpu) {
+		struct tv_uapi_cpu *c;
+
+		if (st->ncpus == TV_UAPI_MAX_CPUS)
+			break;
+		c = &st->cpu[st->ncpus++];
+		tv_vmm_cpu_status(cpu, &cs);
+		c->cpu = cpu;
+		c->flags = (cpu_online(cpu) ? TV_CPU_ONLINE : 0) |
+			   (cs.virtualized ? TV_CPU_VIRTUALIZED : 0);
+		c->vpid = cs.vpid;
+		c->exits = cs.exits;
+	}
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+	if (copy_to_user(arg, st, sizeof(*st)))
+		ret = -EFAULT;
+	kfree(st);
+	return ret;
+}
+
+static long tv_dev_ping(void __user *arg)
+{
+	struct tv_uapi_ping p;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	if (p.cpu >= nr_cpu_ids)
+		return -EINVAL;
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	p.result = cpu_online(p.cpu) ?
+		tv_linux_errno(tv_vmm_ping(p.cpu)) : -ENODEV;
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
+}
+
+static long tv_dev_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	switch (cmd) {
+	case TV_IOC_STATUS:
+		return tv_dev_status((void __user *)arg);
+	case TV_IOC_PING:
+		return tv_dev_ping((void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations tv_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = tv_dev_open,
+	.unlocked_ioctl = tv_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice tv_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "thinvisor",
+	.fops = &tv_dev_fops,
+	.mode = 0600,
+};
+
+int tv_linux_dev_register(void)
+{
+	return misc_register(&tv_miscdev);
+}
+
+void tv_linux_dev_unregister(void)
+{
+	misc_deregister(&tv_miscdev);
+}

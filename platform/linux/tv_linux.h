@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/* Linux host internals shared between its files. */
+#ifndef TV_LINUX_H
+#define TV_LINUX_H
+
+int tv_linux_host_pgd_init(void);
+void tv_linux_host_pgd_free(void);
+int tv_linux_errno(int tv_err);
+int tv_linux_dev_register(void);
+void tv_linux_dev_unregister(void);
+extern struct mutex tv_linux_lock;
+
+#endif
