@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tvctl: control thinvisor from user mode through /dev/thinvisor.
+ *
+ *   tvctl status        per CPU: online, virtualized, VPID, exit count
+ *   tvctl ping [CPU]    run the ping hypercall on every (or one) CPU
+ *
+ * Exit status: 0 success, 1 the operation failed, 2 usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "thinvisor/uapi.h"
+
+#define DEVICE "/dev/thinvisor"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tvctl status\n"
+		"       tvctl ping [CPU]\n"
+		"\n"
+		"  status    show, per CPU, whether thinvisor runs below it\n"
+		"  ping      run the ping hypercall on every online CPU, or on CPU\n");
+}
+
+static int open_device(void)
+{
+	int fd = open(DEVICE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			fprintf(stderr, "tvctl: %s not found: is the thinvisor module loaded?\n",
+				DEVICE);
+		else
+			fprintf(stderr, "tvctl: %s: %s\n", DEVICE, strerror(errno));
+	}
+	return fd;
+}
+
+static int get_status(int fd, struct tv_uapi_status *st)
+{
+	if (ioctl(fd, TV_IOC_STATUS, st) < 0) {
+		fprintf(stderr, "tvctl: status: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_status(int fd)
+{
+	static struct tv_uapi_status st;
+	unsigned int i, virt = 0, online = 0;
+
+	if (get_status(fd, &st))
+		return 1;
+	printf("thinvisor %u.%u, EPT tables %llu KiB\n", st.version >> 16,
+	       st.version & 0xffff, (unsigned long long)st.ept_bytes >> 10);
+	printf("%-5s %-8s %-12s %-6s %s\n", "CPU", "online", "virtualized",
+	       "VPID", "exits");
+	for (i = 0; i < st.ncpus; i++) {
+		const struct tv_uapi_cpu *c = &st.cpu[i];
+		int on = !!(c->flags & TV_CPU_ONLINE);
+		int v = !!(c->flags & TV_CPU_VIRTUALIZED);
+
+		online += on;
+		virt += v;
+		if (!on && !v)
+			continue;
+		printf("%-5u %-8s %-12s %-6u %llu\n", c->cpu, on ? "yes" : "no",
+		       v ? "yes" : "no", c->vpid,
+		       (unsigned long long)c->exits);
+	}
+	printf("%u of %u online CPUs virtualized\n", virt, online);
+	return virt == online ? 0 : 1;
+}
+
+static int ping_one(int fd, unsigned int cpu)
+{
+	struct tv_uapi_ping p = { .cpu = cpu };
+
+	if (ioctl(fd, TV_IOC_PING, &p) < 0) {
+		fprintf(stderr, "tvctl: ping CPU %u: %s\n", cpu, strerror(errno));
+		return 1;
+	}
+	if (p.result) {
+		printf("CPU %u: no answer (%s)\n", cpu, strerror(-p.result));
+		return 1;
+	}
+	printf("CPU %u: pong\n", cpu);
+	return 0;
+}
+
+/* Parse a CPU number; -1 when @arg is not one. */
+static long parse_cpu(const char *arg)
+{
+	char *end;
+	long cpu;
+
+	errno = 0;
+	cpu = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || cpu < 0 || cpu >= TV_UAPI_MAX_CPUS)
+		return -1;
+	return cpu;
+}
+
+/* Ping @cpu, or every online CPU when @cpu is negative. */
+static int cmd_ping(int fd, long cpu)
+{
+	static struct tv_uapi_status st;
+	unsigned int i;
+	int ret = 0;
+
+	if (cpu >= 0)
+		return ping_one(fd, (unsigned int)cpu);
+	if (get_status(fd, &st))
+		return 1;
+	for (i = 0; i < st.ncpus; i++)
+		if (st.cpu[i].flags & TV_CPU_ONLINE)
+			ret |= ping_one(fd, st.cpu[i].cpu);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	long cpu = -1;
+	int fd, ret;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if ((strcmp(argv[1], "status") || argc != 2) &&
+	    (strcmp(argv[1], "ping") || argc > 3)) {
+		fprintf(stderr, "tvctl: unknown command or arguments\n");
+		usage(stderr);
+		return 2;
+	}
+	if (argc == 3) {
+		cpu = parse_cpu(argv[2]);
+		if (cpu < 0) {
+			fprintf(stderr, "tvctl: ping: '%s' is not a CPU number\n",
+				argv[2]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	fd = open_device();
+	if (fd < 0)
+		return 1;
+	if (!strcmp(argv[1], "status"))
+		ret = cmd_status(fd);
+	else
+		ret = cmd_ping(fd, cpu);
+	close(fd);
+	return ret;
+}
