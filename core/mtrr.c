@@ -134,17 +134,29 @@ static u8 combine(u8 set, u8 default_type)
 /*
  * Type of the block [@b, @b + 2^@k) from the variable ranges and the default
  * type.  @b is aligned to 2^@k, @k <= 64.  Recursion only happens for a
- * partial cover, which needs a mask bit below 2^@k; mask bits start at 12,
- * so the depth is at most 52 - 12.
+ * partial cover, which needs a mask bit below 2^@k; mask bits lie in
+ * [12, MAXPHYADDR), so the depth is at most 52 - 12.
  */
 static u8 var_block_type(const struct tv_mtrr_state *s, u64 pm, u64 b,
 			 unsigned int k)
 {
-	u64 low = k >= 64 ? ~0ULL : TV_BIT(k) - 1;
+	unsigned int pbits = clamp_phys_bits(s->phys_bits);
 	u8 def = sane_type(s->default_type);
-	u8 full = 0, part = 0;
-	unsigned int i, n;
+	u8 full = 0, part = 0, t0;
+	unsigned int i, n, nparts = 0;
+	u64 low;
 	u8 lo, hi;
+
+	/*
+	 * Address bits from MAXPHYADDR up take no part in matching: a larger
+	 * block is 2^(k - MAXPHYADDR) copies of [0, 2^MAXPHYADDR), and
+	 * exploring each copy would cost as much as the first.
+	 */
+	if (k > pbits) {
+		k = pbits;
+		b = 0;
+	}
+	low = TV_BIT(k) - 1;
 
 	n = s->var_count < TV_MTRR_MAX_VAR ? s->var_count : TV_MTRR_MAX_VAR;
 	for (i = 0; i < n; i++) {
@@ -157,24 +169,35 @@ static u8 var_block_type(const struct tv_mtrr_state *s, u64 pm, u64 b,
 		if ((b ^ v->base) & mask & ~low)
 			continue;
 		/* Mask bits inside the block: some addresses match, some not. */
-		if (mask & low)
+		if (mask & low) {
 			part |= TYPE_BIT(sane_type(v->type));
-		else
+			nparts++;
+		} else {
 			full |= TYPE_BIT(sane_type(v->type));
+		}
 	}
 
 	/*
 	 * Each address matches every full range and some subset of the
-	 * partial ones.  The answer is uniform without looking closer when
-	 * the full ones already force UC, when the partial ones bring no type
-	 * the full ones lack, or when nothing covers the block fully and the
-	 * partial ones all have the default type.
+	 * partial ones.  Uniform without looking closer: no partial range,
+	 * a full UC range, or partial types the full ranges already have.
 	 */
-	if (!part || (full & TYPE_BIT(MEMTYPE_UC)) ||
-	    (full && !(part & ~full)) ||
-	    (!full && part == TYPE_BIT(def)))
-		return combine(full, def);
+	t0 = combine(full, def);
+	if (!part || (full & TYPE_BIT(MEMTYPE_UC)) || (full && !(part & ~full)))
+		return t0;
+	/*
+	 * The partial ranges share one type: addresses they match have
+	 * combine(full + it), the others (if any) t0.  One partial range
+	 * surely leaves some addresses out, several may tile the block.
+	 */
+	if (!(part & (part - 1))) {
+		if (combine(full | part, def) == t0)
+			return t0;
+		if (nparts == 1)
+			return TV_MEMTYPE_MIXED;
+	}
 
+	/* Which combinations of partial ranges occur: look at each half. */
 	lo = var_block_type(s, pm, b, k - 1);
 	if (lo == TV_MEMTYPE_MIXED)
 		return lo;

@@ -70,7 +70,8 @@ void tv_mtrr_set_uniform(struct tv_mtrr_state *s, unsigned int phys_bits,
  * all of them.  Exact for any mask, contiguous or not.  @size 0 is taken
  * as 1; a range running past 2^64 is cut there.  Address bits at and above
  * MAXPHYADDR take no part in matching, as in the hardware.
- * Context: any (pure; bounded recursion, at most 52 frames of a few words).
+ * Context: any (pure; recursion at most MAXPHYADDR - 12 frames of a few
+ * words, so at most 40).
  */
 u8 tv_mtrr_range_type(const struct tv_mtrr_state *s, u64 base, u64 size);
 

@@ -482,8 +482,8 @@ static void report(unsigned int bits, bool use_1gb, u64 *tables, u64 *meta)
 	*tables = tv_ept_table_bytes(ept);
 	*meta = tv_ept_meta_bytes(ept);
 	assert_int_equal(*tables, fake.pages_live * 4096);
-	printf("ept: phys_bits %u %s: mapped %llu GiB, tables %llu KiB (%llu pages), bookkeeping %llu KiB\n",
-	       bits, use_1gb ? "1G+2M+4K" : "2M+4K   ",
+	printf("ept: MAXPHYADDR %u %s: map %llu GiB, tables %llu KiB (%llu pages), meta %llu KiB\n",
+	       bits, use_1gb ? "1G" : "2M",
 	       tv_ept_mapped_end(ept) >> 30, *tables >> 10, *tables >> 12,
 	       *meta >> 10);
 	tv_ept_free(ept);

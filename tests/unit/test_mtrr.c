@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "fake_platform.h"
 #include "core/mtrr.h"
@@ -490,6 +491,36 @@ static void test_partial_ranges_that_tile(void **unused)
 	assert_int_equal(tv_mtrr_range_type(&s, 0, GiB), TV_MEMTYPE_MIXED);
 }
 
+/*
+ * Above MAXPHYADDR addresses alias: with MAXPHYADDR 32 the 64-bit space is
+ * 2^32 copies of [0, 4 GiB), and must cost about as much as one copy.  Two
+ * WC halves need a look at each half; doing that for each of 2^32 copies
+ * would take minutes, so an alarm turns that into a failure.
+ */
+static void test_aliases_above_maxphyaddr(void **unused)
+{
+	u64 pm32 = 0xfffff000ULL;
+	struct tv_mtrr_state s;
+
+	alarm(20);
+	tv_mtrr_set_uniform(&s, 32, MEMTYPE_UC);
+	s.var_count = 2;
+	s.var[0] = (struct tv_mtrr_var){ 0, pm32 & ~(TV_BIT(31) - 1),
+					 MEMTYPE_WC, true };
+	s.var[1] = (struct tv_mtrr_var){ TV_BIT(31), pm32 & ~(TV_BIT(31) - 1),
+					 MEMTYPE_WC, true };
+	assert_int_equal(tv_mtrr_range_type(&s, 0, TV_BIT(32)), MEMTYPE_WC);
+	assert_int_equal(tv_mtrr_range_type(&s, 0, ~0ULL), MEMTYPE_WC);
+	assert_int_equal(tv_mtrr_range_type(&s, TV_BIT(63), TV_BIT(63)),
+			 MEMTYPE_WC);
+	s.var[1].type = MEMTYPE_WB;
+	assert_int_equal(tv_mtrr_range_type(&s, TV_BIT(50) + TV_BIT(31),
+					    TV_BIT(31)), MEMTYPE_WB);
+	assert_int_equal(tv_mtrr_range_type(&s, TV_BIT(50), TV_BIT(50)),
+			 TV_MEMTYPE_MIXED);
+	alarm(0);
+}
+
 /* --- brute force -------------------------------------------------------- */
 
 static u64 rng_state = 0x9e3779b97f4a7c15ULL;
@@ -626,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_noncontiguous_mask),
 		cmocka_unit_test(test_noncontiguous_uniform_and_one_page),
 		cmocka_unit_test(test_partial_ranges_that_tile),
+		cmocka_unit_test(test_aliases_above_maxphyaddr),
 		cmocka_unit_test(test_random_against_reference),
 	};
 
