@@ -25,6 +25,7 @@ struct tv_cpu_features {
 	bool invpcid;		/* CPUID.(7,0):EBX[10] */
 	bool xsaves;		/* CPUID.(0DH,1):EAX[3] */
 	bool waitpkg;		/* CPUID.(7,0):ECX[5] */
+	bool mtrr;		/* CPUID.1:EDX[12] */
 	unsigned int phys_bits;	/* CPUID.80000008H:EAX[7:0] */
 	u64 xcr0_supported;	/* CPUID.(0DH,0):EDX:EAX */
 };

@@ -11,6 +11,7 @@
 #include "core/mtrr.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
+#include "arch/x86/ept.h"
 
 static struct tv_shared *g_shared;
 static struct tv_vcpu **g_vcpus;
@@ -120,6 +121,8 @@ static void read_features(struct tv_cpu_features *f)
 	memset(f, 0, sizeof(*f));
 	tv_cpuid(0, 0, &r);
 	max = r.eax;
+	tv_cpuid(1, 0, &r);
+	f->mtrr = r.edx & TV_BIT(12);
 	if (max >= 7) {
 		tv_cpuid(7, 0, &r);
 		f->invpcid = r.ebx & TV_BIT(10);
@@ -205,7 +208,11 @@ static int build_shared(struct tv_shared **out)
 	mtrr = tv_plat_zalloc(sizeof(*mtrr));
 	if (!mtrr)
 		goto fail;
-	tv_mtrr_capture(mtrr, s->features.phys_bits, rdmsr_cb, NULL);
+	/* MTRRCAP faults on a CPU without MTRRs: then everything is WB. */
+	if (s->features.mtrr)
+		tv_mtrr_capture(mtrr, s->features.phys_bits, rdmsr_cb, NULL);
+	else
+		tv_mtrr_set_uniform(mtrr, s->features.phys_bits, MEMTYPE_WB);
 	cfg.phys_bits = s->features.phys_bits;
 	cfg.use_1gb = s->ctl.ept_1gb;
 	ret = tv_plat_fault(TV_FAULT_EPT) ? TV_ERR_NO_MEMORY :
@@ -218,8 +225,8 @@ static int build_shared(struct tv_shared **out)
 	}
 	s->eptp = tv_ept_pointer(s->ept);
 	tv_log(TV_LOG_INFO,
-	       "thinvisor: EPT identity map of %u address bits in %llu KiB (%s pages)\n",
-	       cfg.phys_bits, tv_ept_table_bytes(s->ept) >> 10,
+	       "thinvisor: EPT identity map of [0, 0x%llx) in %llu KiB of tables (%s pages)\n",
+	       tv_ept_mapped_end(s->ept), tv_ept_table_bytes(s->ept) >> 10,
 	       cfg.use_1gb ? "1 GiB" : "2 MiB");
 	*out = s;
 	return TV_OK;
@@ -358,6 +365,18 @@ int tv_vmm_cpu_up(unsigned int cpu)
 	return TV_OK;
 }
 
+static void log_exit_counts(const struct tv_vcpu *v)
+{
+	unsigned int r;
+
+	tv_log(TV_LOG_INFO, "thinvisor: CPU %u given back after %llu exits\n",
+	       v->cpu, v->exits);
+	for (r = 0; r < EXIT_REASON_MAX; r++)
+		if (v->exit_count[r])
+			tv_log(TV_LOG_INFO, "thinvisor: CPU %u exit reason %u: %llu\n",
+			       v->cpu, r, v->exit_count[r]);
+}
+
 void tv_vmm_cpu_down(unsigned int cpu)
 {
 	struct tv_vcpu *v;
@@ -374,6 +393,7 @@ void tv_vmm_cpu_down(unsigned int cpu)
 		return;
 	}
 	g_vcpus[cpu] = NULL;
+	log_exit_counts(v);
 	vcpu_free(v);
 }
 

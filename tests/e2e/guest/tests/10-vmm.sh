@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: MIT
+# thinvisor slides under every CPU and the kernel goes on unaware: the
+# signature is seen on every CPU, CPUID is unchanged but for the documented
+# bits, refused MSRs and hypercalls fail cleanly, single-step stays exact,
+# a stress workload and CPU hotplug run with no oops, and unload gives
+# every CPU back.
+. "$TV_LIB"
+
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+[ -e /dev/cpu/0/msr ] || modprobe msr 2>/dev/null || insmod /opt/tv/kmod-host/msr.ko 2>/dev/null
+
+tv_check cpuid-dump-native tvcpuid dump /tmp/cpuid.native
+tv_check signature-absent-before tvcpuid sig absent
+tv_dmesg_mark
+t0=$(cat /proc/uptime)
+if ! insmod "$TV_MODULE"; then
+	tv_fail vmm-load "insmod $TV_MODULE failed"
+	tv_dmesg_new
+	exit 1
+fi
+tv_pass vmm-load "$(tv_dmesg_new | grep -m1 'CPUs virtualized')"
+tv_dmesg_new | grep thinvisor
+
+status=$(tvctl status)
+echo "$status"
+if echo "$status" | grep -q "^$ncpu of $ncpu online CPUs virtualized"; then
+	tv_pass status-all-virtualized "$ncpu of $ncpu"
+else
+	tv_fail status-all-virtualized "tvctl status disagrees"
+fi
+tv_check signature-every-cpu tvcpuid sig present
+tv_check cpuid-unchanged tvcpuid compare /tmp/cpuid.native
+tv_check ping-every-cpu tvctl ping
+for cpu in $(seq 0 $((ncpu - 1))); do
+	tv_check "msr-refused-cpu$cpu" tvmsr "$cpu"
+done
+tv_check user-vmcall-sigill tvvmcall
+tv_check single-step-over-cpuid tvstep
+
+if insmod "$TV_KMOD/tvguest.ko"; then
+	out=$(dmesg | grep 'tvguest: ' | tail -n 6)
+	echo "$out" | while read -r _ _ _ name res detail; do
+		echo "TEST kernel-$name $res $detail"
+	done
+	[ "$(echo "$out" | grep -c ' PASS ')" -eq 6 ] ||
+		tv_fail kernel-checks "expected 6 passing tvguest checks"
+	rmmod tvguest
+else
+	tv_fail kernel-checks "insmod tvguest.ko failed"
+fi
+
+before=$(tvctl status | awk '$3 == "yes" {s += $5} END {print s}')
+tv_check stress-workload tvstress 40
+after=$(tvctl status | awk '$3 == "yes" {s += $5} END {print s}')
+echo "exits during stress: $((after - before))"
+
+if [ "$ncpu" -gt 1 ] && [ -e /sys/devices/system/cpu/cpu1/online ]; then
+	echo 0 > /sys/devices/system/cpu/cpu1/online
+	if tvctl status | grep -q '^1 .*no  *no'; then
+		tv_pass cpu-offline "CPU 1 offline and given back"
+	else
+		tv_fail cpu-offline "$(tvctl status | grep '^1 ')"
+	fi
+	echo 1 > /sys/devices/system/cpu/cpu1/online
+	if tvctl status | grep -q '^1 .*yes  *yes' && tvctl ping 1; then
+		tv_pass cpu-online "CPU 1 online again and virtualized"
+	else
+		tv_fail cpu-online "$(tvctl status | grep '^1 ')"
+	fi
+	tv_check signature-after-hotplug tvcpuid sig present
+fi
+
+if rmmod thinvisor; then
+	tv_pass vmm-unload "rmmod thinvisor"
+else
+	tv_fail vmm-unload "rmmod thinvisor failed"
+fi
+t1=$(cat /proc/uptime)
+echo "load-to-unload uptime: $t0 -> $t1"
+tv_check signature-gone tvcpuid sig absent
+tv_check cpuid-native-again tvcpuid compare /tmp/cpuid.native
+tv_dmesg_new | grep -E 'thinvisor|exits' | tail -n 40
+bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
+if [ -z "$bad" ]; then
+	tv_pass vmm-dmesg-clean "no oops/warning while virtualized"
+else
+	tv_fail vmm-dmesg-clean "kernel complained:"
+	echo "$bad"
+fi

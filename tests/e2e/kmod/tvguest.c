@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tvguest: kernel-mode checks of what thinvisor shows the kernel it runs
+ * under.  Load it while thinvisor is loaded; it prints one line per check,
+ * "tvguest: <name> PASS|FAIL <detail>", and loads successfully either way
+ * (the test script reads the lines and unloads it).
+ *
+ * Each faulting instruction carries an exception-table entry, so an
+ * injected #GP or #UD returns here instead of oopsing.
+ */
+#include <linux/module.h>
+#include <linux/init.h>
+#include <asm/asm.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/special_insns.h>
+
+#define TV_HC_MAGIC 0x7476000000000000ULL
+
+static void report(const char *name, bool ok, const char *detail)
+{
+	pr_info("tvguest: %s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
+}
+
+/* 0 when XSETBV completed, -EFAULT when it faulted. */
+static int try_xsetbv(u32 xcr, u64 val)
+{
+	asm goto("1: xsetbv\n\t"
+			  _ASM_EXTABLE(1b, %l[fault])
+			  : : "c"(xcr), "a"((u32)val), "d"((u32)(val >> 32))
+			  : "memory" : fault);
+	return 0;
+fault:
+	return -EFAULT;
+}
+
+static int try_vmxoff(void)
+{
+	asm goto("1: vmxoff\n\t"
+			  _ASM_EXTABLE(1b, %l[fault])
+			  : : : "cc", "memory" : fault);
+	return 0;
+fault:
+	return -EFAULT;
+}
+
+static int try_write_cr4(unsigned long val)
+{
+	asm goto("1: mov %0, %%cr4\n\t"
+			  _ASM_EXTABLE(1b, %l[fault])
+			  : : "r"(val) : "memory" : fault);
+	return 0;
+fault:
+	return -EFAULT;
+}
+
+static int try_vmcall(u64 nr, u64 *ret)
+{
+	asm goto("1: vmcall\n\t"
+			  "mov %%rax, (%1)\n\t"
+			  _ASM_EXTABLE(1b, %l[fault])
+			  : : "a"(nr), "r"(ret) : "rdx", "r8", "memory", "cc"
+			  : fault);
+	return 0;
+fault:
+	return -EFAULT;
+}
+
+static void check_xsetbv(void)
+{
+	u64 xcr0 = xgetbv(0);
+	unsigned long flags;
+	int same, bad_x87, bad_xcr, bad_bit, bad_avx;
+
+	local_irq_save(flags);
+	kernel_fpu_begin();
+	same = try_xsetbv(0, xcr0);
+	bad_x87 = try_xsetbv(0, xcr0 & ~1ULL);		/* x87 must stay on */
+	bad_xcr = try_xsetbv(1, xcr0);			/* only XCR0 exists */
+	bad_bit = try_xsetbv(0, xcr0 | (1ULL << 62));	/* unsupported bit */
+	bad_avx = try_xsetbv(0, (xcr0 | 4) & ~2ULL);	/* AVX without SSE */
+	kernel_fpu_end();
+	local_irq_restore(flags);
+	report("xsetbv-valid", same == 0 && xgetbv(0) == xcr0,
+	       "rewriting XCR0 works");
+	report("xsetbv-invalid-gp",
+	       bad_x87 && bad_xcr && bad_bit && bad_avx && xgetbv(0) == xcr0,
+	       "x87 off, XCR1, reserved bit, AVX without SSE: all #GP");
+}
+
+static void check_vmx_hidden(void)
+{
+	unsigned long flags, cr4;
+	int set;
+
+	report("vmxoff-ud", try_vmxoff() == -EFAULT, "VMXOFF raises #UD");
+	local_irq_save(flags);
+	cr4 = native_read_cr4();
+	set = try_write_cr4(cr4 | X86_CR4_VMXE);
+	local_irq_restore(flags);
+	report("cr4-vmxe-hidden", !(cr4 & X86_CR4_VMXE), "CR4.VMXE reads 0");
+	report("cr4-vmxe-gp", set == -EFAULT && !(native_read_cr4() & X86_CR4_VMXE),
+	       "setting CR4.VMXE raises #GP");
+}
+
+static void check_hypercalls(void)
+{
+	u64 ret = 0;
+	int unknown, ping;
+
+	unknown = try_vmcall(TV_HC_MAGIC | 0xfff, &ret);
+	report("vmcall-unknown-ud", unknown == -EFAULT,
+	       "unknown hypercall raises #UD");
+	ping = try_vmcall(TV_HC_MAGIC | 1, &ret);
+	report("vmcall-ping", ping == 0 && ret == 0x706f6e67ULL,
+	       "kernel-mode ping answers pong");
+}
+
+static int __init tvguest_init(void)
+{
+	check_xsetbv();
+	check_vmx_hidden();
+	check_hypercalls();
+	return 0;
+}
+
+static void __exit tvguest_exit(void)
+{
+}
+
+module_init(tvguest_init);
+module_exit(tvguest_exit);
+MODULE_LICENSE("Dual MIT/GPL");
+MODULE_DESCRIPTION("thinvisor e2e: kernel-mode checks under the VMM");

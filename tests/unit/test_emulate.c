@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The exit handlers' pure decisions: CPUID shaping, MSR bitmap positions
+ * and actions, CR-access decoding and CR writes, XSETBV validity.  Known
+ * answers from the Intel SDM (Vol. 3 Tables 28-3 and 25.6.9, XSETBV).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include "core/emulate.h"
+#include "core/vmm.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/vmx.h"
+
+static void cpuid_leaf1_hides_vmx_and_shows_hypervisor(void **state)
+{
+	struct tv_cpuid r = { 0x50654, 0x800, 0x7ffafbbf, 0xbfebfbff };
+
+	tv_cpuid_shape(1, 0, &r);
+	assert_int_equal(r.ecx, (0x7ffafbbfu & ~0x20u) | 0x80000000u);
+	assert_int_equal(r.eax, 0x50654);
+	assert_int_equal(r.ebx, 0x800);
+	assert_int_equal(r.edx, 0xbfebfbff);
+}
+
+static void cpuid_hypervisor_leaves(void **state)
+{
+	/* Native CPUs echo the highest basic leaf here: must be replaced. */
+	struct tv_cpuid r = { 0x16, 0x1, 0x2, 0x3 };
+	char sig[13] = { 0 };
+
+	tv_cpuid_shape(0x40000000, 0, &r);
+	assert_int_equal(r.eax, 0x40000001);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	assert_string_equal(sig, "thinvisor-hv");
+
+	r = (struct tv_cpuid){ 9, 9, 9, 9 };
+	tv_cpuid_shape(0x40000001, 0, &r);
+	assert_int_equal(r.eax, TV_CPUID_INTERFACE);
+	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
+
+	r = (struct tv_cpuid){ 9, 9, 9, 9 };
+	tv_cpuid_shape(0x400000ff, 0, &r);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
+static void cpuid_other_leaves_untouched(void **state)
+{
+	static const u32 leaves[] = { 0, 4, 7, 0xd, 0x3fffffff, 0x40000100,
+				      0x80000000, 0x80000008 };
+	unsigned int i;
+
+	for (i = 0; i < TV_ARRAY_SIZE(leaves); i++) {
+		struct tv_cpuid r = { 1, 2, 3, 4 };
+
+		tv_cpuid_shape(leaves[i], 0, &r);
+		assert_int_equal(r.eax, 1);
+		assert_int_equal(r.ebx, 2);
+		assert_int_equal(r.ecx, 3);
+		assert_int_equal(r.edx, 4);
+	}
+}
+
+static void msr_bitmap_positions(void **state)
+{
+	u8 *bm = calloc(1, TV_MSR_BITMAP_BYTES);
+
+	/* SDM 25.6.9: read-low at 0, read-high at 1024, write-low at 2048,
+	 * write-high at 3072; one bit per MSR. */
+	assert_true(tv_msr_bitmap_set(bm, 0x480, true, false));
+	assert_int_equal(bm[0x480 / 8], 1u << (0x480 % 8));
+	assert_true(tv_msr_bitmap_set(bm, 0xc0000082, false, true));
+	assert_int_equal(bm[3072 + 0x82 / 8], 1u << (0x82 % 8));
+	assert_true(tv_msr_bitmap_set(bm, 0x1fff, true, true));
+	assert_int_equal(bm[1023], 0x80);
+	assert_int_equal(bm[2048 + 1023], 0x80);
+	assert_false(tv_msr_bitmap_set(bm, 0x2000, true, true));
+	assert_false(tv_msr_bitmap_set(bm, 0xc0002000, true, true));
+	assert_true(tv_msr_bitmap_exits(bm, 0x480, false));
+	assert_false(tv_msr_bitmap_exits(bm, 0x480, true));
+	assert_true(tv_msr_bitmap_exits(bm, 0x40000000, false));
+	free(bm);
+}
+
+static void msr_default_bitmap(void **state)
+{
+	u8 *bm = calloc(1, TV_MSR_BITMAP_BYTES);
+	static const u32 hot[] = { MSR_IA32_FS_BASE, MSR_IA32_GS_BASE,
+				   MSR_IA32_KERNEL_GS_BASE, MSR_IA32_EFER,
+				   MSR_IA32_SYSENTER_EIP, 0x6e0 /* TSC deadline */,
+				   0x830 /* x2APIC ICR */, 0x80b /* x2APIC EOI */,
+				   0x10 /* TSC */, 0xc0000103 /* TSC_AUX */ };
+	unsigned int i;
+	u32 msr;
+
+	memset(bm, 0xff, TV_MSR_BITMAP_BYTES);
+	tv_msr_bitmap_build(bm);
+	for (msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST; msr++)
+		assert_true(tv_msr_bitmap_exits(bm, msr, false));
+	/* Linux's hot-path MSRs never exit. */
+	for (i = 0; i < TV_ARRAY_SIZE(hot); i++) {
+		assert_false(tv_msr_bitmap_exits(bm, hot[i], false));
+		assert_false(tv_msr_bitmap_exits(bm, hot[i], true));
+	}
+	free(bm);
+}
+
+static void msr_actions(void **state)
+{
+	assert_int_equal(tv_msr_exit_action(MSR_IA32_VMX_BASIC, false), TV_MSR_INJECT_GP);
+	assert_int_equal(tv_msr_exit_action(MSR_IA32_VMX_EPT_VPID_CAP, true), TV_MSR_INJECT_GP);
+	assert_int_equal(tv_msr_exit_action(0x12345678, false), TV_MSR_INJECT_GP);
+	assert_int_equal(tv_msr_exit_action(0x40000000, true), TV_MSR_INJECT_GP);
+	assert_int_equal(tv_msr_exit_action(0xc0002000, false), TV_MSR_INJECT_GP);
+	assert_int_equal(tv_msr_exit_action(MSR_IA32_EFER, false), TV_MSR_PASSTHROUGH);
+	assert_int_equal(tv_msr_exit_action(0x3a, false), TV_MSR_PASSTHROUGH);
+}
+
+static void cr_access_decoding(void **state)
+{
+	struct tv_cr_access a;
+
+	/* mov %rax, %cr4: CR 4, type 0, register 0. */
+	a = tv_cr_access_decode(0x4);
+	assert_int_equal(a.cr, 4);
+	assert_int_equal(a.type, TV_CR_MOV_TO);
+	assert_int_equal(a.gpr, 0);
+	/* mov %cr3, %r13: CR 3, type 1, register 13. */
+	a = tv_cr_access_decode(0x3 | (1 << 4) | (13 << 8));
+	assert_int_equal(a.cr, 3);
+	assert_int_equal(a.type, TV_CR_MOV_FROM);
+	assert_int_equal(a.gpr, 13);
+	/* lmsw with source data 0x0001. */
+	a = tv_cr_access_decode((3 << 4) | (1ULL << 16));
+	assert_int_equal(a.type, TV_CR_LMSW);
+	assert_int_equal(a.lmsw_source, 1);
+	a = tv_cr_access_decode(2 << 4);
+	assert_int_equal(a.type, TV_CR_CLTS);
+}
+
+static const struct tv_cr_policy policy = {
+	.cr0_fixed0 = 0x80000021ULL, .cr0_fixed1 = 0xffffffffULL,
+	.cr4_fixed0 = 0x2000ULL, .cr4_fixed1 = 0x3727ffULL,
+	.unrestricted_guest = true,
+};
+
+static void cr4_writes(void **state)
+{
+	u64 real = 0, shadow = 0;
+
+	assert_int_equal(tv_cr_write(&policy, 4, 0x3606f0, &real, &shadow), 0);
+	assert_int_equal(shadow, 0x3606f0);
+	assert_int_equal(real, 0x3606f0 | CR4_VMXE);
+	/* Setting VMXE: #GP, the guest sees no VMX. */
+	assert_int_equal(tv_cr_write(&policy, 4, 0x3606f0 | CR4_VMXE, &real, &shadow), VEC_GP);
+	/* A bit VMX operation cannot have (here bit 23): #GP. */
+	assert_int_equal(tv_cr_write(&policy, 4, 0x3606f0 | (1ULL << 23), &real, &shadow), VEC_GP);
+	assert_int_equal(tv_cr_write(&policy, 4, 1ULL << 40, &real, &shadow), VEC_GP);
+}
+
+static void cr0_writes(void **state)
+{
+	u64 real = 0, shadow = 0;
+
+	assert_int_equal(tv_cr_write(&policy, 0, 0x80050033, &real, &shadow), 0);
+	assert_int_equal(real, 0x80050033);
+	/* Clearing NE: the guest reads what it wrote, VMX keeps NE set. */
+	assert_int_equal(tv_cr_write(&policy, 0, 0x80050013, &real, &shadow), 0);
+	assert_int_equal(shadow, 0x80050013);
+	assert_int_equal(real, 0x80050033);
+	/* PG without PE, NW without CD, upper bits: #GP as on hardware. */
+	assert_int_equal(tv_cr_write(&policy, 0, 0x80000020, &real, &shadow), VEC_GP);
+	assert_int_equal(tv_cr_write(&policy, 0, 0x20000031, &real, &shadow), VEC_GP);
+	assert_int_equal(tv_cr_write(&policy, 0, 0x100000031ULL, &real, &shadow), VEC_GP);
+	/* Real mode is fine under unrestricted guest... */
+	assert_int_equal(tv_cr_write(&policy, 0, 0x60000010, &real, &shadow), 0);
+	assert_int_equal(real, 0x60000030);
+	/* ...and forced to PE|PG without it. */
+	{
+		struct tv_cr_policy p = policy;
+
+		p.unrestricted_guest = false;
+		assert_int_equal(tv_cr_write(&p, 0, 0x60000010, &real, &shadow), 0);
+		assert_int_equal(real, 0xe0000031);
+	}
+	assert_int_equal(tv_cr_write(&policy, 3, 0, &real, &shadow), VEC_GP);
+}
+
+static void xsetbv_validity(void **state)
+{
+	const u64 sup = 0x2e7;	/* x87 SSE AVX, AVX-512 trio, PKRU */
+
+	assert_true(tv_xsetbv_valid(0, 0x3, sup));
+	assert_true(tv_xsetbv_valid(0, 0x7, sup));
+	assert_true(tv_xsetbv_valid(0, 0xe7, sup));
+	assert_true(tv_xsetbv_valid(0, 0x2e7, sup));
+	assert_false(tv_xsetbv_valid(1, 0x3, sup));	/* only XCR0 */
+	assert_false(tv_xsetbv_valid(0, 0x2, sup));	/* x87 must be on */
+	assert_false(tv_xsetbv_valid(0, 0x5, sup));	/* AVX without SSE */
+	assert_false(tv_xsetbv_valid(0, 0x67, sup));	/* AVX-512 partial */
+	assert_false(tv_xsetbv_valid(0, 0xe3, sup));	/* AVX-512 w/o AVX */
+	assert_false(tv_xsetbv_valid(0, 0x0b, 0x1f));	/* MPX pair split */
+	assert_true(tv_xsetbv_valid(0, 0x1b, 0x1f));	/* MPX pair whole */
+	assert_true(tv_xsetbv_valid(0, 0x1f, 0x1f));
+	assert_false(tv_xsetbv_valid(0, 0x7 | (1ULL << 9), 0x7));	/* unsupported */
+	assert_false(tv_xsetbv_valid(0, 0x3 | (1ULL << 17), 0x60003)); /* AMX split */
+	assert_true(tv_xsetbv_valid(0, 0x60003, 0x60003));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cpuid_leaf1_hides_vmx_and_shows_hypervisor),
+		cmocka_unit_test(cpuid_hypervisor_leaves),
+		cmocka_unit_test(cpuid_other_leaves_untouched),
+		cmocka_unit_test(msr_bitmap_positions),
+		cmocka_unit_test(msr_default_bitmap),
+		cmocka_unit_test(msr_actions),
+		cmocka_unit_test(cr_access_decoding),
+		cmocka_unit_test(cr4_writes),
+		cmocka_unit_test(cr0_writes),
+		cmocka_unit_test(xsetbv_validity),
+	};
+
+	return cmocka_run_group_tests_name("emulate", tests, NULL, NULL);
+}
