@@ -16,6 +16,7 @@
 #include "core/types.h"
 #include "core/vmm.h"
 #include "core/platform.h"
+#include "arch/x86/cpu.h"
 #include "tv_linux.h"
 
 /* Host-specific fault-injection steps (after the core's). */
@@ -141,6 +142,7 @@ static struct notifier_block tv_reboot_nb = {
 
 static int __init thinvisor_init(void)
 {
+	u64 t0;
 	int ret;
 
 	ret = tv_linux_errno(tv_vmm_init());
@@ -172,6 +174,7 @@ static int __init thinvisor_init(void)
 		goto err_pm;
 	}
 	/* Runs tv_cpu_online() on every online CPU; undoes them on failure. */
+	t0 = tv_rdtsc();
 	ret = tv_plat_fault(TV_FAULT_CPUHP) ? -ECANCELED :
 		cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "thinvisor:online",
 				  tv_cpu_online, tv_cpu_offline);
@@ -180,7 +183,8 @@ static int __init thinvisor_init(void)
 		goto err_reboot;
 	}
 	tv_cpuhp_state = ret;
-	pr_info("thinvisor: %u CPUs virtualized\n", num_online_cpus());
+	pr_info("thinvisor: %u CPUs virtualized in %llu TSC ticks\n",
+		num_online_cpus(), tv_rdtsc() - t0);
 	return 0;
 
 err_reboot:
@@ -198,8 +202,12 @@ err_vmm:
 
 static void __exit thinvisor_exit(void)
 {
+	u64 t0 = tv_rdtsc();
+
 	/* Gives every online CPU back through tv_cpu_offline(). */
 	cpuhp_remove_state(tv_cpuhp_state);
+	pr_info("thinvisor: every CPU given back in %llu TSC ticks\n",
+		tv_rdtsc() - t0);
 	unregister_reboot_notifier(&tv_reboot_nb);
 	unregister_pm_notifier(&tv_pm_nb);
 	tv_linux_dev_unregister();
@@ -207,7 +215,7 @@ static void __exit thinvisor_exit(void)
 	tv_vmm_fini();
 	mutex_unlock(&tv_linux_lock);
 	tv_linux_host_pgd_free();
-	pr_info("thinvisor: unloaded, every CPU given back\n");
+	pr_info("thinvisor: unloaded\n");
 }
 
 module_init(thinvisor_init);

@@ -4,7 +4,9 @@
  *
  *   tvcpuid sig present|absent   the thinvisor signature on every CPU
  *   tvcpuid dump FILE            every leaf and subleaf of every CPU
- *   tvcpuid compare FILE         now vs FILE: only documented differences
+ *   tvcpuid compare FILE virtualized|native
+ *                                now vs a native FILE: under thinvisor only
+ *                                the documented differences, else none
  *
  * Documented differences under thinvisor: leaf 1 ECX bit 5 (VMX) cleared
  * and bit 31 (hypervisor) set; leaves 0x40000000-0x400000ff are ours.
@@ -147,7 +149,7 @@ static int cmd_dump(const char *path)
 	return 0;
 }
 
-static int cmd_compare(const char *path)
+static int cmd_compare(const char *path, int virtualized)
 {
 	char tmp[] = "/tmp/tvcpuid.XXXXXX";
 	FILE *a, *b;
@@ -178,9 +180,9 @@ static int cmd_compare(const char *path)
 			bad++;
 			break;
 		}
-		if (l1 >= 0x40000000 && l1 <= 0x400000ff)
+		if (virtualized && l1 >= 0x40000000 && l1 <= 0x400000ff)
 			continue;
-		if (l1 == 1) {
+		if (virtualized && l1 == 1) {
 			/* Documented: VMX hidden, hypervisor present. */
 			r1[2] = (r1[2] & ~(1u << 5)) | (1u << 31);
 		}
@@ -204,8 +206,8 @@ int main(int argc, char **argv)
 		return cmd_sig(!strcmp(argv[2], "present"));
 	if (argc == 3 && !strcmp(argv[1], "dump"))
 		return cmd_dump(argv[2]);
-	if (argc == 3 && !strcmp(argv[1], "compare"))
-		return cmd_compare(argv[2]);
-	fprintf(stderr, "usage: tvcpuid sig present|absent | dump FILE | compare FILE\n");
+	if (argc == 4 && !strcmp(argv[1], "compare"))
+		return cmd_compare(argv[2], !strcmp(argv[3], "virtualized"));
+	fprintf(stderr, "usage: tvcpuid sig present|absent | dump FILE | compare FILE virtualized|native\n");
 	return 2;
 }

@@ -29,7 +29,7 @@ else
 	tv_fail status-all-virtualized "tvctl status disagrees"
 fi
 tv_check signature-every-cpu tvcpuid sig present
-tv_check cpuid-unchanged tvcpuid compare /tmp/cpuid.native
+tv_check cpuid-unchanged tvcpuid compare /tmp/cpuid.native virtualized
 tv_check ping-every-cpu tvctl ping
 for cpu in $(seq 0 $((ncpu - 1))); do
 	tv_check "msr-refused-cpu$cpu" tvmsr "$cpu"
@@ -38,12 +38,10 @@ tv_check user-vmcall-sigill tvvmcall
 tv_check single-step-over-cpuid tvstep
 
 if insmod "$TV_KMOD/tvguest.ko"; then
-	out=$(dmesg | grep 'tvguest: ' | tail -n 6)
-	echo "$out" | while read -r _ _ _ name res detail; do
-		echo "TEST kernel-$name $res $detail"
-	done
-	[ "$(echo "$out" | grep -c ' PASS ')" -eq 6 ] ||
-		tv_fail kernel-checks "expected 6 passing tvguest checks"
+	out=$(dmesg | sed -n 's/.*tvguest: \([^ ]*\) \(PASS\|FAIL\) \(.*\)/TEST kernel-\1 \2 \3/p' | tail -n 7)
+	echo "$out"
+	[ "$(echo "$out" | grep -c ' PASS ')" -eq 7 ] ||
+		tv_fail kernel-checks "expected 7 passing tvguest checks"
 	rmmod tvguest
 else
 	tv_fail kernel-checks "insmod tvguest.ko failed"
@@ -78,7 +76,7 @@ fi
 t1=$(cat /proc/uptime)
 echo "load-to-unload uptime: $t0 -> $t1"
 tv_check signature-gone tvcpuid sig absent
-tv_check cpuid-native-again tvcpuid compare /tmp/cpuid.native
+tv_check cpuid-native-again tvcpuid compare /tmp/cpuid.native native
 tv_dmesg_new | grep -E 'thinvisor|exits' | tail -n 40
 bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
 if [ -z "$bad" ]; then

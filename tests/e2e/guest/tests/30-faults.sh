@@ -15,7 +15,7 @@ for step in $steps; do
 		rmmod thinvisor
 		continue
 	fi
-	why=$(tv_dmesg_new | grep -m1 'thinvisor: ')
+	why=$(tv_dmesg_new | grep 'thinvisor: ' | grep -v 'EPT identity map' | head -n 1)
 	clean=1
 	tv_is_loaded thinvisor && clean=0
 	[ -e /dev/thinvisor ] && clean=0
