@@ -79,20 +79,17 @@ void tv_plat_after_vmxoff(void);
 
 /*
  * Emit one formatted log line (printf format; %llx for u64).  Context:
- * sleepable or irqs-off.
+ * sleepable or irqs-off.  The VMM (vmx-root) never calls this: it writes
+ * to the lock-free rings of core/log.h, which the host drains from a
+ * thread of its own with tv_log_read().
  */
 void tv_plat_vlog(int level, const char *fmt, tv_va_list ap);
 
 /*
- * The same from inside the VMM: must not take a lock that the guest may hold
- * (Linux: printk_deferred, lock-free ring, console flushed later).
- * Context: vmx-root.
- */
-void tv_plat_vlog_vmm(int level, const char *fmt, tv_va_list ap);
-
-/*
  * Stop the machine with @msg through the host's crash path (Linux panic(),
- * Windows KeBugCheckEx).  Never returns.  Not declared noreturn on purpose:
+ * Windows KeBugCheckEx), after draining the VMM log (tv_log_read in
+ * core/log.h) into the host's log so the guest-state dump is not lost.
+ * Never returns.  Not declared noreturn on purpose:
  * Linux's objtool cannot see that across objects and would flag every
  * caller, so callers still write a (dead) return after it.  Context: any.
  */

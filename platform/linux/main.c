@@ -21,7 +21,8 @@
 
 /* Host-specific fault-injection steps (after the core's). */
 enum {
-	TV_FAULT_HOST_PGD = TV_FAULT_HOST_FIRST,
+	TV_FAULT_HOST_LOG = TV_FAULT_HOST_FIRST,
+	TV_FAULT_HOST_PGD,
 	TV_FAULT_DEVICE,
 	TV_FAULT_PM_NOTIFIER,
 	TV_FAULT_REBOOT_NOTIFIER,
@@ -145,9 +146,15 @@ static int __init thinvisor_init(void)
 	u64 t0;
 	int ret;
 
+	ret = tv_plat_fault(TV_FAULT_HOST_LOG) ? -ECANCELED :
+		tv_linux_log_start();
+	if (ret) {
+		pr_err("thinvisor: cannot start the VMM log (%d)\n", ret);
+		return ret;
+	}
 	ret = tv_linux_errno(tv_vmm_init());
 	if (ret)
-		return ret;
+		goto err_log;
 	ret = tv_plat_fault(TV_FAULT_HOST_PGD) ? -ECANCELED :
 		tv_linux_host_pgd_init();
 	if (ret) {
@@ -197,6 +204,8 @@ err_pgd:
 	tv_linux_host_pgd_free();
 err_vmm:
 	tv_vmm_fini();
+err_log:
+	tv_linux_log_stop();
 	return ret;
 }
 
@@ -215,6 +224,7 @@ static void __exit thinvisor_exit(void)
 	tv_vmm_fini();
 	mutex_unlock(&tv_linux_lock);
 	tv_linux_host_pgd_free();
+	tv_linux_log_stop();
 	pr_info("thinvisor: unloaded\n");
 }
 

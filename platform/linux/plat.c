@@ -120,14 +120,10 @@ void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
 	vprintk_emit(0, level, NULL, fmt, ap);
 }
 
-void tv_plat_vlog_vmm(int level, const char *fmt, tv_va_list ap)
-{
-	/* Deferred: the record goes to the lock-free ring, consoles later. */
-	vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, ap);
-}
-
 void tv_plat_panic(const char *msg)
 {
+	/* The guest-state dump sits in the VMM rings: print it first. */
+	tv_linux_log_drain();
 	panic("%s\n", msg);
 }
 

@@ -9,5 +9,8 @@ int tv_linux_errno(int tv_err);
 int tv_linux_dev_register(void);
 void tv_linux_dev_unregister(void);
 extern struct mutex tv_linux_lock;
+int tv_linux_log_start(void);
+void tv_linux_log_stop(void);
+void tv_linux_log_drain(void);
 
 #endif

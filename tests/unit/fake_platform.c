@@ -111,11 +111,6 @@ void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
 		vfprintf(stderr, fmt, ap);
 }
 
-void tv_plat_vlog_vmm(int level, const char *fmt, tv_va_list ap)
-{
-	tv_plat_vlog(level, fmt, ap);
-}
-
 void tv_plat_panic(const char *msg)
 {
 	fprintf(stderr, "tv_plat_panic: %s\n", msg);

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The VMM log on Linux: a kernel thread drains the core's lock-free rings
+ * into the kernel log every 50 ms.  The level is a module parameter,
+ * settable at load (log_level=N) and at run time through
+ * /sys/module/thinvisor/parameters/log_level.
+ */
+#include <linux/kthread.h>
+#include <linux/moduleparam.h>
+#include <linux/printk.h>
+#include <linux/sched.h>
+#include <linux/sysfs.h>
+#include "core/log.h"
+#include "tv_linux.h"
+
+static struct task_struct *tv_log_task;
+
+static int log_level_set(const char *val, const struct kernel_param *kp)
+{
+	int level, ret = kstrtoint(val, 0, &level);
+
+	if (ret)
+		return ret;
+	if (level < TV_LOG_ERR || level > TV_LOG_DEBUG)
+		return -EINVAL;
+	tv_log_set_level(level);
+	return 0;
+}
+
+static int log_level_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", tv_log_get_level());
+}
+
+static const struct kernel_param_ops log_level_ops = {
+	.set = log_level_set,
+	.get = log_level_get,
+};
+module_param_cb(log_level, &log_level_ops, NULL, 0644);
+MODULE_PARM_DESC(log_level, "VMM log level: 3 err, 4 warn, 6 info, 7 debug");
+
+void tv_linux_log_drain(void)
+{
+	struct tv_log_record rec;
+
+	while (tv_log_read(&rec))
+		printk("\001%cthinvisor: [cpu %u vmm] %s", '0' + rec.level,
+		       rec.cpu, rec.text);
+}
+
+static int tv_log_thread(void *arg)
+{
+	while (!kthread_should_stop()) {
+		tv_linux_log_drain();
+		schedule_timeout_interruptible(msecs_to_jiffies(50));
+	}
+	tv_linux_log_drain();
+	return 0;
+}
+
+int tv_linux_log_start(void)
+{
+	int ret = tv_log_init();
+
+	if (ret)
+		return -ENOMEM;
+	tv_log_task = kthread_run(tv_log_thread, NULL, "thinvisor-log");
+	if (IS_ERR(tv_log_task)) {
+		ret = PTR_ERR(tv_log_task);
+		tv_log_task = NULL;
+		tv_log_fini();
+		return ret;
+	}
+	return 0;
+}
+
+void tv_linux_log_stop(void)
+{
+	if (tv_log_task)
+		kthread_stop(tv_log_task);
+	tv_log_task = NULL;
+	if (tv_log_dropped())
+		pr_warn("thinvisor: %llu VMM log messages were dropped (ring full)\n",
+			tv_log_dropped());
+	tv_log_fini();
+}
