@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Check thinvisor.sys as Windows' loader and HVCI would see it.
+
+usage: pe_check.py --allow imports.allow IMAGE...
+       pe_check.py --self-test imports.allow IMAGE
+
+For each image: PE32+ x64, native subsystem, not a DLL, NX-compatible and
+relocatable, entry point inside an executable section, imports only from
+ntoskrnl.exe and HAL.dll and only names on the allow-list (no ordinals), no
+section both writable and executable, and a PE checksum equal to what
+CheckSumMappedFile computes.  Standard library only.
+"""
+import struct
+import sys
+
+SCN_EXEC = 0x20000000
+SCN_WRITE = 0x80000000
+ALLOWED_DLLS = {"ntoskrnl.exe", "hal.dll"}
+
+
+def pe_checksum(data, csum_off):
+    """The CheckSumMappedFile algorithm: 16-bit one's-complement-style sum
+    with the CheckSum field taken as zero, folded, plus the file length."""
+    length = len(data)
+    if length % 2:
+        data = bytes(data) + b"\0"
+    total = 0
+    for (word,) in struct.iter_unpack("<H", data):
+        total += word
+    # The stored checksum's two words are part of the sum; take them out.
+    for off in (csum_off, csum_off + 2):
+        total -= struct.unpack_from("<H", data, off)[0]
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (total + length) & 0xFFFFFFFF
+
+
+class Pe:
+    def __init__(self, path, mutate=None):
+        with open(path, "rb") as f:
+            self.data = f.read()
+        if mutate:
+            self.data = bytes(mutate(bytearray(self.data)))
+        d = self.data
+        if d[:2] != b"MZ":
+            raise ValueError("no MZ header")
+        self.pe = struct.unpack_from("<I", d, 0x3C)[0]
+        if d[self.pe:self.pe + 4] != b"PE\0\0":
+            raise ValueError("no PE signature")
+        coff = self.pe + 4
+        (self.machine, nsec, _, _, _, opt_size,
+         self.characteristics) = struct.unpack_from("<HHIIIHH", d, coff)
+        self.opt = coff + 20
+        self.magic = struct.unpack_from("<H", d, self.opt)[0]
+        if self.magic != 0x20B:
+            raise ValueError("not PE32+")
+        self.entry = struct.unpack_from("<I", d, self.opt + 16)[0]
+        self.csum_off = self.opt + 64
+        self.checksum = struct.unpack_from("<I", d, self.csum_off)[0]
+        self.subsystem, self.dllchar = struct.unpack_from("<HH", d,
+                                                          self.opt + 68)
+        ndirs = struct.unpack_from("<I", d, self.opt + 108)[0]
+        self.dirs = [struct.unpack_from("<II", d, self.opt + 112 + 8 * i)
+                     for i in range(ndirs)]
+        self.sections = []
+        sec = self.opt + opt_size
+        for i in range(nsec):
+            name, vsize, va, rsize, roff = struct.unpack_from("<8sIIII", d,
+                                                              sec + 40 * i)
+            flags = struct.unpack_from("<I", d, sec + 40 * i + 36)[0]
+            self.sections.append((name.rstrip(b"\0").decode(), va,
+                                  max(vsize, rsize), roff, rsize, flags))
+
+    def section_of(self, rva):
+        for s in self.sections:
+            if s[1] <= rva < s[1] + s[2]:
+                return s
+        return None
+
+    def off(self, rva):
+        s = self.section_of(rva)
+        if not s or rva - s[1] >= s[4]:
+            raise ValueError("RVA 0x%x not in file" % rva)
+        return s[3] + rva - s[1]
+
+    def cstr(self, rva):
+        o = self.off(rva)
+        return self.data[o:self.data.index(b"\0", o)].decode()
+
+    def imports(self):
+        rva, size = self.dirs[1] if len(self.dirs) > 1 else (0, 0)
+        out = []
+        if not rva:
+            return out
+        o = self.off(rva)
+        while True:
+            ilt, _, _, name, iat = struct.unpack_from("<IIIII", self.data, o)
+            if not (ilt or name or iat):
+                break
+            dll = self.cstr(name)
+            t = self.off(ilt or iat)
+            while True:
+                ent = struct.unpack_from("<Q", self.data, t)[0]
+                if not ent:
+                    break
+                if ent >> 63:
+                    out.append((dll, "#%d" % (ent & 0xFFFF)))
+                else:
+                    out.append((dll, self.cstr((ent & 0x7FFFFFFF) + 2)))
+                t += 8
+            o += 20
+        return out
+
+
+def load_allow(path):
+    allow = set()
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                dll, _, fn = line.partition("!")
+                allow.add("%s!%s" % (dll.lower(), fn))
+    return allow
+
+
+def check(path, allow, mutate=None):
+    errors = []
+    pe = Pe(path, mutate)
+    ok = lambda cond, msg: None if cond else errors.append(msg)
+    ok(pe.machine == 0x8664, "machine 0x%x is not x64" % pe.machine)
+    ok(pe.subsystem == 1, "subsystem %d is not native (1)" % pe.subsystem)
+    ok(not pe.characteristics & 0x2000, "IMAGE_FILE_DLL is set")
+    ok(pe.characteristics & 0x0002, "not marked executable image")
+    ok(not pe.characteristics & 0x0001, "relocations stripped")
+    ok(pe.dllchar & 0x0100, "NX_COMPAT not set")
+    ok(pe.dllchar & 0x0040, "DYNAMIC_BASE not set")
+    es = pe.section_of(pe.entry)
+    ok(es is not None and es[5] & SCN_EXEC,
+       "entry point 0x%x not in an executable section" % pe.entry)
+    for name, _, _, _, _, flags in pe.sections:
+        ok(not (flags & SCN_EXEC and flags & SCN_WRITE),
+           "section %s is writable and executable" % name)
+    imps = pe.imports()
+    ok(imps, "no imports at all")
+    for dll, fn in imps:
+        ok(dll.lower() in ALLOWED_DLLS, "import from %s!%s" % (dll, fn))
+        ok("%s!%s" % (dll.lower(), fn) in allow,
+           "import %s!%s not on the allow-list" % (dll, fn))
+    want = pe_checksum(bytearray(pe.data), pe.csum_off)
+    ok(pe.checksum == want, "checksum 0x%08x, computed 0x%08x"
+       % (pe.checksum, want))
+    signed = len(pe.dirs) > 4 and pe.dirs[4][0] != 0
+    if mutate:
+        return errors
+    print("pe_check: %s: subsystem native, %d sections (%s), %d imports "
+          "from %s, checksum 0x%08x (computed 0x%08x), %s"
+          % (path, len(pe.sections),
+             " ".join(s[0] for s in pe.sections), len(imps),
+             "+".join(sorted({d for d, _ in imps})), pe.checksum, want,
+             "signed" if signed else "unsigned"))
+    return errors
+
+
+def self_test(path, allow):
+    """The checker must catch what it claims to: a flipped byte (checksum)
+    and a section made writable+executable, on a copy in memory."""
+    pe = Pe(path)
+    bad = bytearray(pe.data)
+    text = pe.sections[0]
+    bad[text[3] + 16] ^= 0xFF
+    if pe_checksum(bad, pe.csum_off) == pe.checksum:
+        print("pe_check: self-test: flipped byte not detected", file=sys.stderr)
+        return 1
+    mut = lambda d: struct.pack_into("<I", d, sec_flags_off(pe, 1),
+                                     SCN_WRITE | SCN_EXEC) or d
+    errs = check(path, allow, mut)
+    if not any("writable and executable" in e for e in errs):
+        print("pe_check: self-test: W+X section not detected", file=sys.stderr)
+        return 1
+    print("pe_check: self-test: corrupted checksum and W+X section detected")
+    return 0
+
+
+def sec_flags_off(pe, i):
+    opt_size = struct.unpack_from("<H", pe.data, pe.pe + 4 + 16)[0]
+    return pe.opt + opt_size + 40 * i + 36
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "--self-test":
+        allow = load_allow(argv[2])
+        return self_test(argv[3], allow)
+    if len(argv) < 4 or argv[1] != "--allow":
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    allow = load_allow(argv[2])
+    failed = 0
+    for path in argv[3:]:
+        try:
+            errors = check(path, allow)
+        except (ValueError, struct.error, IndexError) as e:
+            errors = ["unreadable PE: %s" % e]
+        for e in errors:
+            print("pe_check: %s: FAIL: %s" % (path, e), file=sys.stderr)
+        failed += bool(errors)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

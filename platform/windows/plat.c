@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The platform interface (core/platform.h) on Windows.  Nothing here
+ * depends on IRQL beyond what the contract's context allows: the calls
+ * made from VMX root (virt_to_phys, cpu_index, panic) are the ones
+ * HyperPlatform also makes there, and take no lock.
+ */
+#include "tv_win.h"
+#include "core/platform.h"
+#include "arch/x86/cpu.h"
+
+POOL_TYPE tv_win_pool_type = NonPagedPoolNx;
+ULONG tv_win_fail_step;
+u64 tv_win_host_cr3;
+
+void *tv_plat_alloc_pages(size_t npages)
+{
+	PHYSICAL_ADDRESS low, high, boundary;
+	SIZE_T bytes = npages << TV_PAGE_SHIFT;
+	void *va;
+
+	/*
+	 * PAGE_READWRITE: MmAllocateContiguousMemorySpecifyCache maps its
+	 * pages executable on some versions; this one maps them cached, NX.
+	 */
+	low.QuadPart = 0;
+	high.QuadPart = -1;
+	boundary.QuadPart = 0;
+	va = MmAllocateContiguousNodeMemory(bytes, low, high, boundary,
+					    PAGE_READWRITE, MM_ANY_NODE_OK);
+	if (va)
+		memset(va, 0, bytes);
+	return va;
+}
+
+void tv_plat_free_pages(void *va, size_t npages)
+{
+	if (va)
+		MmFreeContiguousMemory(va);
+}
+
+void *tv_plat_zalloc(size_t size)
+{
+	void *p = ExAllocatePoolWithTag(tv_win_pool_type, size,
+					TV_WIN_POOL_TAG);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+void tv_plat_free(void *p)
+{
+	if (p)
+		ExFreePoolWithTag(p, TV_WIN_POOL_TAG);
+}
+
+u64 tv_plat_virt_to_phys(const void *va)
+{
+	return (u64)MmGetPhysicalAddress((PVOID)va).QuadPart;
+}
+
+unsigned int tv_plat_cpu_limit(void)
+{
+	return KeQueryMaximumProcessorCountEx(ALL_PROCESSOR_GROUPS);
+}
+
+/*
+ * Windows numbers the active processors of all groups densely from 0,
+ * and a hot-added processor takes the next index, so "index below the
+ * active count and mapped to a group/number" is "online".
+ */
+bool tv_plat_cpu_online(unsigned int cpu)
+{
+	PROCESSOR_NUMBER pn;
+
+	if (cpu >= KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS))
+		return false;
+	return NT_SUCCESS(KeGetProcessorNumberFromIndex(cpu, &pn));
+}
+
+unsigned int tv_plat_cpu_index(void)
+{
+	return KeGetCurrentProcessorNumberEx(NULL);
+}
+
+/*
+ * Pin this thread to @cpu, then HIGH_LEVEL: CR8 = 15 masks every maskable
+ * interrupt including IPIs, which is what "interrupts disabled" means to
+ * the core, without an instruction of our own (mingw has no _disable()).
+ */
+int tv_plat_on_cpu(unsigned int cpu, int (*fn)(void *arg), void *arg)
+{
+	GROUP_AFFINITY want, old;
+	PROCESSOR_NUMBER pn;
+	KIRQL irql;
+	int ret;
+
+	if (!NT_SUCCESS(KeGetProcessorNumberFromIndex(cpu, &pn)))
+		return TV_ERR_PLATFORM;
+	RtlZeroMemory(&want, sizeof(want));
+	want.Group = pn.Group;
+	want.Mask = (KAFFINITY)1 << pn.Number;
+	KeSetSystemGroupAffinityThread(&want, &old);
+	KeRaiseIrql(HIGH_LEVEL, &irql);
+	if (KeGetCurrentProcessorNumberEx(NULL) == cpu)
+		ret = fn(arg);
+	else
+		ret = TV_ERR_PLATFORM;
+	KeLowerIrql(irql);
+	KeRevertToUserGroupAffinityThread(&old);
+	return ret;
+}
+
+u64 tv_plat_host_cr3(void)
+{
+	return tv_win_host_cr3;
+}
+
+void tv_plat_after_vmxoff(void)
+{
+	/* Windows' TSS limit is 0x67, which is what VM exit leaves. */
+}
+
+void tv_plat_panic(const char *msg)
+{
+	tv_win_log_emergency_drain();
+	DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL, "%s\n", msg);
+	KeBugCheckEx(MANUALLY_INITIATED_CRASH, TV_WIN_BUGCHECK_TAG,
+		     (ULONG_PTR)msg, KeGetCurrentProcessorNumberEx(NULL), 0);
+}
+
+bool tv_plat_fault(int step)
+{
+	return tv_win_fail_step && (ULONG)step == tv_win_fail_step;
+}

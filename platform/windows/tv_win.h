@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared state of the Windows host files (driver.c, plat.c, log.c). */
+#ifndef TV_WIN_H
+#define TV_WIN_H
+
+#include "nt_compat.h"
+#include "core/types.h"
+
+/* Pool tag "thnv" as pool tools print it (little-endian 'vnht'). */
+#define TV_WIN_POOL_TAG 0x766e6874u
+/* KeBugCheckEx parameter 1 of tv_plat_panic(): "tvpn". */
+#define TV_WIN_BUGCHECK_TAG 0x7476706eu
+
+/* Step 1: NonPagedPoolNx on Windows 8 and later (no executable pool). */
+extern POOL_TYPE tv_win_pool_type;
+/* FailStep from the service key (0: none); test hook, see docs. */
+extern ULONG tv_win_fail_step;
+/* System process page-table root, captured in DriverEntry. */
+extern u64 tv_win_host_cr3;
+
+/* Step 3: the log file, its ring and the thread that writes both. */
+NTSTATUS tv_win_log_open(void);
+void tv_win_log_close(void);
+/* Push the VMM rings to DbgPrintEx right now (tv_plat_panic). */
+void tv_win_log_emergency_drain(void);
+
+#endif
