@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: MIT
+# Helpers for guest test scripts: `. "$TV_LIB"` (= /opt/tv/lib.sh).
+# Every result must be one line "TEST <name> PASS|FAIL <detail>" on stdout.
+
+tv_pass() {
+	name=$1
+	shift
+	echo "TEST $name PASS $*"
+}
+
+tv_fail() {
+	name=$1
+	shift
+	echo "TEST $name FAIL $*"
+	tv_failed=1
+}
+
+# tv_check NAME CMD...: PASS if CMD succeeds, else FAIL with its exit code.
+tv_check() {
+	name=$1
+	shift
+	if "$@"; then
+		tv_pass "$name" "$*"
+	else
+		tv_fail "$name" "'$*' exited $?"
+	fi
+}
+
+# Kernel messages that mean the kernel is unhappy.  The host scans the whole
+# log for these too; checking here pins the blame on one test.
+TV_BAD_DMESG='Oops|Kernel panic|BUG:|WARNING:|general protection fault|Call Trace'
+
+# tv_dmesg_mark: remember how far dmesg is; tv_dmesg_new: print what came after.
+tv_dmesg_mark() {
+	tv_dmesg_lines=$(dmesg | wc -l)
+}
+
+tv_dmesg_new() {
+	dmesg | tail -n +$((tv_dmesg_lines + 1))
+}
+
+# tv_is_loaded MODULE: true if MODULE is in /proc/modules.
+tv_is_loaded() {
+	grep -q "^$1 " /proc/modules
+}

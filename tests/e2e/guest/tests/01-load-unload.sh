@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+# thinvisor.ko loads and unloads cleanly, twice in a row (the second round
+# catches state that the first unload left behind).
+. "$TV_LIB"
+
+tv_dmesg_mark
+for round in 1 2; do
+	if ! insmod "$TV_MODULE"; then
+		tv_fail "load-$round" "insmod $TV_MODULE failed"
+		continue
+	fi
+	if tv_is_loaded thinvisor; then
+		tv_pass "load-$round" "thinvisor in /proc/modules"
+	else
+		tv_fail "load-$round" "insmod succeeded but thinvisor is not in /proc/modules"
+	fi
+	if ! rmmod thinvisor; then
+		tv_fail "unload-$round" "rmmod thinvisor failed"
+	elif tv_is_loaded thinvisor; then
+		tv_fail "unload-$round" "thinvisor still in /proc/modules after rmmod"
+	else
+		tv_pass "unload-$round" "thinvisor gone from /proc/modules"
+	fi
+done
+
+bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
+if [ -z "$bad" ]; then
+	tv_pass load-unload-dmesg "no oops/warning in dmesg"
+else
+	tv_fail load-unload-dmesg "kernel complained:"
+	echo "$bad"
+fi
