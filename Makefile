@@ -32,9 +32,9 @@ module:
 
 tvctl: $(BUILD)/tools/tvctl
 
-$(BUILD)/tools/tvctl: tools/tvctl.c include/thinvisor/uapi.h
+$(BUILD)/tools/tvctl: tools/tvctl.c tools/tvctl_stats.c tools/tvctl.h include/thinvisor/uapi.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOL_CFLAGS) -o $@ tools/tvctl.c
+	$(CC) $(TOOL_CFLAGS) -o $@ tools/tvctl.c tools/tvctl_stats.c
 
 deps:
 	scripts/deps.sh

@@ -193,6 +193,7 @@ static int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 	case TV_HC_PING:
 		regs->rax = TV_HC_PONG;
 		regs->rdx = v->cpu;
+		tv_vmm_log(TV_LOG_DEBUG, "CPU %u: ping from the guest\n", v->cpu);
 		break;
 	case TV_HC_INFO:
 		regs->rax = 0;
@@ -266,13 +267,16 @@ static int handle_init(struct tv_vcpu *v, struct tv_regs *regs)
 	tv_vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 	tv_vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
 	tv_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+	tv_vmm_log(TV_LOG_INFO, "CPU %u: INIT: waiting for SIPI\n", v->cpu);
 	return RESUME;
 }
 
-static int handle_sipi(void)
+static int handle_sipi(struct tv_vcpu *v)
 {
 	u64 vector = tv_vmread(VMCS_EXIT_QUALIFICATION) & 0xff;
 
+	tv_vmm_log(TV_LOG_INFO, "CPU %u: SIPI: starting at 0x%llx\n", v->cpu,
+		   vector << 12);
 	write_real_mode_segment(TV_SEG_CS, vector << 8, vector << 12, 0x9b);
 	tv_vmwrite(VMCS_GUEST_RIP, 0);
 	tv_vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
@@ -295,16 +299,10 @@ static int handle_entry_failure(struct tv_vcpu *v, struct tv_regs *regs,
 	return RESUME;
 }
 
-int tv_vmexit_handler(struct tv_regs *regs)
+static int dispatch(struct tv_vcpu *v, struct tv_regs *regs, u32 reason)
 {
-	struct tv_vcpu *v =
-		tv_container_of(regs, struct tv_stack_top, regs)->vcpu;
-	u32 reason = (u32)tv_vmread(VMCS_EXIT_REASON);
 	u32 basic = EXIT_REASON_BASIC(reason);
 
-	v->exits++;
-	if (basic < EXIT_REASON_MAX)
-		v->exit_count[basic]++;
 	if (tv_unlikely(reason & EXIT_REASON_ENTRY_FAILURE))
 		return handle_entry_failure(v, regs, reason);
 
@@ -344,7 +342,7 @@ int tv_vmexit_handler(struct tv_regs *regs)
 	case EXIT_REASON_INIT:
 		return handle_init(v, regs);
 	case EXIT_REASON_SIPI:
-		return handle_sipi();
+		return handle_sipi(v);
 	case EXIT_REASON_TRIPLE_FAULT:
 		tv_dump_guest_state(v, "triple fault");
 		tv_plat_panic("thinvisor: the guest triple-faulted");
@@ -355,6 +353,24 @@ int tv_vmexit_handler(struct tv_regs *regs)
 	tv_dump_guest_state(v, "unexpected VM exit");
 	tv_plat_panic("thinvisor: unexpected VM exit (guest state dumped above)");
 	return RESUME;
+}
+
+int tv_vmexit_handler(struct tv_regs *regs)
+{
+	u64 t0 = tv_rdtsc();
+	struct tv_vcpu *v =
+		tv_container_of(regs, struct tv_stack_top, regs)->vcpu;
+	u32 reason = (u32)tv_vmread(VMCS_EXIT_REASON);
+	u32 slot = EXIT_REASON_BASIC(reason);
+	int ret;
+
+	if (slot >= TV_STAT_REASONS)
+		slot = TV_STAT_REASONS - 1;
+	ret = dispatch(v, regs, reason);
+	v->exits++;
+	v->stat[slot].count++;
+	v->stat[slot].cycles += tv_rdtsc() - t0;
+	return ret;
 }
 
 void tv_vmresume_failed(void)

@@ -7,6 +7,7 @@
 #include "core/caps.h"
 #include "core/emulate.h"
 #include "arch/x86/vmx.h"
+#include "core/vmm.h"
 
 struct tv_ept;
 
@@ -46,7 +47,7 @@ struct tv_vcpu {
 	u32 entry_fail_reason;	/* VM entry failed on guest state: reason */
 	u64 entry_fail_qual;
 	u64 exits;
-	u64 exit_count[EXIT_REASON_MAX];
+	struct tv_exit_stat stat[TV_STAT_REASONS];
 };
 
 /*

@@ -264,6 +264,14 @@ int tv_vmm_init(void)
 		g_shared = NULL;
 		return TV_ERR_NO_MEMORY;
 	}
+	tv_log(TV_LOG_INFO,
+	       "thinvisor: VMM memory: shared %llu KiB (EPT tables %llu KiB, MSR bitmap 4 KiB), per CPU %llu KiB (VMXON, VMCS, %u KiB stack, state)\n",
+	       (tv_ept_table_bytes(g_shared->ept) + tv_ept_meta_bytes(g_shared->ept) +
+		TV_PAGE_SIZE + sizeof(*g_shared) + 1023) >> 10,
+	       tv_ept_table_bytes(g_shared->ept) >> 10,
+	       (2 * TV_PAGE_SIZE + TV_VMM_STACK_PAGES * TV_PAGE_SIZE +
+		sizeof(struct tv_vcpu) + 1023) >> 10,
+	       (unsigned int)(TV_VMM_STACK_PAGES * TV_PAGE_SIZE >> 10));
 	return TV_OK;
 }
 
@@ -371,10 +379,11 @@ static void log_exit_counts(const struct tv_vcpu *v)
 
 	tv_log(TV_LOG_INFO, "thinvisor: CPU %u given back after %llu exits\n",
 	       v->cpu, v->exits);
-	for (r = 0; r < EXIT_REASON_MAX; r++)
-		if (v->exit_count[r])
-			tv_log(TV_LOG_INFO, "thinvisor: CPU %u exit reason %u: %llu\n",
-			       v->cpu, r, v->exit_count[r]);
+	for (r = 0; r < TV_STAT_REASONS; r++)
+		if (v->stat[r].count)
+			tv_log(TV_LOG_INFO,
+			       "thinvisor: CPU %u exit reason %u: %llu exits, %llu cycles in the VMM\n",
+			       v->cpu, r, v->stat[r].count, v->stat[r].cycles);
 }
 
 void tv_vmm_cpu_down(unsigned int cpu)
@@ -436,6 +445,45 @@ void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st)
 	st->virtualized = v->launched;
 	st->vpid = v->vpid;
 	st->exits = v->exits;
+}
+
+bool tv_vmm_cpu_stats(unsigned int cpu, struct tv_exit_stat *out)
+{
+	const struct tv_vcpu *v = NULL;
+
+	if (g_vcpus && cpu < g_cpu_limit)
+		v = g_vcpus[cpu];
+	if (!v)
+		return false;
+	memcpy(out, v->stat, sizeof(v->stat));
+	return true;
+}
+
+/* Runs on the vCPU's own CPU as the guest: its VMM is not running. */
+static int stats_reset_on_cpu(void *arg)
+{
+	struct tv_vcpu *v = arg;
+
+	memset(v->stat, 0, sizeof(v->stat));
+	v->exits = 0;
+	return TV_OK;
+}
+
+void tv_vmm_stats_reset(void)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; g_vcpus && cpu < g_cpu_limit; cpu++)
+		if (g_vcpus[cpu])
+			tv_plat_on_cpu(cpu, stats_reset_on_cpu, g_vcpus[cpu]);
+}
+
+int tv_vmm_intercept_msr(u32 msr, bool read, bool write)
+{
+	if (!g_shared)
+		return TV_ERR_INVALID;
+	return tv_msr_bitmap_set(g_shared->msr_bitmap, msr, read, write) ?
+		TV_OK : TV_ERR_INVALID;
 }
 
 static int ping_on_cpu(void *arg)

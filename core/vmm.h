@@ -53,6 +53,17 @@ struct tv_cpu_status {
 	u64 exits;
 };
 
+/*
+ * Per-CPU, per-exit-reason statistics: how many exits and the TSC cycles
+ * spent in the VMM's handler for them (measured in the exit path, always
+ * on).  Index = basic exit reason; the last slot collects reasons beyond.
+ */
+#define TV_STAT_REASONS 80
+struct tv_exit_stat {
+	u64 count;
+	u64 cycles;
+};
+
 int tv_vmm_init(void);
 void tv_vmm_fini(void);
 int tv_vmm_up_all(void);
@@ -60,6 +71,18 @@ void tv_vmm_down_all(void);
 int tv_vmm_cpu_up(unsigned int cpu);
 void tv_vmm_cpu_down(unsigned int cpu);
 void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st);
+/* Copy CPU @cpu's statistics into @out[TV_STAT_REASONS]; false when the
+ * CPU is not virtualized. */
+bool tv_vmm_cpu_stats(unsigned int cpu, struct tv_exit_stat *out);
+/* Zero the statistics of every virtualized CPU (on that CPU). */
+void tv_vmm_stats_reset(void);
+/*
+ * Make the VMM see RDMSR and/or WRMSR of @msr (an extension point; the
+ * default is to see none).  The access still reaches the real MSR.
+ * Returns TV_ERR_INVALID outside the MSR-bitmap ranges.  Any CPU may be
+ * virtualized already: takes effect at the next access.
+ */
+int tv_vmm_intercept_msr(u32 msr, bool read, bool write);
 /* Ping the VMM on CPU @cpu; returns TV_OK when it answered. */
 int tv_vmm_ping(unsigned int cpu);
 /* Bytes of EPT tables and of per-CPU VMM memory, for reports. */

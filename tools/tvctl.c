@@ -4,10 +4,14 @@
  *
  *   tvctl status        per CPU: online, virtualized, VPID, exit count
  *   tvctl ping [CPU]    run the ping hypercall on every (or one) CPU
+ *   tvctl stats [--json] [--reset]
+ *                       exits and VMM cycles per reason and CPU
+ *   tvctl log [-f]      print the VMM log (-f: keep following it)
  *
  * Exit status: 0 success, 1 the operation failed, 2 usage error.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "thinvisor/uapi.h"
+#include "tvctl.h"
 
 #define DEVICE "/dev/thinvisor"
 
@@ -23,9 +28,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: tvctl status\n"
 		"       tvctl ping [CPU]\n"
+		"       tvctl stats [--json] [--reset]\n"
+		"       tvctl log [-f]\n"
 		"\n"
 		"  status    show, per CPU, whether thinvisor runs below it\n"
-		"  ping      run the ping hypercall on every online CPU, or on CPU\n");
+		"  ping      run the ping hypercall on every online CPU, or on CPU\n"
+		"  stats     VM exits and TSC cycles spent in the VMM, per exit\n"
+		"            reason and CPU; --json for machines, --reset to zero\n"
+		"  log       print the VMM log; -f keeps following it\n");
 }
 
 static int open_device(void)
@@ -69,8 +79,6 @@ static int cmd_status(int fd)
 
 		online += on;
 		virt += v;
-		if (!on && !v)
-			continue;
 		printf("%-5u %-8s %-12s %-6u %llu\n", c->cpu, on ? "yes" : "no",
 		       v ? "yes" : "no", c->vpid,
 		       (unsigned long long)c->exits);
@@ -127,40 +135,54 @@ static int cmd_ping(int fd, long cpu)
 
 int main(int argc, char **argv)
 {
+	bool json = false, reset = false, follow = false;
 	long cpu = -1;
-	int fd, ret;
+	int fd, i, ret;
+	const char *cmd;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
 	}
-	if ((strcmp(argv[1], "status") || argc != 2) &&
-	    (strcmp(argv[1], "ping") || argc > 3)) {
-		fprintf(stderr, "tvctl: unknown command or arguments\n");
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--reset"))
+			reset = true;
+		else if (!strcmp(cmd, "log") && !strcmp(argv[i], "-f"))
+			follow = true;
+		else if (!strcmp(cmd, "ping") && i == 2 && argc == 3 &&
+			 (cpu = parse_cpu(argv[i])) >= 0)
+			continue;
+		else
+			break;
+	}
+	if (i < argc || (strcmp(cmd, "status") && strcmp(cmd, "ping") &&
+			 strcmp(cmd, "stats") && strcmp(cmd, "log"))) {
+		if (i < argc)
+			fprintf(stderr, "tvctl: %s: unexpected argument '%s'\n", cmd,
+				argv[i]);
+		else
+			fprintf(stderr, "tvctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
-	}
-	if (argc == 3) {
-		cpu = parse_cpu(argv[2]);
-		if (cpu < 0) {
-			fprintf(stderr, "tvctl: ping: '%s' is not a CPU number\n",
-				argv[2]);
-			usage(stderr);
-			return 2;
-		}
 	}
 	fd = open_device();
 	if (fd < 0)
 		return 1;
-	if (!strcmp(argv[1], "status"))
+	if (!strcmp(cmd, "status"))
 		ret = cmd_status(fd);
-	else
+	else if (!strcmp(cmd, "ping"))
 		ret = cmd_ping(fd, cpu);
+	else if (!strcmp(cmd, "stats"))
+		ret = cmd_stats(fd, json, reset);
+	else
+		ret = cmd_log(fd, follow);
 	close(fd);
 	return ret;
 }

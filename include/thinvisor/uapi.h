@@ -34,8 +34,26 @@ struct tv_uapi_ping {
 	__s32 result;		/* out: 0, or a negative errno */
 };
 
+#define TV_UAPI_STAT_REASONS 80
+
+/* Per-exit-reason statistics of one CPU: index = basic exit reason. */
+struct tv_uapi_stats {
+	__u32 cpu;		/* in */
+	__u32 virtualized;	/* out: 0 when the CPU is not under thinvisor */
+	__u64 count[TV_UAPI_STAT_REASONS];
+	__u64 cycles[TV_UAPI_STAT_REASONS];	/* TSC cycles in the VMM */
+};
+
 #define TV_IOC_MAGIC 't'
 #define TV_IOC_STATUS _IOR(TV_IOC_MAGIC, 1, struct tv_uapi_status)
 #define TV_IOC_PING _IOWR(TV_IOC_MAGIC, 2, struct tv_uapi_ping)
+#define TV_IOC_STATS _IOWR(TV_IOC_MAGIC, 3, struct tv_uapi_stats)
+#define TV_IOC_STATS_RESET _IO(TV_IOC_MAGIC, 4)
+
+/*
+ * read() on /dev/thinvisor returns the VMM log as text lines
+ * ("<level> cpu <N> <message>"), blocking until there is some unless the
+ * file is O_NONBLOCK.  Only one reader gets each line.
+ */
 
 #endif

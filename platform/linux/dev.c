@@ -68,6 +68,58 @@ static long tv_dev_ping(void __user *arg)
 	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
 }
 
+static long tv_dev_stats(void __user *arg)
+{
+	struct tv_exit_stat *stat;
+	struct tv_uapi_stats *st;
+	unsigned int r;
+	long ret = 0;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	stat = kcalloc(TV_STAT_REASONS, sizeof(*stat), GFP_KERNEL);
+	if (!st || !stat) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(&st->cpu, arg, sizeof(st->cpu))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (st->cpu >= nr_cpu_ids) {
+		ret = -EINVAL;
+		goto out;
+	}
+	mutex_lock(&tv_linux_lock);
+	st->virtualized = tv_vmm_cpu_stats(st->cpu, stat);
+	mutex_unlock(&tv_linux_lock);
+	for (r = 0; r < TV_STAT_REASONS && r < TV_UAPI_STAT_REASONS; r++) {
+		st->count[r] = stat[r].count;
+		st->cycles[r] = stat[r].cycles;
+	}
+	if (copy_to_user(arg, st, sizeof(*st)))
+		ret = -EFAULT;
+out:
+	kfree(stat);
+	kfree(st);
+	return ret;
+}
+
+static long tv_dev_stats_reset(void)
+{
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	tv_vmm_stats_reset();
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+	return 0;
+}
+
+static ssize_t tv_dev_read(struct file *file, char __user *buf, size_t len,
+			   loff_t *ppos)
+{
+	return tv_linux_log_read(buf, len, file->f_flags & O_NONBLOCK);
+}
+
 static long tv_dev_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
@@ -76,6 +128,10 @@ static long tv_dev_ioctl(struct file *file, unsigned int cmd,
 		return tv_dev_status((void __user *)arg);
 	case TV_IOC_PING:
 		return tv_dev_ping((void __user *)arg);
+	case TV_IOC_STATS:
+		return tv_dev_stats((void __user *)arg);
+	case TV_IOC_STATS_RESET:
+		return tv_dev_stats_reset();
 	default:
 		return -ENOTTY;
 	}
@@ -84,6 +140,7 @@ static long tv_dev_ioctl(struct file *file, unsigned int cmd,
 static const struct file_operations tv_dev_fops = {
 	.owner = THIS_MODULE,
 	.open = tv_dev_open,
+	.read = tv_dev_read,
 	.unlocked_ioctl = tv_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -3,9 +3,13 @@
  * The VMM log on Linux: a kernel thread drains the core's lock-free rings
  * into the kernel log every 50 ms.  The level is a module parameter,
  * settable at load (log_level=N) and at run time through
- * /sys/module/thinvisor/parameters/log_level.
+ * /sys/module/thinvisor/parameters/log_level.  The same lines also go
+ * to a text FIFO that read() on /dev/thinvisor streams (tvctl log); when
+ * no one reads, the FIFO keeps the newest it can and drops the rest.
  */
+#include <linux/kfifo.h>
 #include <linux/kthread.h>
+#include <linux/wait.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
@@ -14,6 +18,9 @@
 #include "tv_linux.h"
 
 static struct task_struct *tv_log_task;
+static DEFINE_KFIFO(tv_log_fifo, char, 16384);
+static DEFINE_SPINLOCK(tv_log_fifo_lock);
+static DECLARE_WAIT_QUEUE_HEAD(tv_log_wait);
 
 static int log_level_set(const char *val, const struct kernel_param *kp)
 {
@@ -39,13 +46,57 @@ static const struct kernel_param_ops log_level_ops = {
 module_param_cb(log_level, &log_level_ops, NULL, 0644);
 MODULE_PARM_DESC(log_level, "VMM log level: 3 err, 4 warn, 6 info, 7 debug");
 
+static void fifo_put(const struct tv_log_record *rec)
+{
+	char line[TV_LOG_TEXT + 32];
+	unsigned long flags;
+	int n;
+
+	n = scnprintf(line, sizeof(line), "%u cpu %u %s", rec->level, rec->cpu,
+		      rec->text);
+	if (n && line[n - 1] != '\n' && n < sizeof(line) - 1)
+		line[n++] = '\n';
+	spin_lock_irqsave(&tv_log_fifo_lock, flags);
+	if (kfifo_avail(&tv_log_fifo) >= n)
+		kfifo_in(&tv_log_fifo, line, n);
+	spin_unlock_irqrestore(&tv_log_fifo_lock, flags);
+}
+
 void tv_linux_log_drain(void)
 {
 	struct tv_log_record rec;
+	bool any = false;
 
-	while (tv_log_read(&rec))
+	while (tv_log_read(&rec)) {
 		printk("\001%cthinvisor: [cpu %u vmm] %s", '0' + rec.level,
 		       rec.cpu, rec.text);
+		fifo_put(&rec);
+		any = true;
+	}
+	if (any)
+		wake_up_interruptible(&tv_log_wait);
+}
+
+ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock)
+{
+	unsigned int copied;
+	int ret;
+
+	for (;;) {
+		spin_lock_irq(&tv_log_fifo_lock);
+		ret = kfifo_is_empty(&tv_log_fifo) ? -EAGAIN : 0;
+		spin_unlock_irq(&tv_log_fifo_lock);
+		if (!ret)
+			break;
+		if (nonblock)
+			return -EAGAIN;
+		if (wait_event_interruptible(tv_log_wait,
+					     !kfifo_is_empty(&tv_log_fifo)))
+			return -ERESTARTSYS;
+	}
+	/* A single reader drains; kfifo_to_user copies without the lock. */
+	ret = kfifo_to_user(&tv_log_fifo, buf, len, &copied);
+	return ret ? ret : copied;
 }
 
 static int tv_log_thread(void *arg)

@@ -72,8 +72,28 @@ static int tv_cpu_online(unsigned int cpu)
 	return ret;
 }
 
+#ifdef TV_FAULT_INJECTION
+/*
+ * Test builds: let a CPU go offline still virtualized, so that the INIT
+ * and SIPI that bring it back online reach the VMM (core/exit.c).
+ */
+static bool test_keep_offline;
+module_param(test_keep_offline, bool, 0644);
+MODULE_PARM_DESC(test_keep_offline, "test builds: do not give back CPUs going offline");
+/* Test builds: make the VMM see RDMSR of this MSR (the benchmark's
+ * intercepted-RDMSR round trip). */
+static uint test_intercept_msr;
+module_param(test_intercept_msr, uint, 0444);
+MODULE_PARM_DESC(test_intercept_msr, "test builds: intercept RDMSR of this MSR");
+#else
+static const bool test_keep_offline;
+static const uint test_intercept_msr;
+#endif
+
 static int tv_cpu_offline(unsigned int cpu)
 {
+	if (READ_ONCE(test_keep_offline))
+		return 0;
 	mutex_lock(&tv_linux_lock);
 	tv_vmm_cpu_down(cpu);
 	mutex_unlock(&tv_linux_lock);
@@ -155,6 +175,8 @@ static int __init thinvisor_init(void)
 	ret = tv_linux_errno(tv_vmm_init());
 	if (ret)
 		goto err_log;
+	if (test_intercept_msr)
+		tv_vmm_intercept_msr(test_intercept_msr, true, false);
 	ret = tv_plat_fault(TV_FAULT_HOST_PGD) ? -ECANCELED :
 		tv_linux_host_pgd_init();
 	if (ret) {

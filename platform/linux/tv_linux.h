@@ -3,6 +3,9 @@
 #ifndef TV_LINUX_H
 #define TV_LINUX_H
 
+#include <linux/types.h>
+#include <linux/compiler.h>
+
 int tv_linux_host_pgd_init(void);
 void tv_linux_host_pgd_free(void);
 int tv_linux_errno(int tv_err);
@@ -12,5 +15,6 @@ extern struct mutex tv_linux_lock;
 int tv_linux_log_start(void);
 void tv_linux_log_stop(void);
 void tv_linux_log_drain(void);
+ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock);
 
 #endif

@@ -51,6 +51,38 @@ before=$(tvctl status | awk '$3 == "yes" {s += $5} END {print s}')
 tv_check stress-workload tvstress 40
 after=$(tvctl status | awk '$3 == "yes" {s += $5} END {print s}')
 echo "exits during stress: $((after - before))"
+stats=$(tvctl stats)
+echo "$stats"
+if echo "$stats" | grep -q '^CPUID ' && tvctl stats --json | grep -q '"CPUID": {"count": [1-9]'; then
+	tv_pass stats-table "CPUID exits counted, table and JSON"
+else
+	tv_fail stats-table "no CPUID row in tvctl stats"
+fi
+tvctl stats --reset >/dev/null
+cpuid_after_reset=$(tvctl stats | awk '$1 == "CPUID" {print $(NF-1)}')
+if [ "${cpuid_after_reset:-0}" -lt 100 ]; then
+	tv_pass stats-reset "CPUID exits after reset: ${cpuid_after_reset:-0}"
+else
+	tv_fail stats-reset "CPUID exits after reset: $cpuid_after_reset"
+fi
+
+# The VMM log: debug level at run time, streamed by tvctl log.
+echo 7 > /sys/module/thinvisor/parameters/log_level
+tvctl ping 0 >/dev/null
+sleep 1
+if tvctl log | grep -q 'cpu0 .*ping from the guest'; then
+	tv_pass vmm-log-stream "debug message from VMX root reached tvctl log"
+else
+	tv_fail vmm-log-stream "no ping message in tvctl log"
+fi
+echo 6 > /sys/module/thinvisor/parameters/log_level
+tvctl ping 0 >/dev/null
+sleep 1
+if tvctl log | grep -q 'ping from the guest'; then
+	tv_fail vmm-log-level "debug message shown at level 6"
+else
+	tv_pass vmm-log-level "debug message filtered at level 6"
+fi
 
 if [ "$ncpu" -gt 1 ] && [ -e /sys/devices/system/cpu/cpu1/online ]; then
 	echo 0 > /sys/devices/system/cpu/cpu1/online
