@@ -237,8 +237,10 @@ static NTSTATUS step_virtualize(void)
 	u64 t0;
 	int ret;
 
-	/* DriverEntry runs in the System process: its CR3 maps the kernel
-	 * for as long as Windows runs. */
+	/*
+	 * DriverEntry runs in the System process: its CR3 maps the kernel
+	 * for as long as Windows runs.
+	 */
 	tv_win_host_cr3 = tv_read_cr3();
 	t0 = tv_rdtsc();
 	lock();

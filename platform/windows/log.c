@@ -240,18 +240,22 @@ NTSTATUS tv_win_log_open(void)
 
 	if (tv_plat_fault(TV_WIN_FAULT_LOG))
 		return STATUS_CANCELLED;
-	if (tv_log_init())
+	if (tv_log_init()) {
+		tv_log(TV_LOG_ERR, "thinvisor: no memory for the VMM log rings\n");
 		return STATUS_INSUFFICIENT_RESOURCES;
+	}
 	g_log.core_rings = true;
 	st = STATUS_INSUFFICIENT_RESOURCES;
 	g_log.buf = tv_plat_zalloc(LOG_BUF_BYTES);
-	if (!g_log.buf)
-		goto fail;
 	/* Published last: from now on tv_plat_vlog() fills it. */
-	__atomic_store_n(&g_log.ring, tv_plat_zalloc(sizeof(*g_log.ring)),
-			 __ATOMIC_RELEASE);
-	if (!g_log.ring)
+	if (g_log.buf)
+		__atomic_store_n(&g_log.ring,
+				 tv_plat_zalloc(sizeof(*g_log.ring)),
+				 __ATOMIC_RELEASE);
+	if (!g_log.ring) {
+		tv_log(TV_LOG_ERR, "thinvisor: no memory for the log buffers\n");
 		goto fail;
+	}
 
 	RtlInitUnicodeString(&name, L"\\SystemRoot\\thinvisor.log");
 	InitializeObjectAttributes(&oa, &name,

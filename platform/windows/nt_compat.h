@@ -9,8 +9,10 @@
 
 #include <ntifs.h>
 
-/* Win8+: contiguous memory with explicit protection (no executable
- * mapping, which MmAllocateContiguousMemory gives on some versions). */
+/*
+ * Win8+: contiguous memory with explicit protection (no executable
+ * mapping, which MmAllocateContiguousMemory gives on some versions).
+ */
 NTKERNELAPI PVOID NTAPI MmAllocateContiguousNodeMemory(
 	SIZE_T NumberOfBytes, PHYSICAL_ADDRESS LowestAcceptableAddress,
 	PHYSICAL_ADDRESS HighestAcceptableAddress,

@@ -30,8 +30,11 @@
 #include "ntstub.h"
 
 /* The core's refusal (core/types.h numbering) on the CPU we run on. */
-enum { ERR_NOT_INTEL = 1, ERR_NO_VMX = 2, ERR_ALREADY = 3,
-       ERR_VMX_DISABLED = 5 };
+enum {
+	ERR_NOT_INTEL = 1,
+	ERR_NO_VMX = 2,
+	ERR_VMX_DISABLED = 5,
+};
 
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
@@ -184,7 +187,9 @@ static void scenario_refusal(void)
 	uint32_t want = route_ntstatus(expected_err);
 	struct run r;
 
+	nt_echo = true;
 	load(&r, "refusal", &cfg);
+	nt_echo = false;
 	result((uint32_t)r.st == want,
 	       "load on this CPU: DriverEntry returns 0x%08x (want 0x%08x)",
 	       (uint32_t)r.st, want);
@@ -252,7 +257,7 @@ static void scenario_fail_steps(void)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
 		struct nt_config cfg = { .fail_at = -1, .has_fail_step = true,
 					 .fail_step = steps[i].step };
 		char name[32];
@@ -310,7 +315,7 @@ static void scenario_events(void)
 		  .status = (int32_t)0xC0000001 },	/* failed complete */
 		{ EV_CPU, .state = 2, .cpu = 5 },	/* add failure */
 	};
-	int nev = (int)(sizeof(ev) / sizeof(ev[0]));
+	int nev = (int)ARRAY_SIZE(ev);
 	struct nt_config cfg = { .fail_at = -1, .events = ev, .nevents = nev };
 	struct nt_config cfg5 = { .fail_at = -1, .events = ev, .nevents = nev,
 				  .has_fail_step = true, .fail_step = 24 };

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #define MS __attribute__((ms_abi))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef int32_t NTSTATUS;
 typedef uint16_t WCHAR;
@@ -47,8 +48,8 @@ struct nt_oattr {
 #define DRIVER_OBJECT_SIZE 336
 #define DRIVER_UNLOAD_OFFSET 104
 
-typedef NTSTATUS (MS *driver_entry_fn)(void *drv, struct nt_ustr *reg);
-typedef void (MS *driver_unload_fn)(void *drv);
+typedef MS NTSTATUS (*driver_entry_fn)(void *drv, struct nt_ustr *reg);
+typedef MS void (*driver_unload_fn)(void *drv);
 
 /* --- ntstub_pe.c --------------------------------------------------- */
 
@@ -111,6 +112,8 @@ int nt_violations(char *why, size_t len);
 int nt_allocations(void);
 
 extern __thread unsigned int nt_irql;
+/* Echo DbgPrintEx to stdout (always with NTSTUB_VERBOSE set). */
+extern bool nt_echo;
 
 /* --- ntstub_route.c ------------------------------------------------- */
 

@@ -23,6 +23,7 @@
 #define DISPATCH 2
 
 __thread unsigned int nt_irql;
+bool nt_echo;
 
 static pthread_mutex_t W = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t C = PTHREAD_COND_INITIALIZER;
@@ -141,7 +142,7 @@ enum h_kind { H_FREE, H_FILE, H_KEY, H_THREAD };
 
 struct thread {
 	pthread_t pt;
-	void (MS *start)(void *ctx);
+	MS void (*start)(void *ctx);
 	void *ctx;
 	jmp_buf jb;
 	bool exited, joined;
@@ -183,8 +184,8 @@ static struct handle *h_get(void *h, enum h_kind kind, const char *fn)
 }
 
 /* Callback registrations. */
-typedef void (MS *power_fn)(void *ctx, void *a1, void *a2);
-typedef void (MS *cpu_fn)(void *ctx, void *change, NTSTATUS *op);
+typedef MS void (*power_fn)(void *ctx, void *a1, void *a2);
+typedef MS void (*cpu_fn)(void *ctx, void *change, NTSTATUS *op);
 
 static struct {
 	int refs;
@@ -459,7 +460,7 @@ static MS uint32_t DbgPrintEx(uint32_t component, uint32_t level,
 					   n && line[n - 1] == '\n' ? "" : "\n");
 	}
 	pthread_mutex_unlock(&W);
-	if (getenv("NTSTUB_VERBOSE"))
+	if (nt_echo || getenv("NTSTUB_VERBOSE"))
 		printf("    [DbgPrintEx %u] %s%s", level, line,
 		       n && line[n - 1] == '\n' ? "" : "\n");
 	return 0;
@@ -761,7 +762,7 @@ static void *thread_main(void *arg)
 
 static MS NTSTATUS PsCreateSystemThread(void **h, uint32_t access,
 					struct nt_oattr *oa, void *process,
-					void *client, void (MS *start)(void *),
+					void *client, MS void (*start)(void *),
 					void *ctx)
 {
 	struct thread *t;
@@ -1203,7 +1204,7 @@ void *nt_lookup(const char *dll, const char *name)
 
 	if (strcasecmp(dll, "ntoskrnl.exe"))
 		return NULL;
-	for (i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(fakes); i++)
 		if (!strcmp(fakes[i].name, name))
 			return fakes[i].fn;
 	return NULL;

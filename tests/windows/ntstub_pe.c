@@ -58,8 +58,8 @@ static uint8_t *read_file(const char *path, size_t *size)
 
 	if (!f)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0) {
+	n = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
+	if (n > 0 && fseek(f, 0, SEEK_SET) == 0) {
 		buf = malloc(n);
 		if (buf && fread(buf, 1, n, f) != (size_t)n) {
 			free(buf);
@@ -228,8 +228,10 @@ void pe_unload(struct image *img)
 unsigned long emu_count;
 static const struct image *emu_img;
 
-/* What CR3/CR0/CR4 read as: a plausible System process root, PG/PE/NE,
- * PAE/PGE/OSFXSR and no VMXE (so the core's CR4 check passes). */
+/*
+ * What CR3/CR0/CR4 read as: a plausible System process root, PG/PE/NE,
+ * PAE/PGE/OSFXSR and no VMXE (so the core's CR4 check passes).
+ */
 #define FAKE_CR3 0x1ad000ULL
 #define FAKE_CR0 0x80050033ULL
 #define FAKE_CR4 0x3506f8ULL
