@@ -60,6 +60,12 @@ kdir=$(echo "$kinfo" | sed -n 's/^kdir=//p')
 # at boot about the mismatch; without both it uses the standard format.
 cmdline="console=ttyS0,115200 tsc=reliable no_timer_check mitigations=off"
 cmdline="$cmdline clearcpuid=xsavec,xsaves"
+# nohz=off highres=off: a periodic tick keeps a LAPIC timer always armed.
+# With the default tickless one-shot timer, some 2-CPU boots of the minimal
+# kernel stop for good right after SMP bring-up: every CPU halted with no
+# timer pending, so Bochs never advances time (reproduced with one ISO,
+# fixed by these two options alone, same ISO otherwise).
+cmdline="$cmdline nohz=off highres=off"
 [ "${E2E_VERBOSE:-0}" = 1 ] || cmdline="$cmdline loglevel=4"
 cmdline="$cmdline tv.cpus=$cpus tv.mode=$mode tv.timeout=$script_limit"
 
