@@ -11,9 +11,10 @@
 #   /opt/tv/lib.sh          guest/lib.sh, helpers for test scripts
 #   /opt/tv/demo.sh         guest/demo.sh
 #   /opt/tv/tests/*.sh      guest/tests/*.sh
-#   /opt/tv/bin/            tvctl (if the tree has it) + one static program
-#                           per tests/e2e/progs/*.c
+#   /opt/tv/bin/            tvctl (if the tree has it), rtcwake (util-linux)
+#                           and one static program per tests/e2e/progs/*.c
 #   /opt/tv/kmod/*.ko       one module per tests/e2e/kmod/*.c
+#   /opt/tv/kmod-host/*.ko  the guest kernel's msr/cpuid modules, if modular
 #   /opt/tv/extra/          $E2E_EXTRA
 # Results: OUTDIR/initrd.gz and OUTDIR/boot.iso.
 set -eu
@@ -92,6 +93,25 @@ if ls "$here"/kmod/*.c >/dev/null 2>&1; then
 		strip --strip-debug -o "$root/opt/tv/kmod/$name.ko" "$kmod/$name.ko"
 	done
 fi
+
+# rtcwake is not in Debian's busybox; util-linux's lets tests suspend to idle
+# and wake up (rtcwake -m freeze -s 2).
+if command -v rtcwake >/dev/null; then
+	cp "$(command -v rtcwake)" "$root/opt/tv/bin/rtcwake"
+fi
+
+# Kernels that build /dev/cpu/N/msr and cpuid as modules (Debian's): pack
+# those modules; /init loads them so every kernel offers the same devices.
+# (Debian's headers have the upstream version in kernel.release; the
+# utsrelease.h string is what the kernel reports and names /lib/modules.)
+krel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$kdir/include/generated/utsrelease.h")
+for m in msr cpuid; do
+	ko=/lib/modules/$krel/kernel/arch/x86/kernel/$m.ko
+	if [ -f "$ko" ]; then
+		mkdir -p "$root/opt/tv/kmod-host"
+		cp "$ko" "$root/opt/tv/kmod-host/"
+	fi
+done
 
 # A dynamically linked program (tvctl, unless the Makefile links it
 # statically) needs its shared libraries in the guest too.

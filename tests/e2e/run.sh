@@ -17,6 +17,9 @@
 # code, which is 1 even after a clean ACPI power-off.
 set -eu
 
+# The whole script is one compound command, so bash parses it completely
+# before running it: editing this file during a long run cannot derail it.
+{
 mode=${1:-test}
 here=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$here/../.." && pwd)}
@@ -180,3 +183,4 @@ if [ "$status" -ne 0 ]; then
 fi
 [ "$mode" != demo ] || { [ "$status" -eq 0 ] && echo "DEMO PASS" || echo "DEMO FAIL"; }
 exit "$status"
+}
