@@ -24,6 +24,13 @@ TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 
 .PHONY: all module tvctl unit test demo deps clean
 
+# Everything CI runs: unit tests, the Windows driver's checks and stand-in,
+# and the Bochs suite on the minimal and on Debian's kernel (2 CPUs each).
+test: deps
+	$(MAKE) unit
+	$(MAKE) windows-test
+	$(MAKE) e2e-ci
+
 all: module tvctl
 
 module:

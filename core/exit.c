@@ -56,6 +56,21 @@ static void skip_instruction(void)
 			   tv_vmread(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
 
+/*
+ * The CR0 or CR4 value the guest believes it has: masked bits come from
+ * the read shadow, the others are live in the guest field.  The shadow's
+ * unmasked bits are stale (writes that leave masked bits alone do not
+ * exit), so never read them alone.
+ */
+static u64 guest_visible_cr(int cr)
+{
+	u64 mask = tv_vmread(cr == 0 ? VMCS_CR0_MASK : VMCS_CR4_MASK);
+	u64 shadow = tv_vmread(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW);
+	u64 real = tv_vmread(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4);
+
+	return (real & ~mask) | (shadow & mask);
+}
+
 static unsigned int guest_cpl(void)
 {
 	return (tv_vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
@@ -151,7 +166,7 @@ static int handle_cr_access(struct tv_vcpu *v, struct tv_regs *regs)
 		break;
 	case TV_CR_LMSW:
 		/* LMSW writes CR0[3:0] but can never clear PE. */
-		val = tv_vmread(VMCS_CR0_SHADOW);
+		val = guest_visible_cr(0);
 		val = (val & ~0xeULL) | (a.lmsw_source & 0xf) | (val & CR0_PE);
 		return write_cr(v, 0, val);
 	case TV_CR_CLTS:
@@ -167,7 +182,7 @@ static int handle_xsetbv(struct tv_vcpu *v, struct tv_regs *regs)
 	u64 val = (regs->rdx << 32) | (u32)regs->rax;
 	u32 xcr = (u32)regs->rcx;
 
-	if (!(tv_vmread(VMCS_CR4_SHADOW) & CR4_OSXSAVE)) {
+	if (!(guest_visible_cr(4) & CR4_OSXSAVE)) {
 		inject_ud();
 		return RESUME;
 	}
@@ -279,6 +294,8 @@ static int handle_sipi(struct tv_vcpu *v)
 		   vector << 12);
 	write_real_mode_segment(TV_SEG_CS, vector << 8, vector << 12, 0x9b);
 	tv_vmwrite(VMCS_GUEST_RIP, 0);
+	/* Wait-for-SIPI blocks SMIs; the started CPU blocks nothing. */
+	tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	tv_vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 	return RESUME;
 }

@@ -62,14 +62,16 @@ static void fifo_put(const struct tv_log_record *rec)
 	spin_unlock_irqrestore(&tv_log_fifo_lock, flags);
 }
 
-void tv_linux_log_drain(void)
+/* @fatal: print at KERN_EMERG, so that a dump before a panic reaches the
+ * console whatever its log level. */
+void tv_linux_log_drain(bool fatal)
 {
 	struct tv_log_record rec;
 	bool any = false;
 
 	while (tv_log_read(&rec)) {
-		printk("\001%cthinvisor: [cpu %u vmm] %s", '0' + rec.level,
-		       rec.cpu, rec.text);
+		printk("\001%cthinvisor: [cpu %u vmm] %s",
+		       fatal ? '0' : '0' + rec.level, rec.cpu, rec.text);
 		fifo_put(&rec);
 		any = true;
 	}
@@ -102,10 +104,10 @@ ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock)
 static int tv_log_thread(void *arg)
 {
 	while (!kthread_should_stop()) {
-		tv_linux_log_drain();
+		tv_linux_log_drain(false);
 		schedule_timeout_interruptible(msecs_to_jiffies(50));
 	}
-	tv_linux_log_drain();
+	tv_linux_log_drain(false);
 	return 0;
 }
 

@@ -123,7 +123,7 @@ void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
 void tv_plat_panic(const char *msg)
 {
 	/* The guest-state dump sits in the VMM rings: print it first. */
-	tv_linux_log_drain();
+	tv_linux_log_drain(true);
 	panic("%s\n", msg);
 }
 

@@ -14,7 +14,7 @@ void tv_linux_dev_unregister(void);
 extern struct mutex tv_linux_lock;
 int tv_linux_log_start(void);
 void tv_linux_log_stop(void);
-void tv_linux_log_drain(void);
+void tv_linux_log_drain(bool fatal);
 ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock);
 
 #endif

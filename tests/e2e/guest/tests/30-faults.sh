@@ -15,7 +15,8 @@ for step in $steps; do
 		rmmod thinvisor
 		continue
 	fi
-	why=$(tv_dmesg_new | grep 'thinvisor: ' | grep -v 'EPT identity map' | head -n 1)
+	why=$(tv_dmesg_new | grep 'thinvisor: ' |
+		grep -E 'refusing|cannot|failed|not virtualized|could not' | head -n 1)
 	clean=1
 	tv_is_loaded thinvisor && clean=0
 	[ -e /dev/thinvisor ] && clean=0
