@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * tvbench_kmod: kernel-side round trips, interrupts off, TSC-timed:
+ * tvbench (module): kernel-side round trips, interrupts off, TSC-timed:
  * CPUID (always exits under thinvisor) and RDMSR of IA32_TSC (exits only
  * when thinvisor is loaded with test_intercept_msr=0x10).  Prints
  * "tvbench: BENCH <name> <ticks> <iterations>" and stays loaded until
