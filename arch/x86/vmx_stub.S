@@ -20,6 +20,26 @@
 #define VMCS_GUEST_RSP 0x681c
 #define VMCS_GUEST_RIP 0x681e
 
+/* Undo the pushes of tv_asm_vmexit; the RSP slot is skipped. */
+.macro POP_GUEST_GPRS
+	pop %rax
+	pop %rcx
+	pop %rdx
+	pop %rbx
+	add $8, %rsp
+	pop %rbp
+	pop %rsi
+	pop %rdi
+	pop %r8
+	pop %r9
+	pop %r10
+	pop %r11
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+.endm
+
 	.text
 
 /*
@@ -93,44 +113,14 @@ tv_asm_vmexit:
 	add $SHADOW_SPACE, %rsp
 	test %eax, %eax
 	jnz 3f
-	pop %rax
-	pop %rcx
-	pop %rdx
-	pop %rbx
-	add $8, %rsp
-	pop %rbp
-	pop %rsi
-	pop %rdi
-	pop %r8
-	pop %r9
-	pop %r10
-	pop %r11
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
+	POP_GUEST_GPRS
 	vmresume
 	/* VMRESUME failed: report and stop, never returns. */
 	sub $SHADOW_SPACE, %rsp
 	call tv_vmresume_failed
 	ud2
 
-3:	pop %rax
-	pop %rcx
-	pop %rdx
-	pop %rbx
-	add $8, %rsp
-	pop %rbp
-	pop %rsi
-	pop %rdi
-	pop %r8
-	pop %r9
-	pop %r10
-	pop %r11
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
+3:	POP_GUEST_GPRS
 	/* The RSP slot lies 12 slots below us now; NMIs use their own stack. */
 	mov -96(%rsp), %rsp
 	popfq
