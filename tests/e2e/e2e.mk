@@ -6,11 +6,12 @@
 #   make e2e-ci   e2e on the minimal and on the Debian kernel, 2 CPUs each
 # Knobs (environment or make variables): E2E_KERNEL=minimal|debian,
 # E2E_CPUS, E2E_MEM, E2E_TIMEOUT, E2E_SCRIPT_TIMEOUT, E2E_EXTRA=DIR,
-# E2E_VERBOSE=1.  See docs/testing.md.
+# E2E_TESTS=GLOB, E2E_VERBOSE=1.  See docs/testing.md.
 
 E2E_KERNEL ?= minimal
 E2E_CPUS ?= 2
-export E2E_KERNEL E2E_CPUS E2E_MEM E2E_TIMEOUT E2E_SCRIPT_TIMEOUT E2E_EXTRA E2E_VERBOSE
+export E2E_KERNEL E2E_CPUS E2E_MEM E2E_TIMEOUT E2E_SCRIPT_TIMEOUT E2E_EXTRA E2E_TESTS \
+	E2E_VERBOSE
 
 E2E_DIR := $(TOP)/tests/e2e
 # tvctl is packed into the guest when the tree has it.

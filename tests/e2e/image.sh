@@ -3,6 +3,7 @@
 # Build everything the guest runs and pack it into a bootable ISO.
 # usage: tests/e2e/image.sh KDIR BZIMAGE OUTDIR "KERNEL CMDLINE"
 # env:   E2E_EXTRA=DIR  copy DIR (with a run.sh) to /opt/tv/extra
+#        E2E_TESTS=GLOB only the guest/tests/GLOB.sh scripts (default: all)
 #
 # Guest layout (the contract with guest/init and the test scripts):
 #   /init                   guest/init
@@ -125,7 +126,11 @@ done
 
 cp "$here/guest/init" "$root/init"
 cp "$here/guest/lib.sh" "$here/guest/demo.sh" "$root/opt/tv/"
-cp "$here"/guest/tests/*.sh "$root/opt/tv/tests/"
+# E2E_TESTS narrows the built-in scripts with a glob, e.g. '0*' or '10-vmm'.
+for t in "$here"/guest/tests/${E2E_TESTS:-*}.sh; do
+	[ -f "$t" ] || die "no guest test matches E2E_TESTS='${E2E_TESTS:-*}'"
+	cp "$t" "$root/opt/tv/tests/"
+done
 chmod 755 "$root/init"
 
 if [ -n "${E2E_EXTRA:-}" ]; then

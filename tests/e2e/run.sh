@@ -10,6 +10,7 @@
 #                               kernel and CPU count, printed at start)
 #   E2E_SCRIPT_TIMEOUT=SECS     per-script limit inside the guest (guest time)
 #   E2E_EXTRA=DIR               also run DIR/run.sh in the guest, module loaded
+#   E2E_TESTS=GLOB              only guest/tests/GLOB.sh (default: all)
 #   E2E_VERBOSE=1               full kernel boot log on the serial console
 # Every run keeps bochsrc, serial.log and bochs.log in
 # $BUILD/e2e/runs/<date>-<kernel>-<N>cpu[-demo]/.
