@@ -171,9 +171,13 @@ rc=0
 wait "$bochs" || rc=$?
 [ -z "$tailer" ] || wait "$tailer" 2>/dev/null || true
 
-# GNU time puts "Command exited with non-zero status 1" before the numbers.
-read -r wall user sys < <(tail -n 1 time 2>/dev/null) || wall=? user=? sys=?
-echo "e2e: Bochs ran ${wall}s wall, ${user}s user + ${sys}s sys CPU"
+# GNU time puts "Command exited with non-zero status 1" before the numbers,
+# and writes none when it was stopped along with Bochs.
+if read -r wall user sys < <(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+$' time); then
+	echo "e2e: Bochs ran ${wall}s wall, ${user}s user + ${sys}s sys CPU"
+else
+	echo "e2e: Bochs stopped after $((SECONDS - start)) s wall"
+fi
 
 fails=()
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
