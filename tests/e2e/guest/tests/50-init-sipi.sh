@@ -10,7 +10,9 @@
 # the CPU waits for SIPI (INIT is blocked in that state, SDM 25.2) and
 # delivers it right after the SIPI start, so the AP is reset again and
 # Linux reports that CPU 1 failed to boot.  The test reports that outcome
-# without failing on it.  Runs last: CPU 1 stays under the VMM.
+# without failing on it.  Then CPU 1 stays offline in wait-for-SIPI under
+# a VMCS that unload cannot reach (the knob is for tests only): it runs
+# last, and nothing after it onlines CPUs.
 . "$TV_LIB"
 
 cpu1=/sys/devices/system/cpu/cpu1/online
@@ -48,10 +50,10 @@ else
 	tv_fail init-sipi-alive "the machine misbehaves after INIT/SIPI"
 fi
 echo 0 > /sys/module/thinvisor/parameters/test_keep_offline
-if [ "$online" = 1 ]; then
-	rmmod thinvisor && tvcpuid sig absent >/dev/null &&
-		tv_pass init-sipi-unload "every CPU given back" ||
-		tv_fail init-sipi-unload "rmmod or signature check failed"
+if rmmod thinvisor && tvcpuid sig absent >/dev/null; then
+	tv_pass init-sipi-unload "every online CPU given back (CPU 1 online=$online)"
+else
+	tv_fail init-sipi-unload "rmmod or signature check failed"
 fi
 bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
 [ -z "$bad" ] && tv_pass init-sipi-dmesg-clean "no oops/warning" ||
