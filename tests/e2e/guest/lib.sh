@@ -43,3 +43,15 @@ tv_dmesg_new() {
 tv_is_loaded() {
 	grep -q "^$1 " /proc/modules
 }
+
+# tv_check_dmesg NAME: PASS when nothing since tv_dmesg_mark matches
+# TV_BAD_DMESG, else FAIL and show the offending lines.
+tv_check_dmesg() {
+	bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
+	if [ -z "$bad" ]; then
+		tv_pass "$1" "no oops/warning in dmesg"
+	else
+		tv_fail "$1" "kernel complained:"
+		echo "$bad"
+	fi
+}

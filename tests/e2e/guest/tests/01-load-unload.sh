@@ -23,10 +23,4 @@ for round in 1 2; do
 	fi
 done
 
-bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
-if [ -z "$bad" ]; then
-	tv_pass load-unload-dmesg "no oops/warning in dmesg"
-else
-	tv_fail load-unload-dmesg "kernel complained:"
-	echo "$bad"
-fi
+tv_check_dmesg load-unload-dmesg

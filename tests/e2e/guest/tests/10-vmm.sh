@@ -110,10 +110,4 @@ echo "load-to-unload uptime: $t0 -> $t1"
 tv_check signature-gone tvcpuid sig absent
 tv_check cpuid-native-again tvcpuid compare /tmp/cpuid.native native
 tv_dmesg_new | grep -E 'thinvisor|exits' | tail -n 40
-bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
-if [ -z "$bad" ]; then
-	tv_pass vmm-dmesg-clean "no oops/warning while virtualized"
-else
-	tv_fail vmm-dmesg-clean "kernel complained:"
-	echo "$bad"
-fi
+tv_check_dmesg vmm-dmesg-clean

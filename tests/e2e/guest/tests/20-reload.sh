@@ -24,6 +24,4 @@ for round in 1 2 3; do
 		tv_fail "reload-$round" "see output above"
 	fi
 done
-bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
-[ -z "$bad" ] && tv_pass reload-dmesg-clean "no oops/warning" ||
-	{ tv_fail reload-dmesg-clean "kernel complained:"; echo "$bad"; }
+tv_check_dmesg reload-dmesg-clean

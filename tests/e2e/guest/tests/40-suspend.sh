@@ -28,6 +28,4 @@ else
 	tv_fail suspend-resume "state rc=$rc; see messages above"
 fi
 rmmod thinvisor
-bad=$(tv_dmesg_new | grep -E "$TV_BAD_DMESG")
-[ -z "$bad" ] && tv_pass suspend-dmesg-clean "no oops/warning" ||
-	{ tv_fail suspend-dmesg-clean "kernel complained:"; echo "$bad"; }
+tv_check_dmesg suspend-dmesg-clean
