@@ -8,10 +8,12 @@ tv_pass() {
 	echo "TEST $name PASS $*"
 }
 
+# tv_fail also sets tv_failed=1, so a script can end with [ -z "$tv_failed" ].
 tv_fail() {
 	name=$1
 	shift
 	echo "TEST $name FAIL $*"
+	# shellcheck disable=SC2034 # read by the scripts that source this file
 	tv_failed=1
 }
 
