@@ -53,6 +53,12 @@ esac
 limit=${E2E_TIMEOUT:-$((base * cpus * cpus))}
 script_limit=${E2E_SCRIPT_TIMEOUT:-600}
 
+# Two runs sharing $BUILD (say make e2e in two terminals) must not build the
+# kernel or pack the image at the same time; each boots its own ISO copy.
+mkdir -p "$BUILD/e2e"
+exec 9>"$BUILD/e2e/.build.lock"
+flock 9
+
 kinfo=$("$here/kernel.sh" "$kernel")
 image=$(echo "$kinfo" | sed -n 's/^image=//p')
 kdir=$(echo "$kinfo" | sed -n 's/^kdir=//p')
@@ -96,6 +102,7 @@ ls -1dt "$BUILD"/e2e/runs/*/ | tail -n +6 | while read -r old; do
 	rm -f "$old/boot.iso"
 done
 echo "$cmdline" >"$run/cmdline"
+flock -u 9
 
 # Debian's bochs has no "nogui": rfb with timeout=0 runs headless.  The
 # built-in debugger needs "c" to start and "quit" to leave.  clock sync=none
