@@ -17,12 +17,14 @@ if [ ! -f "$kdir/Makefile" ]; then
 	exit 1
 fi
 mkdir -p "$out/src"
-# Copy only what changed so that a rebuild stays incremental.
-for d in core arch platform/linux include; do
-	mkdir -p "$out/src/$d"
-	cp -pRu "$top/$d/." "$out/src/$d/"
-done
-cp -pu "$top/Kbuild" "$out/src/Kbuild"
+# Copy only files whose content changed, so that a rebuild stays
+# incremental and a stale copy (newer timestamp, other content) never wins.
+(cd "$top" && find core arch platform/linux include Kbuild -type f) |
+	while read -r f; do
+		cmp -s "$top/$f" "$out/src/$f" && continue
+		mkdir -p "$out/src/$(dirname "$f")"
+		cp -p "$top/$f" "$out/src/$f"
+	done
 # Drop sources deleted from the tree since the last copy.
 (cd "$out/src" && find core arch platform/linux include -type f \( -name '*.c' -o -name '*.h' -o -name '*.S' \) |
 	while read -r f; do [ -e "$top/$f" ] || rm -f "$f"; done)
