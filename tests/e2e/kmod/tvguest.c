@@ -116,8 +116,26 @@ static void check_hypercalls(void)
 	       "kernel-mode ping answers pong");
 }
 
+/*
+ * INVD exits to thinvisor, which writes caches back instead of dropping
+ * them: data written just before must still be there after.
+ */
+static void check_invd(void)
+{
+	static volatile u64 canary;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	canary = 0x7476696e7664ULL;
+	asm volatile("invd" : : : "memory");
+	local_irq_restore(flags);
+	report("invd-keeps-data", canary == 0x7476696e7664ULL,
+	       "INVD completed and kept the data just written");
+}
+
 static int __init tvguest_init(void)
 {
+	check_invd();
 	check_xsetbv();
 	check_vmx_hidden();
 	check_hypercalls();

@@ -38,11 +38,18 @@ tv_check user-vmcall-sigill tvvmcall
 tv_check single-step-over-cpuid tvstep
 
 if insmod "$TV_KMOD/tvguest.ko"; then
-	out=$(dmesg | sed -n 's/.*tvguest: \([^ ]*\) \(PASS\|FAIL\) \(.*\)/TEST kernel-\1 \2 \3/p' | tail -n 7)
+	out=$(dmesg | sed -n 's/.*tvguest: \([^ ]*\) \(PASS\|FAIL\) \(.*\)/TEST kernel-\1 \2 \3/p' | tail -n 8)
 	echo "$out"
-	[ "$(echo "$out" | grep -c ' PASS ')" -eq 7 ] ||
-		tv_fail kernel-checks "expected 7 passing tvguest checks"
+	[ "$(echo "$out" | grep -c ' PASS ')" -eq 8 ] ||
+		tv_fail kernel-checks "expected 8 passing tvguest checks"
 	rmmod tvguest
+	# The INVD, XSETBV, VMXOFF, CR4 write and VMCALLs above reached the VMM.
+	exits=$(tvctl stats | awk '$1 ~ /^(INVD|XSETBV|VMXOFF|CR_ACCESS|VMCALL)$/ {print $1}' | sort | tr '\n' ' ')
+	if [ "$exits" = "CR_ACCESS INVD VMCALL VMXOFF XSETBV " ]; then
+		tv_pass kernel-exits-counted "$exits"
+	else
+		tv_fail kernel-exits-counted "stats show: $exits"
+	fi
 else
 	tv_fail kernel-checks "insmod tvguest.ko failed"
 fi
