@@ -11,6 +11,7 @@
 #include "tv_win.h"
 #include "core/platform.h"
 #include "core/vmm.h"
+#include "core/log.h"
 #include "arch/x86/cpu.h"
 #include "route.h"
 
@@ -67,17 +68,35 @@ static VOID NTAPI cpu_callback(PVOID ctx,
 	unlock();
 }
 
-/* Test hook: HKLM\...\Services\thinvisor\FailStep (REG_DWORD). */
-static void read_fail_step(PUNICODE_STRING reg_path)
+/* One REG_DWORD under the service key; false when absent or not a DWORD. */
+static bool read_dword(HANDLE key, const WCHAR *value, ULONG *out)
 {
 	union {
 		KEY_VALUE_PARTIAL_INFORMATION info;
 		UCHAR bytes[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + 8];
 	} v;
-	OBJECT_ATTRIBUTES oa;
 	UNICODE_STRING name;
-	HANDLE key;
 	ULONG len;
+
+	RtlInitUnicodeString(&name, value);
+	if (!NT_SUCCESS(ZwQueryValueKey(key, &name, KeyValuePartialInformation,
+					&v, sizeof(v), &len)) ||
+	    v.info.Type != REG_DWORD || v.info.DataLength != sizeof(ULONG))
+		return false;
+	memcpy(out, v.info.Data, sizeof(ULONG));
+	return true;
+}
+
+/*
+ * Settings under HKLM\...\Services\thinvisor (REG_DWORD):
+ *   LogLevel  the VMM log level, 3 err ... 7 debug (default 6)
+ *   FailStep  test hook: make init step N fail
+ */
+static void read_settings(PUNICODE_STRING reg_path)
+{
+	OBJECT_ATTRIBUTES oa;
+	HANDLE key;
+	ULONG level;
 
 	tv_win_fail_step = 0;
 	if (!reg_path)
@@ -87,11 +106,19 @@ static void read_fail_step(PUNICODE_STRING reg_path)
 				   NULL, NULL);
 	if (!NT_SUCCESS(ZwOpenKey(&key, KEY_READ, &oa)))
 		return;
-	RtlInitUnicodeString(&name, L"FailStep");
-	if (NT_SUCCESS(ZwQueryValueKey(key, &name, KeyValuePartialInformation,
-				       &v, sizeof(v), &len)) &&
-	    v.info.Type == REG_DWORD && v.info.DataLength == sizeof(ULONG))
-		memcpy(&tv_win_fail_step, v.info.Data, sizeof(ULONG));
+	read_dword(key, L"FailStep", &tv_win_fail_step);
+	if (read_dword(key, L"LogLevel", &level)) {
+		if (level >= TV_LOG_ERR && level <= TV_LOG_DEBUG) {
+			tv_log_set_level((int)level);
+			DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_INFO_LEVEL,
+				   "thinvisor: VMM log level %u\n",
+				   (unsigned int)level);
+		} else {
+			DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL,
+				   "thinvisor: ignoring LogLevel %u (3..7)\n",
+				   (unsigned int)level);
+		}
+	}
 	ZwClose(key);
 	if (tv_win_fail_step)
 		DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL,
@@ -316,7 +343,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING reg_path)
 	KeInitializeMutex(&g.lock, 0);
 	g.pm.state = TV_WIN_IDLE;
 	g.pm.asleep = false;
-	read_fail_step(reg_path);
+	read_settings(reg_path);
 
 	st = step_pool();
 	if (NT_SUCCESS(st))

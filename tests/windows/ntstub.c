@@ -275,6 +275,34 @@ static void scenario_fail_steps(void)
 	}
 }
 
+/* The LogLevel registry value sets the VMM ring's level at load. */
+static void scenario_log_level(void)
+{
+	static const struct {
+		uint32_t level;
+		const char *text;
+	} cases[] = {
+		{ 7, "thinvisor: VMM log level 7" },
+		{ 3, "thinvisor: VMM log level 3" },
+		{ 9, "thinvisor: ignoring LogLevel 9 (3..7)" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct nt_config cfg = { .fail_at = -1, .has_log_level = true,
+					 .log_level = cases[i].level };
+		char name[32];
+		struct run r;
+
+		snprintf(name, sizeof(name), "LogLevel %u", cases[i].level);
+		load(&r, "loglevel", &cfg);
+		result(has(nt_transcript(), cases[i].text), "%s: \"%s\"", name,
+		       cases[i].text);
+		check_clean(&r, name);
+		done(&r);
+	}
+}
+
 static void scenario_old_windows(void)
 {
 	struct nt_config cfg = { .fail_at = -1, .os_major = 6, .os_minor = 1,
@@ -378,6 +406,7 @@ int main(int argc, char **argv)
 	scenario_refusal();
 	scenario_fail_each_call();
 	scenario_fail_steps();
+	scenario_log_level();
 	scenario_old_windows();
 	scenario_events();
 

@@ -87,6 +87,8 @@ struct nt_config {
 	int fail_at;			/* fallible call to fail, -1 none */
 	bool has_fail_step;
 	uint32_t fail_step;
+	bool has_log_level;
+	uint32_t log_level;
 	uint32_t os_major, os_minor, os_build;
 	unsigned int max_cpus, active_cpus;
 	const char *log_path;		/* file behind \SystemRoot\thinvisor.log */

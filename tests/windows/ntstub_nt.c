@@ -671,7 +671,11 @@ static MS NTSTATUS ZwQueryValueKey(void *h, struct nt_ustr *name, int cls,
 	pthread_mutex_unlock(&W);
 	if (cls != 2)		/* KeyValuePartialInformation */
 		violation("ZwQueryValueKey class %d", cls);
-	if (!ustr_is(name, "FailStep") || !cfg.has_fail_step)
+	if (ustr_is(name, "FailStep") && cfg.has_fail_step)
+		info[3] = cfg.fail_step;
+	else if (ustr_is(name, "LogLevel") && cfg.has_log_level)
+		info[3] = cfg.log_level;
+	else
 		return ST_NOT_FOUND;
 	*result = 16;
 	if (len < 16)
@@ -679,7 +683,6 @@ static MS NTSTATUS ZwQueryValueKey(void *h, struct nt_ustr *name, int cls,
 	info[0] = 0;		/* TitleIndex */
 	info[1] = 4;		/* REG_DWORD */
 	info[2] = 4;
-	info[3] = cfg.fail_step;
 	memcpy(buf, info, 16);
 	return ST_SUCCESS;
 }
