@@ -4,31 +4,6 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/vmx.h"
 
-#define CPUID_1_ECX_VMX TV_BIT(5)
-#define CPUID_1_ECX_HYPERVISOR TV_BIT(31)
-
-void tv_cpuid_shape(u32 leaf, u32 subleaf, struct tv_cpuid *r)
-{
-	const char *sig = TV_CPUID_SIGNATURE;
-
-	if (leaf == 1) {
-		r->ecx &= ~(u32)CPUID_1_ECX_VMX;
-		r->ecx |= (u32)CPUID_1_ECX_HYPERVISOR;
-		return;
-	}
-	if (leaf < TV_CPUID_HV_BASE || leaf > TV_CPUID_HV_LAST)
-		return;
-	memset(r, 0, sizeof(*r));
-	if (leaf == TV_CPUID_HV_BASE) {
-		r->eax = TV_CPUID_HV_BASE + 1;	/* highest leaf we define */
-		memcpy(&r->ebx, sig, 4);
-		memcpy(&r->ecx, sig + 4, 4);
-		memcpy(&r->edx, sig + 8, 4);
-	} else if (leaf == TV_CPUID_HV_BASE + 1) {
-		r->eax = TV_CPUID_INTERFACE;
-	}
-}
-
 /* Byte offset of @msr's bit in the read half, or -1 outside both ranges. */
 static int msr_bitmap_offset(u32 msr)
 {

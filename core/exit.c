@@ -39,7 +39,7 @@ static void inject_gp(void)
  * interrupt shadow it was under, and if the guest was single-stepping
  * deliver the #DB that the instruction would have raised after itself.
  */
-static void skip_instruction(void)
+static __attribute__((always_inline)) inline void skip_instruction(void)
 {
 	u64 rip = tv_vmread(VMCS_GUEST_RIP) + tv_vmread(VMCS_EXIT_INSTR_LEN);
 	u64 intr = tv_vmread(VMCS_GUEST_INTERRUPTIBILITY);
@@ -320,12 +320,13 @@ static int dispatch(struct tv_vcpu *v, struct tv_regs *regs, u32 reason)
 {
 	u32 basic = EXIT_REASON_BASIC(reason);
 
+	/* The exit the guest takes most, ahead of the general dispatch. */
+	if (tv_likely(reason == EXIT_REASON_CPUID))
+		return handle_cpuid(regs);
 	if (tv_unlikely(reason & EXIT_REASON_ENTRY_FAILURE))
 		return handle_entry_failure(v, regs, reason);
 
 	switch (basic) {
-	case EXIT_REASON_CPUID:
-		return handle_cpuid(regs);
 	case EXIT_REASON_RDMSR:
 		return handle_msr(regs, false);
 	case EXIT_REASON_WRMSR:

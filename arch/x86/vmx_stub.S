@@ -7,12 +7,14 @@
  */
 #if defined(_WIN64) || defined(__MINGW64__) || defined(__MINGW32__)
 #define ARG1 %rcx
-#define SHADOW_SPACE 32
+#define ALLOC_SHADOW_SPACE sub $32, %rsp
+#define FREE_SHADOW_SPACE add $32, %rsp
 #define PUSH_ABI_SAVED push %rdi; push %rsi
 #define POP_ABI_SAVED pop %rsi; pop %rdi
 #else
 #define ARG1 %rdi
-#define SHADOW_SPACE 0
+#define ALLOC_SHADOW_SPACE
+#define FREE_SHADOW_SPACE
 #define PUSH_ABI_SAVED
 #define POP_ABI_SAVED
 #endif
@@ -108,15 +110,15 @@ tv_asm_vmexit:
 	push %rcx
 	push %rax
 	mov %rsp, ARG1
-	sub $SHADOW_SPACE, %rsp
+	ALLOC_SHADOW_SPACE
 	call tv_vmexit_handler
-	add $SHADOW_SPACE, %rsp
+	FREE_SHADOW_SPACE
 	test %eax, %eax
 	jnz 3f
 	POP_GUEST_GPRS
 	vmresume
 	/* VMRESUME failed: report and stop, never returns. */
-	sub $SHADOW_SPACE, %rsp
+	ALLOC_SHADOW_SPACE
 	call tv_vmresume_failed
 	ud2
 
