@@ -478,6 +478,20 @@ void tv_vmm_stats_reset(void)
 			tv_plat_on_cpu(cpu, stats_reset_on_cpu, g_vcpus[cpu]);
 }
 
+int tv_vmm_request_exits(u32 proc_controls)
+{
+	u32 proc;
+
+	if (!g_shared)
+		return TV_ERR_INVALID;
+	proc = tv_adjust_controls(g_shared->caps.proc,
+				  g_shared->ctl.proc | proc_controls);
+	if ((proc & proc_controls) != proc_controls)
+		return TV_ERR_VMX_CAPS;
+	g_shared->ctl.proc = proc;
+	return TV_OK;
+}
+
 int tv_vmm_intercept_msr(u32 msr, bool read, bool write)
 {
 	if (!g_shared)

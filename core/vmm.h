@@ -83,6 +83,13 @@ void tv_vmm_stats_reset(void);
  * virtualized already: takes effect at the next access.
  */
 int tv_vmm_intercept_msr(u32 msr, bool read, bool write);
+/*
+ * Ask for more primary processor-based exits (PROC_* of arch/x86/vmx.h,
+ * e.g. HLT exiting) on the CPUs virtualized from now on.  An exit nobody
+ * handles dumps the guest state and stops the machine: the test bed uses
+ * this to prove that path.  Returns TV_ERR_VMX_CAPS if the CPU cannot.
+ */
+int tv_vmm_request_exits(u32 proc_controls);
 /* Ping the VMM on CPU @cpu; returns TV_OK when it answered. */
 int tv_vmm_ping(unsigned int cpu);
 /* Bytes of EPT tables and of per-CPU VMM memory, for reports. */

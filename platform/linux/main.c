@@ -17,6 +17,7 @@
 #include "core/vmm.h"
 #include "core/platform.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/vmx.h"
 #include "tv_linux.h"
 
 /* Host-specific fault-injection steps (after the core's). */
@@ -85,9 +86,15 @@ MODULE_PARM_DESC(test_keep_offline, "test builds: do not give back CPUs going of
 static uint test_intercept_msr;
 module_param(test_intercept_msr, uint, 0444);
 MODULE_PARM_DESC(test_intercept_msr, "test builds: intercept RDMSR of this MSR");
+/* Test builds: idle exits (HLT, MWAIT), which nothing handles: the
+ * panic-path test. */
+static bool test_unhandled_exit;
+module_param(test_unhandled_exit, bool, 0444);
+MODULE_PARM_DESC(test_unhandled_exit, "test builds: exit on HLT/MWAIT and stop the machine");
 #else
 static const bool test_keep_offline;
 static const uint test_intercept_msr;
+static const bool test_unhandled_exit;
 #endif
 
 static int tv_cpu_offline(unsigned int cpu)
@@ -177,6 +184,8 @@ static int __init thinvisor_init(void)
 		goto err_log;
 	if (test_intercept_msr)
 		tv_vmm_intercept_msr(test_intercept_msr, true, false);
+	if (test_unhandled_exit)
+		tv_vmm_request_exits(PROC_HLT_EXITING | PROC_MWAIT_EXITING);
 	ret = tv_plat_fault(TV_FAULT_HOST_PGD) ? -ECANCELED :
 		tv_linux_host_pgd_init();
 	if (ret) {
