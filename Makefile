@@ -23,6 +23,7 @@ CC ?= cc
 TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 
 .PHONY: all module tvctl unit test demo deps clean
+.DEFAULT_GOAL := all
 
 # Everything CI runs: unit tests, the Windows driver's checks and stand-in,
 # and the Bochs suite on the minimal and on Debian's kernel (2 CPUs each).
