@@ -286,6 +286,12 @@ void tv_vmm_fini(void)
 
 /* --- per CPU ----------------------------------------------------------- */
 
+/* The vCPU of @cpu, or NULL when that CPU is not under the VMM. */
+static struct tv_vcpu *vcpu_of(unsigned int cpu)
+{
+	return g_vcpus && cpu < g_cpu_limit ? g_vcpus[cpu] : NULL;
+}
+
 static void vcpu_free(struct tv_vcpu *v)
 {
 	if (!v)
@@ -388,12 +394,11 @@ static void log_exit_counts(const struct tv_vcpu *v)
 
 void tv_vmm_cpu_down(unsigned int cpu)
 {
-	struct tv_vcpu *v;
+	struct tv_vcpu *v = vcpu_of(cpu);
 	int ret;
 
-	if (!g_vcpus || cpu >= g_cpu_limit || !g_vcpus[cpu])
+	if (!v)
 		return;
-	v = g_vcpus[cpu];
 	ret = tv_plat_on_cpu(cpu, terminate_on_cpu, v);
 	if (ret || v->launched) {
 		/* Still under the VMM: its memory must stay. */
@@ -435,11 +440,9 @@ void tv_vmm_down_all(void)
 
 void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st)
 {
-	const struct tv_vcpu *v = NULL;
+	const struct tv_vcpu *v = vcpu_of(cpu);
 
 	memset(st, 0, sizeof(*st));
-	if (g_vcpus && cpu < g_cpu_limit)
-		v = g_vcpus[cpu];
 	if (!v)
 		return;
 	st->virtualized = v->launched;
@@ -449,10 +452,8 @@ void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st)
 
 bool tv_vmm_cpu_stats(unsigned int cpu, struct tv_exit_stat *out)
 {
-	const struct tv_vcpu *v = NULL;
+	const struct tv_vcpu *v = vcpu_of(cpu);
 
-	if (g_vcpus && cpu < g_cpu_limit)
-		v = g_vcpus[cpu];
 	if (!v)
 		return false;
 	memcpy(out, v->stat, sizeof(v->stat));
@@ -473,9 +474,9 @@ void tv_vmm_stats_reset(void)
 {
 	unsigned int cpu;
 
-	for (cpu = 0; g_vcpus && cpu < g_cpu_limit; cpu++)
-		if (g_vcpus[cpu])
-			tv_plat_on_cpu(cpu, stats_reset_on_cpu, g_vcpus[cpu]);
+	for (cpu = 0; cpu < g_cpu_limit; cpu++)
+		if (vcpu_of(cpu))
+			tv_plat_on_cpu(cpu, stats_reset_on_cpu, vcpu_of(cpu));
 }
 
 int tv_vmm_request_exits(u32 proc_controls)
@@ -507,7 +508,7 @@ static int ping_on_cpu(void *arg)
 
 int tv_vmm_ping(unsigned int cpu)
 {
-	if (!g_vcpus || cpu >= g_cpu_limit || !g_vcpus[cpu])
+	if (!vcpu_of(cpu))
 		return TV_ERR_INVALID;
 	return tv_plat_on_cpu(cpu, ping_on_cpu, NULL);
 }
