@@ -107,11 +107,34 @@ static int tv_cpu_offline(unsigned int cpu)
 	return 0;
 }
 
-static void tv_down_all_locked(void)
+/*
+ * Give every CPU back and keep CPUs that come online from being taken
+ * until tv_take_all_again(): for suspend, hibernation and shutdown.
+ */
+static void tv_give_back_all(void)
 {
 	cpus_read_lock();
 	mutex_lock(&tv_linux_lock);
+	tv_suspended = true;
 	tv_vmm_down_all();
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+}
+
+static void tv_take_all_again(void)
+{
+	unsigned int cpu;
+	int ret;
+
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	tv_suspended = false;
+	for_each_online_cpu(cpu) {
+		ret = tv_vmm_cpu_up(cpu);
+		if (ret)
+			pr_err("thinvisor: CPU %u not taken again after resume: %s\n",
+			       cpu, tv_err_name(ret));
+	}
 	mutex_unlock(&tv_linux_lock);
 	cpus_read_unlock();
 }
@@ -119,35 +142,17 @@ static void tv_down_all_locked(void)
 static int tv_pm_notify(struct notifier_block *nb, unsigned long action,
 			void *data)
 {
-	unsigned int cpu;
-	int ret;
-
 	switch (action) {
 	case PM_SUSPEND_PREPARE:
 	case PM_HIBERNATION_PREPARE:
 	case PM_RESTORE_PREPARE:
-		cpus_read_lock();
-		mutex_lock(&tv_linux_lock);
-		tv_suspended = true;
-		tv_vmm_down_all();
-		mutex_unlock(&tv_linux_lock);
-		cpus_read_unlock();
+		tv_give_back_all();
 		pr_info("thinvisor: gave every CPU back for suspend\n");
 		break;
 	case PM_POST_SUSPEND:
 	case PM_POST_HIBERNATION:
 	case PM_POST_RESTORE:
-		cpus_read_lock();
-		mutex_lock(&tv_linux_lock);
-		tv_suspended = false;
-		for_each_online_cpu(cpu) {
-			ret = tv_vmm_cpu_up(cpu);
-			if (ret)
-				pr_err("thinvisor: CPU %u not taken again after resume: %s\n",
-				       cpu, tv_err_name(ret));
-		}
-		mutex_unlock(&tv_linux_lock);
-		cpus_read_unlock();
+		tv_take_all_again();
 		pr_info("thinvisor: took the CPUs again after resume\n");
 		break;
 	}
@@ -160,7 +165,7 @@ static int tv_reboot_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
 	/* Never hand a virtualized CPU to firmware or a kexec'd kernel. */
-	tv_down_all_locked();
+	tv_give_back_all();
 	return NOTIFY_DONE;
 }
 
