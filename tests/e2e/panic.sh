@@ -31,28 +31,29 @@ run=$(sed -n 's/^e2e: run dir \([^,]*\),.*/\1/p' "$log")
 serial=$run/serial.log
 passed=0
 failed=0
-check() {
-	name=$1
-	shift
-	if grep -Eq "$@" "$serial"; then
-		echo "TEST $name PASS"
+# result NAME OK DETAIL: one TEST line, counted.
+result() {
+	if [ "$2" = 1 ]; then
+		echo "TEST $1 PASS"
 		passed=$((passed + 1))
 	else
-		echo "TEST $name FAIL no '$*' in $serial"
+		echo "TEST $1 FAIL $3"
 		failed=$((failed + 1))
 	fi
+}
+# check NAME REGEX: the serial log has a line matching REGEX.
+check() {
+	ok=0
+	grep -Eq "$2" "$serial" && ok=1
+	result "$1" $ok "no '$2' in $serial"
 }
 check panic-message 'Kernel panic - not syncing: thinvisor: unexpected VM exit'
 check panic-dump-header 'thinvisor: \[cpu 0 vmm\] CPU 0: unexpected VM exit after [0-9]+ exits; guest state:'
 check panic-dump-reason 'thinvisor: \[cpu 0 vmm\] +reason=(c|24) .*rip='
 check panic-dump-registers 'thinvisor: \[cpu 0 vmm\] +rax=.*rbp='
-if grep -q 'time limit of .* hit' "$log"; then
-	echo "TEST panic-no-hang FAIL the run hit its time limit"
-	failed=$((failed + 1))
-else
-	echo "TEST panic-no-hang PASS"
-	passed=$((passed + 1))
-fi
+ok=1
+grep -q 'time limit of .* hit' "$log" && ok=0
+result panic-no-hang $ok "the run hit its time limit"
 if [ "$failed" -ne 0 ]; then
 	echo "panic: last lines of $serial:"
 	tail -n 40 "$serial"
