@@ -68,12 +68,26 @@ int tv_plat_on_cpu(unsigned int cpu, int (*fn)(void *arg), void *arg);
 u64 tv_plat_host_cr3(void);
 
 /*
+ * Called on the current CPU right before VMXON: the host quiesces whatever
+ * VMXON would break behind its back (Linux: Intel PT tracing on CPUs whose
+ * IA32_VMX_MISC[14] is 0).  Context: irqs-off.
+ */
+void tv_plat_before_vmxon(void);
+
+/*
  * Called on the current CPU right after it left VMX operation (terminate
  * or a failed launch), before interrupts are enabled again: the host fixes
  * whatever state it caches that VM exit could not restore (Linux: the TSS
  * limit).  Context: irqs-off.
  */
 void tv_plat_after_vmxoff(void);
+
+/*
+ * TV_VMX_ROOT marks every function that runs in VMX root (the exit path,
+ * the log rings it writes, the helpers it calls): each host's tv_host.h
+ * defines it, Linux as noinstr (no tracing, kprobes or sanitizers there:
+ * the interrupted guest may hold any lock), the others as nothing.
+ */
 
 /* --- logging and fatal errors --------------------------------------- */
 

@@ -205,8 +205,10 @@ static int enter_vmx_operation(struct tv_vcpu *v)
 	*(u32 *)v->vmxon = VMX_BASIC_REVISION(c->basic);
 	*(u32 *)v->vmcs = VMX_BASIC_REVISION(c->basic);
 	tv_write_cr4(cr4 | CR4_VMXE);
+	tv_plat_before_vmxon();
 	if (tv_plat_fault(TV_FAULT_VMXON) || tv_vmxon(vmxon_pa)) {
 		tv_write_cr4(cr4);
+		tv_plat_after_vmxoff();
 		return TV_ERR_VMXON;
 	}
 	/* Nothing cached from an earlier life of these VPIDs/EPTPs may survive. */
@@ -257,6 +259,7 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 	ret = TV_ERR_VMLAUNCH;
 out:
 	leave_vmx_operation(v);
+	tv_plat_after_vmxoff();
 	return ret;
 }
 

@@ -109,6 +109,10 @@ u64 tv_plat_host_cr3(void)
 	return __pa(host_pgd);
 }
 
+void tv_plat_before_vmxon(void)
+{
+}
+
 void tv_plat_after_vmxoff(void)
 {
 	/* VM exit left TR's limit at 0x67: let Linux reload it when needed. */

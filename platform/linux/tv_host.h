@@ -5,4 +5,6 @@
 #include <linux/types.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
+#include <linux/compiler_types.h>
+#define TV_VMX_ROOT noinstr
 #endif

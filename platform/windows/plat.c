@@ -117,6 +117,10 @@ u64 tv_plat_host_cr3(void)
 	return tv_win_host_cr3;
 }
 
+void tv_plat_before_vmxon(void)
+{
+}
+
 void tv_plat_after_vmxoff(void)
 {
 	/* Windows' TSS limit is 0x67, which is what VM exit leaves. */

@@ -23,4 +23,5 @@ typedef long long s64;
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+#define TV_VMX_ROOT
 #endif

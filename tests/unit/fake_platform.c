@@ -100,6 +100,10 @@ u64 tv_plat_host_cr3(void)
 	return 0x1000;
 }
 
+void tv_plat_before_vmxon(void)
+{
+}
+
 void tv_plat_after_vmxoff(void)
 {
 }

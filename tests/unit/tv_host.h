@@ -12,4 +12,5 @@ typedef uint32_t u32;
 typedef unsigned long long u64;
 typedef int32_t s32;
 typedef long long s64;
+#define TV_VMX_ROOT
 #endif
