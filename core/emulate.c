@@ -102,6 +102,50 @@ int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
 	return 0;
 }
 
+u64 tv_cr_operand(u64 gpr, bool long_mode)
+{
+	return long_mode ? gpr : (u32)gpr;
+}
+
+u64 tv_efer_after_cr0_write(u64 efer, u64 new_cr0)
+{
+	if ((efer & EFER_LME) && (new_cr0 & CR0_PG))
+		return efer | EFER_LMA;
+	return efer & ~EFER_LMA;
+}
+
+bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
+				   u64 cr4, bool cs_l)
+{
+	bool sets_pg = !(old_cr0 & CR0_PG) && (new_cr0 & CR0_PG);
+	bool clears_pg = (old_cr0 & CR0_PG) && !(new_cr0 & CR0_PG);
+
+	if (sets_pg && (efer & EFER_LME) && (!(cr4 & CR4_PAE) || cs_l))
+		return true;
+	if (clears_pg && (((efer & EFER_LMA) && cs_l) || (cr4 & CR4_PCIDE)))
+		return true;
+	return false;
+}
+
+bool tv_exception_has_error_code(u32 vector, u64 guest_cr0)
+{
+	if (!(guest_cr0 & CR0_PE))
+		return false;
+	switch (vector) {
+	case 8:		/* #DF */
+	case 10:	/* #TS */
+	case 11:	/* #NP */
+	case 12:	/* #SS */
+	case 13:	/* #GP */
+	case 14:	/* #PF */
+	case 17:	/* #AC */
+	case 21:	/* #CP */
+		return true;
+	default:
+		return false;
+	}
+}
+
 #define XCR0_X87 TV_BIT(0)
 #define XCR0_SSE TV_BIT(1)
 #define XCR0_AVX TV_BIT(2)

@@ -100,6 +100,47 @@ struct tv_cr_policy {
 int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
 		u64 *shadow);
 
+/*
+ * The source operand of MOV to CR0/CR4 from general register @gpr: all 64
+ * bits in 64-bit mode (@long_mode: CS.L=1 and EFER.LMA=1), else its low 32
+ * bits (SDM Vol. 2 MOV to/from control registers: "the operand size ... is
+ * always 32 bits in non-64-bit modes").
+ */
+u64 tv_cr_operand(u64 gpr, bool long_mode);
+
+/*
+ * EFER after a CR0 write of @new_cr0 is applied: LMA = LME && CR0.PG (SDM
+ * Vol. 3 9.8.5).  The caller keeps the "IA-32e mode guest" VM-entry
+ * control equal to the result's LMA (SDM 26.2.1.1, 26.3.1.1).
+ */
+u64 tv_efer_after_cr0_write(u64 efer, u64 new_cr0);
+
+/*
+ * Would MOV to CR0 of @new_cr0 raise #GP for a long-mode reason that
+ * tv_cr_write() cannot see?  @efer and @cr4 are the guest's values before
+ * the write, @old_cr0 the CR0 the guest sees, @cs_l the L bit of the
+ * guest's CS access rights (bit 13).  True when the write
+ *  - sets PG with EFER.LME=1 and CR4.PAE=0 (SDM Vol. 3 4.1.2),
+ *  - sets PG with EFER.LME=1 while CS.L=1 (MOV CR protected-mode #GP:
+ *    "activate IA-32e mode and ... the current CS has the L-bit set"),
+ *  - clears PG in 64-bit mode (EFER.LMA=1 and CS.L=1), or
+ *  - clears PG while CR4.PCIDE=1 (both: MOV CR #GP lists).
+ * Call it after tv_cr_write() accepted the value, before applying it.
+ */
+bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
+				   u64 cr4, bool cs_l);
+
+/* --- exceptions ------------------------------------------------------- */
+
+/*
+ * Does injecting hardware exception @vector push an error code?  Only #DF,
+ * #TS, #NP, #SS, #GP, #PF, #AC and #CP do, and only in protected mode: SDM
+ * 26.2.1.3 makes VM entry fail unless deliver-error-code is 1 exactly when
+ * bit 0 (PE) of the guest-state CR0 field is 1 and the vector is one of
+ * those.  @guest_cr0 is that VMCS field (GUEST_CR0), not the read shadow.
+ */
+bool tv_exception_has_error_code(u32 vector, u64 guest_cr0);
+
 /* --- XSETBV ----------------------------------------------------------- */
 
 /*

@@ -190,6 +190,108 @@ static void cr0_writes(void **state)
 	assert_int_equal(tv_cr_write(&policy, 3, 0, &real, &shadow), VEC_GP);
 }
 
+/*
+ * SDM 26.2.1.3 (VM-entry checks on the entry-interruption field) and
+ * Vol. 3 Table 6-1: exactly #DF(8), #TS(10), #NP(11), #SS(12), #GP(13),
+ * #PF(14), #AC(17) and #CP(21) push an error code, and none does when the
+ * guest CR0 field has PE=0 (real mode under unrestricted guest).
+ */
+static void exception_error_codes(void **state)
+{
+	static const u32 with_code[] = { 8, 10, 11, 12, 13, 14, 17, 21 };
+	const u64 pm = 0x80050033, rm = 0x60000030;	/* PE=1 / PE=0 */
+	u32 v, i, n = 0;
+
+	for (v = 0; v < 32; v++) {
+		bool expect = false;
+
+		for (i = 0; i < TV_ARRAY_SIZE(with_code); i++)
+			expect |= with_code[i] == v;
+		assert_int_equal(tv_exception_has_error_code(v, pm), expect);
+		assert_false(tv_exception_has_error_code(v, rm));
+		n += expect;
+	}
+	assert_int_equal(n, 8);
+	/* PE alone decides, not PG: protected mode without paging. */
+	assert_true(tv_exception_has_error_code(13, 0x11));
+	assert_false(tv_exception_has_error_code(13, 0x10));
+	/* #DB, #UD, #BP, #MC never carry one. */
+	assert_false(tv_exception_has_error_code(1, pm));
+	assert_false(tv_exception_has_error_code(6, pm));
+	assert_false(tv_exception_has_error_code(18, pm));
+}
+
+/*
+ * SDM Vol. 2 MOV to/from control registers: outside 64-bit mode the
+ * operand is 32 bits, so the upper half of the register is ignored.
+ */
+static void cr_operand_width(void **state)
+{
+	const u64 r = 0xdeadbeef80000011ULL;
+
+	assert_int_equal(tv_cr_operand(r, true), r);
+	assert_int_equal(tv_cr_operand(r, false), 0x80000011ULL);
+	assert_int_equal(tv_cr_operand(0xffffffffULL, false), 0xffffffffULL);
+	/* A 32-bit write of PE|PG after a 64->32 switch is not a #GP. */
+	{
+		u64 real, shadow;
+
+		assert_int_equal(tv_cr_write(&(struct tv_cr_policy){
+				.cr0_fixed0 = 0x80000021ULL,
+				.cr0_fixed1 = 0xffffffffULL,
+				.unrestricted_guest = true }, 0,
+				tv_cr_operand(r | CR0_NE, false), &real,
+				&shadow), 0);
+		assert_int_equal(shadow, 0x80000031ULL);
+	}
+}
+
+/* SDM Vol. 3 9.8.5: CR0.PG=1 with EFER.LME=1 sets LMA; clearing PG clears it. */
+static void efer_lma_follows_cr0_pg(void **state)
+{
+	const u64 sce_nxe = EFER_SCE | EFER_NXE;
+
+	assert_int_equal(tv_efer_after_cr0_write(EFER_LME | sce_nxe, 0x80000011),
+			 EFER_LME | EFER_LMA | sce_nxe);
+	assert_int_equal(tv_efer_after_cr0_write(EFER_LME | EFER_LMA, 0x11),
+			 EFER_LME);
+	/* No LME: never LMA (32-bit or PAE paging). */
+	assert_int_equal(tv_efer_after_cr0_write(EFER_NXE, 0x80000011),
+			 EFER_NXE);
+	/* A stale LMA with LME clear is dropped. */
+	assert_int_equal(tv_efer_after_cr0_write(EFER_LMA, 0x80000011), 0);
+	assert_int_equal(tv_efer_after_cr0_write(EFER_LME | EFER_LMA,
+						 0x80000031), EFER_LME | EFER_LMA);
+}
+
+/*
+ * SDM Vol. 3 4.1.2 (paging cannot be enabled with LME=1 and PAE=0) and the
+ * MOV CR #GP lists (activate IA-32e with CS.L=1; clear PG in 64-bit mode;
+ * clear PG while CR4.PCIDE=1).
+ */
+static void cr0_long_mode_faults(void **state)
+{
+	const u64 pe = 0x11, pg = 0x80000011;
+	const u64 lme = EFER_LME, lma = EFER_LME | EFER_LMA;
+
+	/* Entering long mode: PAE needed, CS.L must be 0. */
+	assert_false(tv_cr0_write_faults_long_mode(lme, pe, pg, CR4_PAE, false));
+	assert_true(tv_cr0_write_faults_long_mode(lme, pe, pg, 0, false));
+	assert_true(tv_cr0_write_faults_long_mode(lme, pe, pg, CR4_PAE, true));
+	/* Without LME, 32-bit paging with PAE=0 is fine. */
+	assert_false(tv_cr0_write_faults_long_mode(0, pe, pg, 0, false));
+	/* Leaving: allowed from compatibility mode, not from 64-bit mode. */
+	assert_false(tv_cr0_write_faults_long_mode(lma, pg, pe, CR4_PAE, false));
+	assert_true(tv_cr0_write_faults_long_mode(lma, pg, pe, CR4_PAE, true));
+	assert_true(tv_cr0_write_faults_long_mode(lma, pg, pe,
+						  CR4_PAE | CR4_PCIDE, false));
+	/* Writes that keep PG (e.g. toggling NE or WP) never fault here. */
+	assert_false(tv_cr0_write_faults_long_mode(lma, pg, pg | CR0_WP,
+						   CR4_PAE | CR4_PCIDE, true));
+	assert_false(tv_cr0_write_faults_long_mode(lme, pe, pe | CR0_NE, 0,
+						   true));
+}
+
 static void xsetbv_validity(void **state)
 {
 	const u64 sup = 0x2e7;	/* x87 SSE AVX, AVX-512 trio, PKRU */
@@ -224,6 +326,10 @@ int main(void)
 		cmocka_unit_test(cr4_writes),
 		cmocka_unit_test(cr0_writes),
 		cmocka_unit_test(xsetbv_validity),
+		cmocka_unit_test(exception_error_codes),
+		cmocka_unit_test(cr_operand_width),
+		cmocka_unit_test(efer_lma_follows_cr0_pg),
+		cmocka_unit_test(cr0_long_mode_faults),
 	};
 
 	return cmocka_run_group_tests_name("emulate", tests, NULL, NULL);
