@@ -10,37 +10,71 @@
 
 #include "core/types.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/vmx.h"
 #include "core/vmm.h"
 
 #define TV_CPUID_HV_BASE 0x40000000u
 #define TV_CPUID_HV_LAST 0x400000ffu
 
 #define CPUID_1_ECX_VMX TV_BIT(5)
+#define CPUID_1_ECX_OSXSAVE TV_BIT(27)
 #define CPUID_1_ECX_HYPERVISOR TV_BIT(31)
+#define CPUID_7_0_ECX_OSPKE TV_BIT(4)
+
+/* CR4 bits arch/x86/vmx.h does not name (yet). */
+#define TV_CR4_SMXE TV_BIT(14)
+#define TV_CR4_PKE TV_BIT(22)
 
 /*
- * Shape the native CPUID result @r of @leaf for the guest: leaf 1 gains the
- * hypervisor-present bit and loses VMX; leaves 0x40000000-0x400000ff are
- * ours (signature, interface id, zeros above).  Inline: it is on the path
- * of the most frequent exit.
+ * A CPUID result register holding the 4 characters at @s + @i, as CPUID
+ * returns them (first character in the low byte).
  */
-static inline void tv_cpuid_shape(u32 leaf, u32 subleaf, struct tv_cpuid *r)
-{
-	const char *sig = TV_CPUID_SIGNATURE;
+#define TV_CPUID_CHARS(s, i) \
+	((u32)(u8)(s)[i] | (u32)(u8)(s)[(i) + 1] << 8 | \
+	 (u32)(u8)(s)[(i) + 2] << 16 | (u32)(u8)(s)[(i) + 3] << 24)
 
+/*
+ * Shape the native CPUID result @r of @leaf/@subleaf for the guest:
+ *  - leaf 1 gains the hypervisor-present bit and loses VMX;
+ *  - OSXSAVE (leaf 1 ECX[27]) and OSPKE (leaf 7.0 ECX[4]) mirror CR4.OSXSAVE
+ *    and CR4.PKE.  The CPU computes them from the CR4 it runs with, which
+ *    in VMX root is the host's launch-time CR4, not the guest's
+ *    @guest_cr4 (the CR4 the guest sees);
+ *  - leaves 0x40000000-0x400000ff are ours (signature, interface id, zeros
+ *    above).
+ * Inline: it is on the path of the most frequent exit; other leaves cost
+ * two compares.  Plain assignments only: VMX-root code on Windows must not
+ * call memset/memcpy (they may use XMM registers nobody saved).
+ */
+static inline void tv_cpuid_shape(u32 leaf, u32 subleaf, u64 guest_cr4,
+				  struct tv_cpuid *r)
+{
 	if (leaf == 1) {
-		r->ecx &= ~(u32)CPUID_1_ECX_VMX;
+		r->ecx &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_OSXSAVE);
 		r->ecx |= (u32)CPUID_1_ECX_HYPERVISOR;
+		if (guest_cr4 & CR4_OSXSAVE)
+			r->ecx |= (u32)CPUID_1_ECX_OSXSAVE;
+		return;
+	}
+	if (leaf == 7) {
+		if (subleaf != 0)
+			return;
+		r->ecx &= ~(u32)CPUID_7_0_ECX_OSPKE;
+		if (guest_cr4 & TV_CR4_PKE)
+			r->ecx |= (u32)CPUID_7_0_ECX_OSPKE;
 		return;
 	}
 	if (tv_likely(leaf < TV_CPUID_HV_BASE || leaf > TV_CPUID_HV_LAST))
 		return;
-	memset(r, 0, sizeof(*r));
+	r->eax = 0;
+	r->ebx = 0;
+	r->ecx = 0;
+	r->edx = 0;
 	if (leaf == TV_CPUID_HV_BASE) {
 		r->eax = TV_CPUID_HV_BASE + 1;	/* highest leaf we define */
-		memcpy(&r->ebx, sig, 4);
-		memcpy(&r->ecx, sig + 4, 4);
-		memcpy(&r->edx, sig + 8, 4);
+		r->ebx = TV_CPUID_CHARS(TV_CPUID_SIGNATURE, 0);
+		r->ecx = TV_CPUID_CHARS(TV_CPUID_SIGNATURE, 4);
+		r->edx = TV_CPUID_CHARS(TV_CPUID_SIGNATURE, 8);
 	} else if (leaf == TV_CPUID_HV_BASE + 1) {
 		r->eax = TV_CPUID_INTERFACE;
 	}

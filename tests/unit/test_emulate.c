@@ -16,51 +16,87 @@
 
 static void cpuid_leaf1_hides_vmx_and_shows_hypervisor(void **state)
 {
+	/* Skylake-SP leaf 1 as the host sees it: OSXSAVE (bit 27) set. */
 	struct tv_cpuid r = { 0x50654, 0x800, 0x7ffafbbf, 0xbfebfbff };
 
-	tv_cpuid_shape(1, 0, &r);
+	tv_cpuid_shape(1, 0, 0x3606f0 /* OSXSAVE */, &r);
 	assert_int_equal(r.ecx, (0x7ffafbbfu & ~0x20u) | 0x80000000u);
 	assert_int_equal(r.eax, 0x50654);
 	assert_int_equal(r.ebx, 0x800);
 	assert_int_equal(r.edx, 0xbfebfbff);
 }
 
+/*
+ * SDM Vol. 2 CPUID: leaf 1 ECX[27] OSXSAVE and leaf 7.0 ECX[4] OSPKE
+ * reflect CR4.OSXSAVE (bit 18) and CR4.PKE (bit 22) of the software
+ * asking, here the guest: CPUID in VMX root sees the host's launch CR4.
+ */
+static void cpuid_os_bits_follow_guest_cr4(void **state)
+{
+	struct tv_cpuid r;
+
+	/* Host CR4 had OSXSAVE, the guest has cleared it (e.g. noxsave). */
+	r = (struct tv_cpuid){ 0x50654, 0x800, 0x7ffafbbf, 0xbfebfbff };
+	tv_cpuid_shape(1, 0, 0x3606b0 & ~CR4_OSXSAVE, &r);
+	assert_int_equal(r.ecx & (1u << 27), 0);
+	/* Host CR4 without OSXSAVE (launched early), the guest set it. */
+	r = (struct tv_cpuid){ 0x50654, 0x800, 0x77fafbbf, 0xbfebfbff };
+	tv_cpuid_shape(1, 0, CR4_OSXSAVE, &r);
+	assert_int_equal(r.ecx, (0x77fafbbfu & ~0x20u) | 0x88000000u);
+
+	/* Leaf 7.0: OSPKE follows CR4.PKE, PKU (ECX[3]) and the rest stay. */
+	r = (struct tv_cpuid){ 0, 0xd19f4fbb, 0x0000000c, 0xbc000400 };
+	tv_cpuid_shape(7, 0, 1ULL << 22, &r);
+	assert_int_equal(r.ecx, 0x1c);
+	assert_int_equal(r.ebx, 0xd19f4fbb);
+	assert_int_equal(r.edx, 0xbc000400);
+	r = (struct tv_cpuid){ 0, 0xd19f4fbb, 0x0000001c, 0xbc000400 };
+	tv_cpuid_shape(7, 0, 0x3606f0, &r);
+	assert_int_equal(r.ecx, 0x0c);
+	/* Subleaf 1 of leaf 7 has no OSPKE: untouched. */
+	r = (struct tv_cpuid){ 1, 2, 0x10, 4 };
+	tv_cpuid_shape(7, 1, 0, &r);
+	assert_int_equal(r.ecx, 0x10);
+	r = (struct tv_cpuid){ 1, 2, 0, 4 };
+	tv_cpuid_shape(7, 1, 1ULL << 22, &r);
+	assert_int_equal(r.ecx, 0);
+}
+
 static void cpuid_hypervisor_leaves(void **state)
 {
 	/* Native CPUs echo the highest basic leaf here: must be replaced. */
 	struct tv_cpuid r = { 0x16, 0x1, 0x2, 0x3 };
-	char sig[13] = { 0 };
 
-	tv_cpuid_shape(0x40000000, 0, &r);
+	tv_cpuid_shape(0x40000000, 0, 0, &r);
 	assert_int_equal(r.eax, 0x40000001);
-	memcpy(sig, &r.ebx, 4);
-	memcpy(sig + 4, &r.ecx, 4);
-	memcpy(sig + 8, &r.edx, 4);
-	assert_string_equal(sig, "thinvisor-hv");
+	/* "thin" "viso" "r-hv", little-endian, typed independently. */
+	assert_int_equal(r.ebx, 0x6e696874);
+	assert_int_equal(r.ecx, 0x6f736976);
+	assert_int_equal(r.edx, 0x76682d72);
 
 	r = (struct tv_cpuid){ 9, 9, 9, 9 };
-	tv_cpuid_shape(0x40000001, 0, &r);
+	tv_cpuid_shape(0x40000001, 0, 0, &r);
 	assert_int_equal(r.eax, TV_CPUID_INTERFACE);
 	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
 
 	r = (struct tv_cpuid){ 9, 9, 9, 9 };
-	tv_cpuid_shape(0x400000ff, 0, &r);
+	tv_cpuid_shape(0x400000ff, 0, 0, &r);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 }
 
 static void cpuid_other_leaves_untouched(void **state)
 {
-	static const u32 leaves[] = { 0, 4, 7, 0xd, 0x3fffffff, 0x40000100,
+	static const u32 leaves[] = { 0, 4, 0xd, 0x3fffffff, 0x40000100,
 				      0x80000000, 0x80000008 };
 	unsigned int i;
 
 	for (i = 0; i < TV_ARRAY_SIZE(leaves); i++) {
-		struct tv_cpuid r = { 1, 2, 3, 4 };
+		struct tv_cpuid r = { 1, 2, 0x10 | (1u << 27), 4 };
 
-		tv_cpuid_shape(leaves[i], 0, &r);
+		tv_cpuid_shape(leaves[i], 0, 0, &r);
 		assert_int_equal(r.eax, 1);
 		assert_int_equal(r.ebx, 2);
-		assert_int_equal(r.ecx, 3);
+		assert_int_equal(r.ecx, 0x10 | (1u << 27));
 		assert_int_equal(r.edx, 4);
 	}
 }
@@ -317,6 +353,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cpuid_leaf1_hides_vmx_and_shows_hypervisor),
+		cmocka_unit_test(cpuid_os_bits_follow_guest_cr4),
 		cmocka_unit_test(cpuid_hypervisor_leaves),
 		cmocka_unit_test(cpuid_other_leaves_untouched),
 		cmocka_unit_test(msr_bitmap_positions),
