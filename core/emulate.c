@@ -3,6 +3,7 @@
 #include "core/vmm.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmx.h"
+#include "arch/x86/vmcs.h"
 
 /* Byte offset of @msr's bit in the read half, or -1 outside both ranges. */
 static int msr_bitmap_offset(u32 msr)
@@ -54,9 +55,31 @@ enum tv_msr_action tv_msr_exit_action(u32 msr, bool write)
 	if (msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST)
 		return TV_MSR_INJECT_GP;
 	if (msr_bitmap_offset(msr) < 0)
-		return TV_MSR_INJECT_GP;
+		return TV_MSR_HARDWARE;
 	/* In range and intercepted by someone else: a real MSR. */
 	return TV_MSR_PASSTHROUGH;
+}
+
+u32 tv_msr_guest_field(u32 msr)
+{
+	switch (msr) {
+	case MSR_IA32_EFER:
+		return VMCS_GUEST_EFER;
+	case MSR_IA32_DEBUGCTL:
+		return VMCS_GUEST_DEBUGCTL;
+	case MSR_IA32_SYSENTER_CS:
+		return VMCS_GUEST_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP:
+		return VMCS_GUEST_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP:
+		return VMCS_GUEST_SYSENTER_EIP;
+	case MSR_IA32_FS_BASE:
+		return VMCS_GUEST_FS_BASE;
+	case MSR_IA32_GS_BASE:
+		return VMCS_GUEST_GS_BASE;
+	default:
+		return 0;
+	}
 }
 
 struct tv_cr_access tv_cr_access_decode(u64 q)

@@ -98,13 +98,32 @@ bool tv_msr_bitmap_exits(const u8 *bitmap, u32 msr, bool write);
 void tv_msr_bitmap_build(u8 *bitmap);
 
 /*
- * What an exiting RDMSR/WRMSR gets.  The VMX capability MSRs (we hide VMX)
- * and MSRs outside the bitmap ranges, where no Intel MSR lives, get #GP as
- * a CPU without them would; that is every MSR our default bitmap makes
- * exit.  An in-range MSR intercepted by an extension is passed through.
+ * What an exiting RDMSR/WRMSR gets:
+ *  - TV_MSR_INJECT_GP: the VMX capability MSRs 0x480-0x493; VMX is hidden,
+ *    so they fault as on a CPU without VMX.
+ *  - TV_MSR_HARDWARE: MSRs outside both bitmap ranges, which always exit
+ *    (SDM 25.1.3).  Real Intel MSRs live there (uncore PMON 0x2000-0x2fff
+ *    on Alder Lake and later, 0x200e on Sapphire Rapids), so the caller
+ *    executes the access in VMX root behind a fault guard and injects #GP
+ *    only if the hardware faulted: the guest gets what bare metal gives.
+ *  - TV_MSR_PASSTHROUGH: an in-range MSR that an extension intercepted; a
+ *    real MSR (see tv_msr_guest_field() for those the VMCS switches).
  */
-enum tv_msr_action { TV_MSR_INJECT_GP, TV_MSR_PASSTHROUGH };
+enum tv_msr_action { TV_MSR_INJECT_GP, TV_MSR_PASSTHROUGH, TV_MSR_HARDWARE };
 enum tv_msr_action tv_msr_exit_action(u32 msr, bool write);
+
+/*
+ * For an MSR that VM entry loads from and VM exit saves to the VMCS, the
+ * guest-state field holding the guest's value while it runs; 0 for any
+ * other MSR (the live MSR is the guest's).  An intercepted access to one
+ * of these must read or write that field: in VMX root the MSR holds the
+ * host's value (DEBUGCTL is even cleared by VM exit, SDM 27.5.1), and the
+ * next VM entry overwrites a WRMSR to it (SDM 26.3.2.1).  thinvisor's
+ * controls switch EFER and DEBUGCTL (load/save EFER and debug controls);
+ * SYSENTER_CS/ESP/EIP and FS/GS base are always switched.  PAT is not
+ * switched (no load/save-PAT controls): 0, the live MSR is the guest's.
+ */
+u32 tv_msr_guest_field(u32 msr);
 
 /* --- control registers ------------------------------------------------ */
 
