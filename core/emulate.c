@@ -169,6 +169,31 @@ bool tv_exception_has_error_code(u32 vector, u64 guest_cr0)
 	}
 }
 
+enum tv_getsec_action tv_getsec_action(u32 leaf, unsigned int cpl,
+				       u64 guest_cr4, u32 smx_caps)
+{
+	if (!(guest_cr4 & TV_CR4_SMXE))
+		return TV_GETSEC_INJECT_UD;
+	if (leaf == TV_GETSEC_CAPABILITIES)
+		return TV_GETSEC_EXECUTE;
+	/* Leaves 2-8 exist when CAPABILITIES reports them; 1 is undefined. */
+	if (leaf < 2 || leaf > 8 || !(smx_caps & (1u << leaf)))
+		return TV_GETSEC_INJECT_UD;
+	if (leaf == TV_GETSEC_PARAMETERS)
+		return TV_GETSEC_EXECUTE;
+	return TV_GETSEC_INJECT_GP;
+}
+
+enum tv_entry_fail_action tv_entry_fail_action(u32 exit_reason,
+					       bool launched)
+{
+	if (EXIT_REASON_BASIC(exit_reason) == EXIT_REASON_MACHINE_CHECK)
+		return TV_ENTRY_FAIL_MCE;
+	if (!launched)
+		return TV_ENTRY_FAIL_REPORT;
+	return TV_ENTRY_FAIL_PANIC;
+}
+
 #define XCR0_X87 TV_BIT(0)
 #define XCR0_SSE TV_BIT(1)
 #define XCR0_AVX TV_BIT(2)

@@ -194,6 +194,54 @@ bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
  */
 bool tv_exception_has_error_code(u32 vector, u64 guest_cr0);
 
+/* --- GETSEC and VM-entry failures -------------------------------------- */
+
+/*
+ * GETSEC exits whenever CR4.SMXE=1, at any CPL and for any leaf (SDM
+ * 25.1.2), so every check the instruction makes is ours.  From the SDM's
+ * GETSEC leaf pages (Vol. 2D, chapter 6, "Safer Mode Extensions
+ * Reference"), in their order:
+ *  - CR4.SMXE=0: #UD (the exit cannot happen; checked anyway);
+ *  - a leaf GETSEC[CAPABILITIES] does not report (leaf 1, leaves above 8,
+ *    or a clear bit @leaf of @smx_caps): #UD, ahead of every #GP;
+ *  - CAPABILITIES (0) and PARAMETERS (6) have no CPL or mode condition:
+ *    TV_GETSEC_EXECUTE, in VMX root, where neither faults;
+ *  - ENTERACCS (2), EXITAC (3), SENTER (4), SEXIT (5), SMCTRL (7) raise
+ *    #GP at CPL>0 and "in VMX root operation", WAKEUP (8) "in VMX
+ *    operation": executing them in root would fault, so the guest gets
+ *    the #GP a failed launch gives (no TXT-capable chipset present, or
+ *    not in a measured environment).  A tboot-launched OS that calls SEXIT
+ *    under thinvisor therefore fails its SEXIT.
+ * @smx_caps is EAX of GETSEC[CAPABILITIES] with EBX=0 (bit n: leaf n
+ * supported); it is read only for leaves 2-8.  @cpl is the guest's CPL; it
+ * does not change the answer: every leaf that faults at CPL>0 also faults
+ * at CPL 0 under a VMM, and the #UD cases come first.
+ * The caller executes GETSEC in root only with CR4.SMXE=1 there (the host
+ * CR4 is the launch-time one).
+ */
+enum tv_getsec_action { TV_GETSEC_EXECUTE, TV_GETSEC_INJECT_GP,
+			TV_GETSEC_INJECT_UD };
+enum tv_getsec_action tv_getsec_action(u32 leaf, unsigned int cpl,
+				       u64 guest_cr4, u32 smx_caps);
+
+#define TV_GETSEC_CAPABILITIES 0
+#define TV_GETSEC_PARAMETERS 6
+
+/*
+ * What to do with a VM-entry failure, @exit_reason with bit 31 set (SDM
+ * 26.7, 26.8):
+ *  - basic reason 41, a machine-check event during VM entry: MCE, the
+ *    caller hands it to the OS's machine-check handler (whether or not
+ *    the VMCS was launched: the event must not be lost);
+ *  - the first VMLAUNCH (@launched false): REPORT, unwind to the caller
+ *    of the launch with the reason;
+ *  - a running guest whose state became invalid: PANIC.
+ */
+enum tv_entry_fail_action { TV_ENTRY_FAIL_REPORT, TV_ENTRY_FAIL_MCE,
+			    TV_ENTRY_FAIL_PANIC };
+enum tv_entry_fail_action tv_entry_fail_action(u32 exit_reason,
+					       bool launched);
+
 /* --- XSETBV ----------------------------------------------------------- */
 
 /*

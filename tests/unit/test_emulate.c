@@ -381,6 +381,79 @@ static void cr0_long_mode_faults(void **state)
 						   true));
 }
 
+/*
+ * GETSEC (SDM 25.1.2: exits at any CPL when CR4.SMXE=1) and the SDM's
+ * GETSEC leaf pages: CAPABILITIES and PARAMETERS have no CPL condition;
+ * ENTERACCS, EXITAC, SENTER, SEXIT, SMCTRL #GP at CPL>0 or in VMX root,
+ * WAKEUP in VMX operation; an unsupported leaf is #UD before any #GP.
+ */
+static void getsec_actions(void **state)
+{
+	const u64 smxe = 1ULL << 14;
+	const u32 all = 0x1fd;	/* chipset + leaves 2-8 (bit 1 undefined) */
+	unsigned int cpl;
+	u32 leaf;
+
+	for (cpl = 0; cpl < 4; cpl++) {
+		/* A user program asking for capabilities gets an answer. */
+		assert_int_equal(tv_getsec_action(0, cpl, smxe, 0),
+				 TV_GETSEC_EXECUTE);
+		assert_int_equal(tv_getsec_action(0, cpl, smxe, all),
+				 TV_GETSEC_EXECUTE);
+		assert_int_equal(tv_getsec_action(6, cpl, smxe, all),
+				 TV_GETSEC_EXECUTE);
+		for (leaf = 2; leaf <= 8; leaf++) {
+			if (leaf == 6)
+				continue;
+			assert_int_equal(tv_getsec_action(leaf, cpl, smxe, all),
+					 TV_GETSEC_INJECT_GP);
+			/* Not reported by CAPABILITIES: #UD, not #GP. */
+			assert_int_equal(tv_getsec_action(leaf, cpl, smxe,
+							  all & ~(1u << leaf)),
+					 TV_GETSEC_INJECT_UD);
+		}
+		/* PARAMETERS unsupported: never executed in root. */
+		assert_int_equal(tv_getsec_action(6, cpl, smxe, all & ~0x40u),
+				 TV_GETSEC_INJECT_UD);
+		/* Leaf 1 and leaves above 8 do not exist. */
+		assert_int_equal(tv_getsec_action(1, cpl, smxe, 0xffffffff),
+				 TV_GETSEC_INJECT_UD);
+		assert_int_equal(tv_getsec_action(9, cpl, smxe, 0xffffffff),
+				 TV_GETSEC_INJECT_UD);
+		assert_int_equal(tv_getsec_action(0x80000000, cpl, smxe,
+						  0xffffffff),
+				 TV_GETSEC_INJECT_UD);
+		/* CR4.SMXE=0: #UD for every leaf. */
+		for (leaf = 0; leaf <= 9; leaf++)
+			assert_int_equal(tv_getsec_action(leaf, cpl, 0x3606f0,
+							  all),
+					 TV_GETSEC_INJECT_UD);
+	}
+}
+
+/* SDM 26.7 and 26.8: basic exit reason 41 is a machine check during entry. */
+static void entry_failure_actions(void **state)
+{
+	const u32 fail = 1u << 31;
+
+	assert_int_equal(tv_entry_fail_action(fail | 41, true),
+			 TV_ENTRY_FAIL_MCE);
+	assert_int_equal(tv_entry_fail_action(fail | 41, false),
+			 TV_ENTRY_FAIL_MCE);
+	/* 33 invalid guest state, 34 MSR loading: report or panic. */
+	assert_int_equal(tv_entry_fail_action(fail | 33, false),
+			 TV_ENTRY_FAIL_REPORT);
+	assert_int_equal(tv_entry_fail_action(fail | 34, false),
+			 TV_ENTRY_FAIL_REPORT);
+	assert_int_equal(tv_entry_fail_action(fail | 33, true),
+			 TV_ENTRY_FAIL_PANIC);
+	assert_int_equal(tv_entry_fail_action(fail | 34, true),
+			 TV_ENTRY_FAIL_PANIC);
+	/* Bits 16-30 do not hide the basic reason. */
+	assert_int_equal(tv_entry_fail_action(fail | (1u << 27) | 41, true),
+			 TV_ENTRY_FAIL_MCE);
+}
+
 static void xsetbv_validity(void **state)
 {
 	const u64 sup = 0x2e7;	/* x87 SSE AVX, AVX-512 trio, PKRU */
@@ -421,6 +494,8 @@ int main(void)
 		cmocka_unit_test(cr_operand_width),
 		cmocka_unit_test(efer_lma_follows_cr0_pg),
 		cmocka_unit_test(cr0_long_mode_faults),
+		cmocka_unit_test(getsec_actions),
+		cmocka_unit_test(entry_failure_actions),
 	};
 
 	return cmocka_run_group_tests_name("emulate", tests, NULL, NULL);
