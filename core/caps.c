@@ -3,8 +3,25 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/vmx.h"
 
+/*
+ * IA32_VMX_MISC bit 8: the wait-for-SIPI activity state is supported (SDM
+ * A.6); arch/x86/msr.h does not name it.
+ */
+#define VMX_MISC_WAIT_FOR_SIPI TV_BIT(8)
+
+/* Can secondary control @bit be 1?  (@c->proc2 is 0 without secondary.) */
+static bool proc2_allowed(const struct tv_vmx_caps *c, u32 bit)
+{
+	return ((u32)(c->proc >> 32) & PROC_SECONDARY_CONTROLS) &&
+	       ((u32)(c->proc2 >> 32) & bit);
+}
+
 int tv_check_caps(const struct tv_vmx_caps *c, const char **why)
 {
+	/*
+	 * INVEPT/INVVPID single-context are not required: tv_invept_type()
+	 * and tv_invvpid_type() fall back to all-context.
+	 */
 	static const struct {
 		u64 bit;
 		const char *name;
@@ -13,10 +30,9 @@ int tv_check_caps(const struct tv_vmx_caps *c, const char **why)
 		{ EPT_CAP_WB, "EPT write-back memory type" },
 		{ EPT_CAP_2MB, "EPT 2 MB pages" },
 		{ EPT_CAP_INVEPT, "INVEPT" },
-		{ EPT_CAP_INVEPT_SINGLE, "INVEPT single-context" },
 		{ EPT_CAP_INVEPT_ALL, "INVEPT all-context" },
+	}, vpid_needs[] = {
 		{ VPID_CAP_INVVPID, "INVVPID" },
-		{ VPID_CAP_INVVPID_SINGLE, "INVVPID single-context" },
 		{ VPID_CAP_INVVPID_ALL, "INVVPID all-context" },
 	};
 	unsigned int i;
@@ -35,14 +51,74 @@ int tv_check_caps(const struct tv_vmx_caps *c, const char **why)
 		*why = "VMX physical addresses limited to 32 bits";
 		return TV_ERR_VMX_CAPS;
 	}
+	/* EPT first: a CPU without it lacks most of the rest too. */
+	if (!proc2_allowed(c, PROC2_ENABLE_EPT)) {
+		*why = "EPT";
+		return TV_ERR_EPT_CAPS;
+	}
 	for (i = 0; i < TV_ARRAY_SIZE(ept_needs); i++) {
 		if (!(c->ept_vpid & ept_needs[i].bit)) {
 			*why = ept_needs[i].name;
 			return TV_ERR_EPT_CAPS;
 		}
 	}
+	if (!proc2_allowed(c, PROC2_ENABLE_VPID)) {
+		*why = "VPID";
+		return TV_ERR_EPT_CAPS;
+	}
+	for (i = 0; i < TV_ARRAY_SIZE(vpid_needs); i++) {
+		if (!(c->ept_vpid & vpid_needs[i].bit)) {
+			*why = vpid_needs[i].name;
+			return TV_ERR_EPT_CAPS;
+		}
+	}
+	/*
+	 * INIT/SIPI: a CPU INIT'ed under the VMM waits for SIPI in that
+	 * activity state and then runs real mode, which needs unrestricted
+	 * guest.  Refuse now rather than panic when an INIT arrives.
+	 */
+	if (!proc2_allowed(c, PROC2_UNRESTRICTED_GUEST)) {
+		*why = "unrestricted guest";
+		return TV_ERR_VMX_CAPS;
+	}
+	if (!(c->misc & VMX_MISC_WAIT_FOR_SIPI)) {
+		*why = "wait-for-SIPI activity state";
+		return TV_ERR_VMX_CAPS;
+	}
 	*why = NULL;
 	return TV_OK;
+}
+
+u32 tv_invvpid_type(const struct tv_vmx_caps *c, u32 wanted)
+{
+	/* Each type and the narrower-first types that flush at least as much. */
+	static const u64 cap[] = {
+		[INVVPID_ADDRESS] = VPID_CAP_INVVPID_ADDR,
+		[INVVPID_SINGLE_CONTEXT] = VPID_CAP_INVVPID_SINGLE,
+		[INVVPID_ALL_CONTEXT] = VPID_CAP_INVVPID_ALL,
+		[INVVPID_SINGLE_CONTEXT_GLOBALS] =
+			VPID_CAP_INVVPID_SINGLE_GLOBALS,
+	};
+
+	if (wanted < TV_ARRAY_SIZE(cap) && (c->ept_vpid & cap[wanted]))
+		return wanted;
+	/*
+	 * Individual-address also drops global translations of its address,
+	 * which single-context-retaining-globals keeps: both fall back to
+	 * single-context (SDM 30.3, INVVPID), then all-context.
+	 */
+	if (wanted != INVVPID_ALL_CONTEXT &&
+	    (c->ept_vpid & VPID_CAP_INVVPID_SINGLE))
+		return INVVPID_SINGLE_CONTEXT;
+	return INVVPID_ALL_CONTEXT;
+}
+
+u32 tv_invept_type(const struct tv_vmx_caps *c, u32 wanted)
+{
+	if (wanted == INVEPT_SINGLE_CONTEXT &&
+	    (c->ept_vpid & EPT_CAP_INVEPT_SINGLE))
+		return INVEPT_SINGLE_CONTEXT;
+	return INVEPT_ALL_CONTEXT;
 }
 
 /* Set @bit in @*ctl, or fail when the CPU cannot. */
@@ -52,6 +128,11 @@ static bool want_bit(u64 cap, u32 *ctl, u32 bit)
 	return (u32)(cap >> 32) & bit;
 }
 
+static const char *const maxphyaddr_why[] = {
+	"MAXPHYADDR 49 needs 5-level EPT", "MAXPHYADDR 50 needs 5-level EPT",
+	"MAXPHYADDR 51 needs 5-level EPT", "MAXPHYADDR 52 needs 5-level EPT",
+};
+
 int tv_choose_controls(const struct tv_vmx_caps *c,
 		       const struct tv_cpu_features *f,
 		       struct tv_controls *out, const char **why)
@@ -60,6 +141,16 @@ int tv_choose_controls(const struct tv_vmx_caps *c,
 	u64 proc2_cap = c->proc2;
 
 	memset(out, 0, sizeof(*out));
+	/*
+	 * The EPT identity map is built with a 4-level walk, which translates
+	 * 48-bit guest-physical addresses (SDM 28.2.2): above that, memory
+	 * and MMIO would be missing from the map.
+	 */
+	if (f->phys_bits > 48) {
+		*why = f->phys_bits <= 52 ? maxphyaddr_why[f->phys_bits - 49] :
+					    "MAXPHYADDR above 52";
+		return TV_ERR_EPT_CAPS;
+	}
 	if (!want_bit(c->proc, &proc, PROC_USE_MSR_BITMAPS)) {
 		*why = "MSR bitmaps";
 		return TV_ERR_VMX_CAPS;
@@ -97,11 +188,12 @@ int tv_choose_controls(const struct tv_vmx_caps *c,
 		*why = "enable user wait and pause";
 		return TV_ERR_VMX_CAPS;
 	}
-	/* Unrestricted guest lets an INIT'ed CPU run real mode under us. */
-	out->unrestricted_guest = want_bit(proc2_cap, &proc2,
-					   PROC2_UNRESTRICTED_GUEST);
-	if (!out->unrestricted_guest)
-		proc2 &= ~(u32)PROC2_UNRESTRICTED_GUEST;
+	/* An INIT'ed CPU runs real mode under us: no longer optional. */
+	if (!want_bit(proc2_cap, &proc2, PROC2_UNRESTRICTED_GUEST)) {
+		*why = "unrestricted guest";
+		return TV_ERR_VMX_CAPS;
+	}
+	out->unrestricted_guest = true;
 
 	if (!want_bit(c->exit, &exit, EXIT_HOST_ADDR_SPACE_SIZE) ||
 	    !want_bit(c->exit, &exit, EXIT_SAVE_EFER) ||

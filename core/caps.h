@@ -49,17 +49,33 @@ static inline u32 tv_adjust_controls(u64 cap, u32 want)
 }
 
 /*
- * Check the VMX_BASIC and EPT/VPID capabilities.  Returns TV_OK,
- * TV_ERR_VMX_CAPS or TV_ERR_EPT_CAPS, with @why naming the first missing
- * feature.
+ * Check the capability MSRs for what thinvisor needs: a write-back VMCS of
+ * at most a page; EPT (4-level walk, WB, 2 MB pages, INVEPT all-context);
+ * VPID with INVVPID all-context; unrestricted guest and the wait-for-SIPI
+ * activity state (an INIT'ed CPU waits for SIPI, then runs real mode).
+ * Returns TV_OK, TV_ERR_VMX_CAPS or TV_ERR_EPT_CAPS, with @why naming the
+ * first missing feature; EPT is named first when it is missing.
  */
 int tv_check_caps(const struct tv_vmx_caps *c, const char **why);
 
 /*
+ * The INVVPID type (INVVPID_* of arch/x86/vmx.h) to execute for @wanted:
+ * @wanted when IA32_VMX_EPT_VPID_CAP reports it (bits 40-43), else the
+ * narrowest supported type that invalidates at least as much
+ * (single-context, then all-context, which tv_check_caps() requires).
+ */
+u32 tv_invvpid_type(const struct tv_vmx_caps *c, u32 wanted);
+
+/* Same for INVEPT: single-context (bit 25) or all-context (bit 26). */
+u32 tv_invept_type(const struct tv_vmx_caps *c, u32 wanted);
+
+/*
  * Choose the controls: only what the core needs (MSR bitmaps, EPT, VPID,
- * EFER switching, 64-bit host and guest) plus what keeps guest instructions
- * working (RDTSCP, INVPCID, XSAVES, user wait when the CPU has them).
- * Returns TV_OK or TV_ERR_VMX_CAPS with @why set.
+ * unrestricted guest, EFER switching, 64-bit host and guest) plus what
+ * keeps guest instructions working (RDTSCP, INVPCID, XSAVES, user wait
+ * when the CPU has them).  Refuses a MAXPHYADDR above 48, which a 4-level
+ * EPT cannot map.  Returns TV_OK, TV_ERR_VMX_CAPS or TV_ERR_EPT_CAPS with
+ * @why set.
  */
 int tv_choose_controls(const struct tv_vmx_caps *c,
 		       const struct tv_cpu_features *f,
