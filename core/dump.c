@@ -58,12 +58,9 @@ static const struct {
 	{ VMCS_ENTRY_INTR_INFO, "entryintr" },
 };
 
-void tv_dump_guest_state(struct tv_vcpu *v, const char *why)
+TV_VMX_ROOT void tv_dump_guest_state(struct tv_vcpu *v, const char *why)
 {
-	struct tv_stack_top *top =
-		(struct tv_stack_top *)(v->stack +
-					TV_VMM_STACK_PAGES * TV_PAGE_SIZE) - 1;
-	const struct tv_regs *r = &top->regs;
+	const struct tv_regs *r = &tv_stack_top(v)->regs;
 	char line[TV_LOG_TEXT - 8];
 	unsigned int i, len = 0;
 	u64 val;

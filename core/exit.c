@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The VM-exit dispatcher and its handlers.  Runs in VMX root with
- * interrupts off, on the VMM stack, for every exit: no locks, no
- * allocation, no host calls but the vmx-root ones of core/platform.h.
+ * interrupts off, on the VMM stack and VMX root's own IDT (core/root.c),
+ * for every exit: no locks, no allocation, no host calls but the vmx-root
+ * ones of core/platform.h.  Every function here is TV_VMX_ROOT.
  */
 #include "core/vcpu.h"
 #include "core/platform.h"
@@ -13,31 +14,36 @@
 
 enum { RESUME = 0, LEAVE = 1 };
 
-static void inject_exception(u32 vector, bool has_error, u32 error)
+/* A hardware exception for the guest; the error code goes only where the
+ * guest's mode pushes one (none in real mode, SDM 26.2.1.3). */
+static TV_VMX_ROOT void inject_exception(u32 vector, u32 error)
 {
 	u32 info = vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID;
 
-	if (has_error) {
+	if (tv_exception_has_error_code(vector,
+					tv_vmread(VMCS_GUEST_CR0))) {
 		info |= INTR_INFO_DELIVER_ERROR;
 		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
 	}
 	tv_vmwrite(VMCS_ENTRY_INTR_INFO, info);
 }
 
-static void inject_ud(void)
+static TV_VMX_ROOT void inject_ud(void)
 {
-	inject_exception(VEC_UD, false, 0);
+	inject_exception(VEC_UD, 0);
 }
 
-static void inject_gp(void)
+static TV_VMX_ROOT void inject_gp(void)
 {
-	inject_exception(VEC_GP, true, 0);
+	inject_exception(VEC_GP, 0);
 }
 
 /*
  * Complete an emulated instruction: step RIP past it, end any STI/MOV SS
- * interrupt shadow it was under, and if the guest was single-stepping
- * deliver the #DB that the instruction would have raised after itself.
+ * interrupt shadow it was under, clear RFLAGS.RF as completing any
+ * instruction does (a breakpoint on the next one must fire), and if the
+ * guest was single-stepping deliver the #DB that the instruction would
+ * have raised after itself.
  */
 static __attribute__((always_inline)) inline void skip_instruction(void)
 {
@@ -50,6 +56,8 @@ static __attribute__((always_inline)) inline void skip_instruction(void)
 		tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			   intr & ~(INTERRUPTIBILITY_STI |
 				    INTERRUPTIBILITY_MOV_SS));
+	if (tv_unlikely(rflags & RFLAGS_RF))
+		tv_vmwrite(VMCS_GUEST_RFLAGS, rflags & ~RFLAGS_RF);
 	if ((rflags & RFLAGS_TF) &&
 	    !(tv_vmread(VMCS_GUEST_DEBUGCTL) & TV_BIT(1) /* BTF */))
 		tv_vmwrite(VMCS_GUEST_PENDING_DBG,
@@ -62,7 +70,7 @@ static __attribute__((always_inline)) inline void skip_instruction(void)
  * unmasked bits are stale (writes that leave masked bits alone do not
  * exit), so never read them alone.
  */
-static u64 guest_visible_cr(int cr)
+static TV_VMX_ROOT u64 guest_visible_cr(int cr)
 {
 	u64 mask = tv_vmread(cr == 0 ? VMCS_CR0_MASK : VMCS_CR4_MASK);
 	u64 shadow = tv_vmread(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW);
@@ -71,18 +79,28 @@ static u64 guest_visible_cr(int cr)
 	return (real & ~mask) | (shadow & mask);
 }
 
-static unsigned int guest_cpl(void)
+static TV_VMX_ROOT unsigned int guest_cpl(void)
 {
 	return (tv_vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 }
 
-static int handle_cpuid(struct tv_regs *regs)
+/* 64-bit mode: CS.L (access rights bit 13) with EFER.LMA. */
+static TV_VMX_ROOT bool guest_in_long_mode(void)
+{
+	return (tv_vmread(VMCS_GUEST_CS_AR) & TV_BIT(13)) &&
+	       (tv_vmread(VMCS_GUEST_EFER) & EFER_LMA);
+}
+
+static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
 {
 	struct tv_cpuid r;
 	u32 leaf = (u32)regs->rax, subleaf = (u32)regs->rcx;
+	/* Only leaves 1 and 7 reflect CR4 (OSXSAVE, OSPKE); spare the rest
+	 * the VMREAD. */
+	u64 cr4 = (leaf == 1 || leaf == 7) ? tv_vmread(VMCS_GUEST_CR4) : 0;
 
 	tv_cpuid(leaf, subleaf, &r);
-	tv_cpuid_shape(leaf, subleaf, &r);
+	tv_cpuid_shape(leaf, subleaf, cr4, &r);
 	regs->rax = r.eax;
 	regs->rbx = r.ebx;
 	regs->rcx = r.ecx;
@@ -91,19 +109,44 @@ static int handle_cpuid(struct tv_regs *regs)
 	return RESUME;
 }
 
-static int handle_msr(struct tv_regs *regs, bool write)
+/*
+ * RDMSR/WRMSR that exited.  VMX capability MSRs: #GP, VMX is hidden.  MSRs
+ * beyond the bitmap ranges always exit, yet real ones live there (uncore
+ * counters at 0x2000-0x2fff...): the hardware's answer, #GP only when it
+ * faults.  MSRs an extension intercepts: the real MSR, or for those that
+ * VM entry and exit switch, the guest's copy in the VMCS.
+ */
+static TV_VMX_ROOT int handle_msr(struct tv_regs *regs, bool write)
 {
-	u32 msr = (u32)regs->rcx;
-	u64 val;
+	u32 msr = (u32)regs->rcx, field;
+	u64 val = (regs->rdx << 32) | (u32)regs->rax;
+	int faulted = 0;
 
-	if (tv_msr_exit_action(msr, write) == TV_MSR_INJECT_GP) {
+	switch (tv_msr_exit_action(msr, write)) {
+	case TV_MSR_INJECT_GP:
+		inject_gp();
+		return RESUME;
+	case TV_MSR_HARDWARE:
+		faulted = write ? tv_asm_wrmsr_safe(msr, val) :
+				  tv_asm_rdmsr_safe(msr, &val);
+		break;
+	case TV_MSR_PASSTHROUGH:
+		field = tv_msr_guest_field(msr);
+		if (field && write)
+			tv_vmwrite(field, val);
+		else if (field)
+			val = tv_vmread(field);
+		else if (write)
+			tv_wrmsr(msr, val);
+		else
+			val = tv_rdmsr(msr);
+		break;
+	}
+	if (faulted) {
 		inject_gp();
 		return RESUME;
 	}
-	if (write) {
-		tv_wrmsr(msr, (regs->rdx << 32) | (u32)regs->rax);
-	} else {
-		val = tv_rdmsr(msr);
+	if (!write) {
 		regs->rax = (u32)val;
 		regs->rdx = val >> 32;
 	}
@@ -111,12 +154,13 @@ static int handle_msr(struct tv_regs *regs, bool write)
 	return RESUME;
 }
 
-static u64 read_gpr(struct tv_regs *regs, unsigned int n)
+static TV_VMX_ROOT u64 read_gpr(struct tv_regs *regs, unsigned int n)
 {
 	return n == 4 ? tv_vmread(VMCS_GUEST_RSP) : *tv_reg(regs, n);
 }
 
-static void write_gpr(struct tv_regs *regs, unsigned int n, u64 val)
+static TV_VMX_ROOT void write_gpr(struct tv_regs *regs, unsigned int n,
+				  u64 val)
 {
 	if (n == 4)
 		tv_vmwrite(VMCS_GUEST_RSP, val);
@@ -124,21 +168,50 @@ static void write_gpr(struct tv_regs *regs, unsigned int n, u64 val)
 		*tv_reg(regs, n) = val;
 }
 
-static int write_cr(struct tv_vcpu *v, int cr, u64 val)
+/*
+ * A CR0 write that turned paging on or off with EFER.LME set enters or
+ * leaves IA-32e mode: EFER.LMA and the "IA-32e mode guest" entry control
+ * must follow (SDM 26.3.1.1), or the next VM entry fails.
+ */
+static TV_VMX_ROOT void follow_long_mode(u64 cr0)
+{
+	u64 efer = tv_vmread(VMCS_GUEST_EFER);
+	u64 new_efer = tv_efer_after_cr0_write(efer, cr0);
+	u64 entry;
+
+	if (new_efer == efer)
+		return;
+	tv_vmwrite(VMCS_GUEST_EFER, new_efer);
+	entry = tv_vmread(VMCS_ENTRY_CONTROLS) & ~(u64)ENTRY_IA32E_MODE_GUEST;
+	if (new_efer & EFER_LMA)
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	tv_vmwrite(VMCS_ENTRY_CONTROLS, entry);
+}
+
+static TV_VMX_ROOT int write_cr(struct tv_vcpu *v, int cr, u64 val)
 {
 	u64 real, shadow;
 
-	if (tv_cr_write(&v->shared->cr_policy, cr, val, &real, &shadow)) {
+	if (tv_cr_write(&v->shared->cr_policy, cr, val, &real, &shadow) ||
+	    (cr == 0 &&
+	     tv_cr0_write_faults_long_mode(tv_vmread(VMCS_GUEST_EFER),
+					   guest_visible_cr(0), val,
+					   tv_vmread(VMCS_GUEST_CR4),
+					   tv_vmread(VMCS_GUEST_CS_AR) &
+					   TV_BIT(13)))) {
 		inject_gp();
 		return RESUME;
 	}
 	tv_vmwrite(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4, real);
 	tv_vmwrite(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW, shadow);
+	if (cr == 0)
+		follow_long_mode(real);
 	skip_instruction();
 	return RESUME;
 }
 
-static int handle_cr_access(struct tv_vcpu *v, struct tv_regs *regs)
+static TV_VMX_ROOT int handle_cr_access(struct tv_vcpu *v,
+					struct tv_regs *regs)
 {
 	struct tv_cr_access a =
 		tv_cr_access_decode(tv_vmread(VMCS_EXIT_QUALIFICATION));
@@ -146,13 +219,15 @@ static int handle_cr_access(struct tv_vcpu *v, struct tv_regs *regs)
 
 	switch (a.type) {
 	case TV_CR_MOV_TO:
-		val = read_gpr(regs, a.gpr);
+		val = tv_cr_operand(read_gpr(regs, a.gpr), guest_in_long_mode());
 		if (a.cr == 0 || a.cr == 4)
 			return write_cr(v, a.cr, val);
 		if (a.cr == 3) {
 			/* Only on CPUs that force CR3 exiting (no TRUE MSRs). */
 			tv_vmwrite(VMCS_GUEST_CR3, val & ~TV_BIT(63));
-			tv_invvpid(INVVPID_SINGLE_CONTEXT_GLOBALS, v->vpid, 0);
+			tv_invvpid(tv_invvpid_type(&v->shared->caps,
+					INVVPID_SINGLE_CONTEXT_GLOBALS),
+				   v->vpid, 0);
 			skip_instruction();
 			return RESUME;
 		}
@@ -177,7 +252,7 @@ static int handle_cr_access(struct tv_vcpu *v, struct tv_regs *regs)
 	return RESUME;
 }
 
-static int handle_xsetbv(struct tv_vcpu *v, struct tv_regs *regs)
+static TV_VMX_ROOT int handle_xsetbv(struct tv_vcpu *v, struct tv_regs *regs)
 {
 	u64 val = (regs->rdx << 32) | (u32)regs->rax;
 	u32 xcr = (u32)regs->rcx;
@@ -196,7 +271,63 @@ static int handle_xsetbv(struct tv_vcpu *v, struct tv_regs *regs)
 	return RESUME;
 }
 
-static int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
+/*
+ * GETSEC exits at any CPL once CR4.SMXE is set (SDM 25.1.2), and
+ * GETSEC[CAPABILITIES] is legal in user mode: answer what the hardware
+ * would rather than stop the machine.
+ */
+static TV_VMX_ROOT int handle_getsec(struct tv_regs *regs)
+{
+	u64 cr4 = tv_read_cr4(), guest_cr4 = tv_vmread(VMCS_GUEST_CR4);
+	u32 eax = (u32)regs->rax, ebx = (u32)regs->rbx, ecx = 0, caps = 0;
+	enum tv_getsec_action act;
+
+	/* The guest has SMXE only if the CPU has SMX: lend it to root. */
+	if (guest_cr4 & CR4_SMXE) {
+		tv_write_cr4(cr4 | CR4_SMXE);
+		asm volatile("getsec" : "=a"(caps) : "a"(0), "b"(0) : "ecx");
+	}
+	act = tv_getsec_action(eax, guest_cpl(), guest_cr4, caps);
+	if (act == TV_GETSEC_EXECUTE)
+		asm volatile("getsec" : "+a"(eax), "+b"(ebx), "+c"(ecx));
+	if (guest_cr4 & CR4_SMXE)
+		tv_write_cr4(cr4);
+	if (act == TV_GETSEC_INJECT_UD) {
+		inject_ud();
+		return RESUME;
+	}
+	if (act == TV_GETSEC_INJECT_GP) {
+		inject_gp();
+		return RESUME;
+	}
+	regs->rax = eax;
+	regs->rbx = ebx;
+	regs->rcx = ecx;
+	skip_instruction();
+	return RESUME;
+}
+
+/*
+ * Only thinvisor's own give-back may terminate: the VMCALL must be the one
+ * in tv_asm_vmcall_terminate and carry this load's key.  Anything else is
+ * an unknown hypercall (#UD), so that no other kernel code can pull the
+ * VMM from under the tools built on it.
+ */
+static TV_VMX_ROOT bool terminate_allowed(struct tv_vcpu *v,
+					  struct tv_regs *regs)
+{
+	u64 rip = tv_vmread(VMCS_GUEST_RIP);
+
+	if (rip == (u64)tv_asm_terminate_vmcall &&
+	    regs->rdx == v->shared->terminate_key)
+		return true;
+	tv_vmm_log(TV_LOG_WARN,
+		   "CPU %u: refused TERMINATE hypercall from RIP 0x%llx: not thinvisor's\n",
+		   v->cpu, rip);
+	return false;
+}
+
+static TV_VMX_ROOT int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 {
 	u64 rip;
 
@@ -216,6 +347,10 @@ static int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 		regs->r8 = v->exits;
 		break;
 	case TV_HC_TERMINATE:
+		if (!terminate_allowed(v, regs)) {
+			inject_ud();
+			return RESUME;
+		}
 		rip = tv_vmread(VMCS_GUEST_RIP) +
 		      tv_vmread(VMCS_EXIT_INSTR_LEN);
 		regs->rax = 0;
@@ -230,7 +365,8 @@ static int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 }
 
 /* Segment register state after INIT (SDM Vol. 3, Table 10-1). */
-static void write_real_mode_segment(int seg, u16 sel, u64 base, u32 ar)
+static TV_VMX_ROOT void write_real_mode_segment(int seg, u16 sel, u64 base,
+						u32 ar)
 {
 	tv_vmwrite(VMCS_GUEST_SEL(seg), sel);
 	tv_vmwrite(VMCS_GUEST_BASE(seg), base);
@@ -240,23 +376,31 @@ static void write_real_mode_segment(int seg, u16 sel, u64 base, u32 ar)
 
 /*
  * INIT reached a virtualized CPU: do what the CPU does, enter the INIT
- * state and wait for a SIPI, staying under the VMM.  Needs unrestricted
- * guest for the real-mode start that follows.
+ * state (SDM Vol. 3, Table 10-1) and wait for a SIPI, staying under the
+ * VMM.  The load-time checks guarantee unrestricted guest and the
+ * wait-for-SIPI activity state.  State the VMCS does not hold is reset
+ * here in root, where it is the guest's: XCR0, CR2, DR0-DR3, DR6.  The
+ * local APIC is not reset (the INIT was consumed by the exit); the OS's
+ * AP start-up programs it anew.
  */
-static int handle_init(struct tv_vcpu *v, struct tv_regs *regs)
+static TV_VMX_ROOT int handle_init(struct tv_vcpu *v, struct tv_regs *regs)
 {
 	const struct tv_shared *s = v->shared;
 	struct tv_cpuid id;
+	unsigned int i;
 	int seg;
 
-	if (!s->ctl.unrestricted_guest) {
-		tv_dump_guest_state(v, "INIT without unrestricted guest");
-		tv_plat_panic("thinvisor: INIT signal on a virtualized CPU that lacks unrestricted guest");
-		return RESUME;
-	}
 	tv_cpuid(1, 0, &id);
-	memset(regs, 0, sizeof(*regs));
+	for (i = 0; i < 16; i++)
+		*tv_reg(regs, i) = 0;
 	regs->rdx = id.eax;
+	if (s->features.xcr0_supported)
+		tv_xsetbv(0, 1);
+	asm volatile("mov %0, %%cr2\n\t"
+		     "mov %0, %%dr0\n\tmov %0, %%dr1\n\t"
+		     "mov %0, %%dr2\n\tmov %0, %%dr3\n\t"
+		     "mov %1, %%dr6"
+		     : : "r"(0ULL), "r"(0xffff0ff0ULL) : "memory");
 	tv_vmwrite(VMCS_GUEST_CR0, 0x60000010ULL |
 		   (s->caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)));
 	tv_vmwrite(VMCS_CR0_SHADOW, 0x60000010ULL);
@@ -276,17 +420,19 @@ static int handle_init(struct tv_vcpu *v, struct tv_regs *regs)
 	tv_vmwrite(VMCS_GUEST_RSP, 0);
 	tv_vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 	tv_vmwrite(VMCS_GUEST_DR7, 0x400);
+	tv_vmwrite(VMCS_GUEST_DEBUGCTL, 0);
 	tv_vmwrite(VMCS_GUEST_EFER, 0);
 	tv_vmwrite(VMCS_ENTRY_CONTROLS, s->ctl.entry & ~ENTRY_IA32E_MODE_GUEST);
 	tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	tv_vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 	tv_vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
-	tv_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+	tv_invvpid(tv_invvpid_type(&s->caps, INVVPID_SINGLE_CONTEXT), v->vpid,
+		   0);
 	tv_vmm_log(TV_LOG_INFO, "CPU %u: INIT: waiting for SIPI\n", v->cpu);
 	return RESUME;
 }
 
-static int handle_sipi(struct tv_vcpu *v)
+static TV_VMX_ROOT int handle_sipi(struct tv_vcpu *v)
 {
 	u64 vector = tv_vmread(VMCS_EXIT_QUALIFICATION) & 0xff;
 
@@ -300,23 +446,52 @@ static int handle_sipi(struct tv_vcpu *v)
 	return RESUME;
 }
 
-static int handle_entry_failure(struct tv_vcpu *v, struct tv_regs *regs,
-				u32 reason)
+static TV_VMX_ROOT int handle_entry_failure(struct tv_vcpu *v,
+					    struct tv_regs *regs, u32 reason)
 {
-	if (!v->launched) {
+	switch (tv_entry_fail_action(reason, v->launched)) {
+	case TV_ENTRY_FAIL_REPORT:
 		/* VMLAUNCH itself failed on guest state: report to the caller. */
 		v->entry_fail_reason = reason;
 		v->entry_fail_qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
 		tv_leave_to_guest(v, regs, tv_vmread(VMCS_GUEST_RIP));
-		regs->rax = 3;
+		regs->rax = TV_LAUNCH_ENTRY_FAILED;
 		return LEAVE;
+	case TV_ENTRY_FAIL_MCE:
+		/* A machine check during VM entry: the OS's handler takes it,
+		 * in the guest, as it would have without us (KVM hands it to
+		 * the host's handler likewise). */
+		v->pending_mces++;
+		tv_vmm_log(TV_LOG_ERR,
+			   "CPU %u: machine check during VM entry: handed to the OS\n",
+			   v->cpu);
+		return RESUME;
+	case TV_ENTRY_FAIL_PANIC:
+		break;
 	}
 	tv_dump_guest_state(v, "VM entry failed");
 	tv_plat_panic("thinvisor: VM entry failed on a running guest");
 	return RESUME;
 }
 
-static int dispatch(struct tv_vcpu *v, struct tv_regs *regs, u32 reason)
+/*
+ * A triple fault shuts a bare CPU down and the platform resets: do the
+ * same (Linux falls back on it to reboot), unless the debug option asks
+ * for the guest-state dump and a panic instead.
+ */
+static TV_VMX_ROOT int handle_triple_fault(struct tv_vcpu *v)
+{
+	if (v->shared->triple_fault_panic) {
+		tv_dump_guest_state(v, "triple fault");
+		tv_plat_panic("thinvisor: the guest triple-faulted");
+		return RESUME;
+	}
+	tv_reset_by_triple_fault(v);
+	return RESUME;
+}
+
+static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
+				u32 reason)
 {
 	u32 basic = EXIT_REASON_BASIC(reason);
 
@@ -357,14 +532,17 @@ static int dispatch(struct tv_vcpu *v, struct tv_regs *regs, u32 reason)
 		/* VMX is hidden from the guest: as on a CPU without it. */
 		inject_ud();
 		return RESUME;
+	case EXIT_REASON_GETSEC:
+		return handle_getsec(regs);
+	case EXIT_REASON_MTF:
+		/* Armed to find an event window: tv_root_events_hand_on. */
+		return RESUME;
 	case EXIT_REASON_INIT:
 		return handle_init(v, regs);
 	case EXIT_REASON_SIPI:
 		return handle_sipi(v);
 	case EXIT_REASON_TRIPLE_FAULT:
-		tv_dump_guest_state(v, "triple fault");
-		tv_plat_panic("thinvisor: the guest triple-faulted");
-		return RESUME;
+		return handle_triple_fault(v);
 	default:
 		break;
 	}
@@ -373,11 +551,12 @@ static int dispatch(struct tv_vcpu *v, struct tv_regs *regs, u32 reason)
 	return RESUME;
 }
 
-int tv_vmexit_handler(struct tv_regs *regs)
+TV_VMX_ROOT int tv_vmexit_handler(struct tv_regs *regs)
 {
 	u64 t0 = tv_rdtsc();
-	struct tv_vcpu *v =
-		tv_container_of(regs, struct tv_stack_top, regs)->vcpu;
+	struct tv_stack_top *top =
+		tv_container_of(regs, struct tv_stack_top, regs);
+	struct tv_vcpu *v = top->vcpu;
 	u32 reason = (u32)tv_vmread(VMCS_EXIT_REASON);
 	u32 slot = EXIT_REASON_BASIC(reason);
 	int ret;
@@ -385,13 +564,18 @@ int tv_vmexit_handler(struct tv_regs *regs)
 	if (slot >= TV_STAT_REASONS)
 		slot = TV_STAT_REASONS - 1;
 	ret = dispatch(v, regs, reason);
+	/* NMIs or machine checks that reached root, or wait for a window. */
+	if (tv_unlikely(ret == RESUME &&
+			(top->root_events | v->pending_nmis |
+			 v->pending_mces | v->mtf_armed)))
+		tv_root_events_hand_on(v);
 	v->exits++;
 	v->stat[slot].count++;
 	v->stat[slot].cycles += tv_rdtsc() - t0;
 	return ret;
 }
 
-void tv_vmresume_failed(void)
+TV_VMX_ROOT void tv_vmresume_failed(void)
 {
 	u64 err = 0;
 

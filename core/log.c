@@ -58,12 +58,12 @@ void tv_log_set_level(int level)
 	__atomic_store_n(&g_level, level, __ATOMIC_RELAXED);
 }
 
-int tv_log_get_level(void)
+TV_VMX_ROOT int tv_log_get_level(void)
 {
 	return __atomic_load_n(&g_level, __ATOMIC_RELAXED);
 }
 
-static void ring_write(int level, const char *fmt, tv_va_list ap)
+static TV_VMX_ROOT void ring_write(int level, const char *fmt, tv_va_list ap)
 {
 	unsigned int cpu = tv_plat_cpu_index();
 	struct tv_log_ring *r;
@@ -88,7 +88,7 @@ static void ring_write(int level, const char *fmt, tv_va_list ap)
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 }
 
-bool tv_log_read(struct tv_log_record *out)
+TV_VMX_ROOT bool tv_log_read(struct tv_log_record *out)
 {
 	struct tv_log_ring *best = NULL;
 	u64 best_seq = 0;
@@ -122,7 +122,7 @@ void tv_log(int level, const char *fmt, ...)
 	tv_va_end(ap);
 }
 
-void tv_vmm_log(int level, const char *fmt, ...)
+TV_VMX_ROOT void tv_vmm_log(int level, const char *fmt, ...)
 {
 	tv_va_list ap;
 
@@ -141,14 +141,14 @@ struct out {
 	size_t len;
 };
 
-static void put(struct out *o, char c)
+static TV_VMX_ROOT void put(struct out *o, char c)
 {
 	if (o->len + 1 < o->size)
 		o->buf[o->len] = c;
 	o->len++;
 }
 
-static void put_padded(struct out *o, const char *s, size_t n, int width,
+static TV_VMX_ROOT void put_padded(struct out *o, const char *s, size_t n, int width,
 		       bool left, char pad)
 {
 	int fill = width > (int)n ? width - (int)n : 0;
@@ -163,7 +163,7 @@ static void put_padded(struct out *o, const char *s, size_t n, int width,
 			put(o, ' ');
 }
 
-static void put_number(struct out *o, u64 v, bool negative, unsigned int base,
+static TV_VMX_ROOT void put_number(struct out *o, u64 v, bool negative, unsigned int base,
 		       bool upper, int width, bool left, bool zero)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -186,7 +186,7 @@ static void put_number(struct out *o, u64 v, bool negative, unsigned int base,
 		   zero && !left ? '0' : ' ');
 }
 
-int tv_vsnprintf(char *buf, size_t size, const char *fmt, tv_va_list ap)
+TV_VMX_ROOT int tv_vsnprintf(char *buf, size_t size, const char *fmt, tv_va_list ap)
 {
 	struct out o = { buf, size, 0 };
 
@@ -267,7 +267,7 @@ int tv_vsnprintf(char *buf, size_t size, const char *fmt, tv_va_list ap)
 	return (int)o.len;
 }
 
-int tv_snprintf(char *buf, size_t size, const char *fmt, ...)
+TV_VMX_ROOT int tv_snprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	tv_va_list ap;
 	int n;

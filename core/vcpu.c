@@ -84,12 +84,11 @@ static void write_guest_segments(struct vmcs_writer *w,
 static void write_host_state(struct vmcs_writer *w, struct tv_vcpu *v,
 			     const struct tv_dtr *gdt, const struct tv_dtr *idt)
 {
-	struct tv_stack_top *top;
+	struct tv_stack_top *top = tv_stack_top(v);
 	u16 tr = tv_read_tr();
 
-	top = (struct tv_stack_top *)(v->stack +
-				      TV_VMM_STACK_PAGES * TV_PAGE_SIZE) - 1;
 	top->vcpu = v;
+	tv_root_idt_build(v, tv_read_cs() & 0xf8);
 	vw(w, VMCS_HOST_CR0, tv_read_cr0());
 	vw(w, VMCS_HOST_CR3, tv_plat_host_cr3());
 	vw(w, VMCS_HOST_CR4, tv_read_cr4());
@@ -105,7 +104,8 @@ static void write_host_state(struct vmcs_writer *w, struct tv_vcpu *v,
 	vw(w, VMCS_HOST_GS_BASE, tv_rdmsr(MSR_IA32_GS_BASE));
 	vw(w, VMCS_HOST_TR_BASE, seg_base(gdt, tr, true));
 	vw(w, VMCS_HOST_GDTR_BASE, gdt->base);
-	vw(w, VMCS_HOST_IDTR_BASE, idt->base);
+	/* NMIs and machine checks in root go to the VMM's own vectors. */
+	vw(w, VMCS_HOST_IDTR_BASE, tv_root_idt_base(v));
 	vw(w, VMCS_HOST_SYSENTER_CS, tv_rdmsr(MSR_IA32_SYSENTER_CS));
 	vw(w, VMCS_HOST_SYSENTER_ESP, tv_rdmsr(MSR_IA32_SYSENTER_ESP));
 	vw(w, VMCS_HOST_SYSENTER_EIP, tv_rdmsr(MSR_IA32_SYSENTER_EIP));
@@ -146,6 +146,9 @@ static int setup_vmcs(struct tv_vcpu *v, u64 shadow_cr4)
 	vw(&w, VMCS_CR0_SHADOW, cr0);
 	vw(&w, VMCS_CR4_SHADOW, shadow_cr4);
 	vw(&w, VMCS_LINK_POINTER, ~0ULL);
+	/* With XSAVES enabled the CPU consults the bitmap: nothing exits. */
+	if (c->proc2 & PROC2_ENABLE_XSAVES)
+		vw(&w, VMCS_XSS_EXIT_BITMAP, 0);
 
 	vw(&w, VMCS_GUEST_CR0, cr0);
 	vw(&w, VMCS_GUEST_CR3, tv_read_cr3());
@@ -224,6 +227,23 @@ static void leave_vmx_operation(struct tv_vcpu *v)
 	tv_write_cr4(v->cr4_before);
 }
 
+/*
+ * Translations made in VMX root carry VPID 0, the tag of native operation,
+ * and nothing the guest did invalidated them (SDM 28.3.3.1): drop every
+ * one, global ones included (toggling CR4.PGE flushes all PCIDs).
+ */
+static void flush_host_tlb(void)
+{
+	u64 cr4 = tv_read_cr4();
+
+	if (cr4 & CR4_PGE) {
+		tv_write_cr4(cr4 & ~CR4_PGE);
+		tv_write_cr4(cr4);
+	} else {
+		tv_write_cr3(tv_read_cr3());
+	}
+}
+
 int tv_vcpu_launch(struct tv_vcpu *v)
 {
 	u64 vmcs_pa = tv_plat_virt_to_phys(v->vmcs);
@@ -241,12 +261,12 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 		goto out;
 
 	st = tv_asm_launch();
-	if (st == 0) {
+	if (st == TV_LAUNCH_GUEST) {
 		/* We are the guest now, on the same stack. */
 		v->launched = true;
 		return TV_OK;
 	}
-	if (st == 3) {
+	if (st == TV_LAUNCH_ENTRY_FAILED) {
 		/* The exit handler already left VMX operation for us. */
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: CPU %u: VM entry failed: exit reason 0x%x, qualification 0x%llx\n",
@@ -254,26 +274,33 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 		return TV_ERR_VMENTRY;
 	}
 	tv_log(TV_LOG_ERR, "thinvisor: CPU %u: VMLAUNCH failed: %s %llu\n",
-	       v->cpu, st == 1 ? "VM-instruction error" : "no current VMCS",
-	       st == 1 ? tv_vmread(VMCS_INSTR_ERROR) : 0ULL);
+	       v->cpu,
+	       st == TV_LAUNCH_VMFAIL_VALID ? "VM-instruction error" :
+					      "no current VMCS",
+	       st == TV_LAUNCH_VMFAIL_VALID ? tv_vmread(VMCS_INSTR_ERROR) : 0ULL);
 	ret = TV_ERR_VMLAUNCH;
 out:
 	leave_vmx_operation(v);
+	flush_host_tlb();
 	tv_plat_after_vmxoff();
 	return ret;
 }
 
-int tv_vcpu_terminate(void)
+/* Caller: on @v's CPU, which runs as the guest (CPUID signature seen). */
+int tv_vcpu_terminate(const struct tv_vcpu *v)
 {
-	return tv_vmcall(TV_HC_TERMINATE, 0, 0) ? TV_ERR_BUSY : TV_OK;
+	return tv_asm_vmcall_terminate(v->shared->terminate_key) ?
+		TV_ERR_BUSY : TV_OK;
 }
 
-/* Load segment @sel into FS or GS and then its 64-bit base, with nothing in
- * between that could use the zeroed base. */
-#define LOAD_SEG_AND_BASE(seg, sel, msr, base)				\
-	asm volatile("mov %0, %%" #seg "; wrmsr"			\
-		     : : "r"((u32)(sel)), "c"(msr), "a"((u32)(base)),	\
-		       "d"((u32)((base) >> 32)) : "memory")
+TV_VMX_ROOT void tv_reset_by_triple_fault(struct tv_vcpu *v)
+{
+	tv_vmm_log(TV_LOG_ERR,
+		   "CPU %u: the guest triple-faulted: resetting as the hardware would\n",
+		   v->cpu);
+	leave_vmx_operation(v);
+	tv_asm_triple_fault();
+}
 
 void tv_leave_to_guest(struct tv_vcpu *v, struct tv_regs *regs, u64 rip)
 {
@@ -305,17 +332,26 @@ void tv_leave_to_guest(struct tv_vcpu *v, struct tv_regs *regs, u64 rip)
 	tv_invept(INVEPT_ALL_CONTEXT, 0);
 	tv_invvpid(INVVPID_ALL_CONTEXT, 0, 0);
 	leave_vmx_operation(v);
+	v->launched = false;
 
 	/* VM exit loaded host values or fixed ones; put the guest's back. */
 	tv_write_cr0(cr0);
 	tv_write_cr4(cr4);
 	tv_lgdt(&gdt);
-	tv_lidt(&idt);
+	/*
+	 * VMX root's own IDT stays loaded until the very end: an NMI or #MC
+	 * meanwhile is only recorded, so it never sees the FS/GS bases half
+	 * restored (loading a selector zeroes the base until the WRMSR).
+	 */
 	asm volatile("mov %0, %%ds; mov %1, %%es; mov %2, %%ss; lldt %w3"
 		     : : "r"((u32)ds), "r"((u32)es), "r"((u32)ss),
 		       "r"(ldtr) : "memory");
-	LOAD_SEG_AND_BASE(fs, fs, MSR_IA32_FS_BASE, fs_base);
-	LOAD_SEG_AND_BASE(gs, gs, MSR_IA32_GS_BASE, gs_base);
+	if (fs)
+		asm volatile("mov %0, %%fs" : : "r"((u32)fs) : "memory");
+	if (gs)
+		asm volatile("mov %0, %%gs" : : "r"((u32)gs) : "memory");
+	tv_wrmsr(MSR_IA32_FS_BASE, fs_base);
+	tv_wrmsr(MSR_IA32_GS_BASE, gs_base);
 	tv_wrmsr(MSR_IA32_EFER, efer);
 	tv_wrmsr(MSR_IA32_SYSENTER_CS, sysenter_cs);
 	tv_wrmsr(MSR_IA32_SYSENTER_ESP, sysenter_esp);
@@ -323,12 +359,14 @@ void tv_leave_to_guest(struct tv_vcpu *v, struct tv_regs *regs, u64 rip)
 	tv_wrmsr(MSR_IA32_DEBUGCTL, debugctl);
 	tv_write_dr7(dr7);
 	tv_write_cr3(cr3);
+	flush_host_tlb();
 	tv_plat_after_vmxoff();
+	tv_lidt(&idt);
+	tv_root_events_deliver_native(v);
 
 	/* The stub pops RFLAGS and returns to RIP from just below the stack. */
 	frame = (u64 *)(rsp - 16);
 	frame[0] = rflags;
 	frame[1] = rip;
 	regs->rsp = (u64)frame;
-	v->launched = false;
 }

@@ -31,6 +31,9 @@ struct tv_shared {
 	u8 *msr_bitmap;
 	struct tv_ept *ept;
 	u64 eptp;
+	u64 terminate_key;	/* per load: only thinvisor may give CPUs back */
+	bool mtf;		/* monitor trap flag usable for event windows */
+	bool triple_fault_panic; /* debug: dump and panic instead of reset */
 };
 
 #define TV_VMM_STACK_PAGES 8
@@ -42,32 +45,86 @@ struct tv_vcpu {
 	struct tv_shared *shared;
 	void *vmxon;		/* one page each */
 	void *vmcs;
+	void *root_idt;		/* VMX root's own IDT (core/root.c), one page */
 	u8 *stack;		/* TV_VMM_STACK_PAGES pages */
 	u64 cr4_before;		/* CR4 before CR4.VMXE was set */
 	u32 entry_fail_reason;	/* VM entry failed on guest state: reason */
 	u64 entry_fail_qual;
 	u64 exits;
+	/* Root events taken from the stack top, waiting for a window. */
+	u32 pending_nmis;
+	u32 pending_mces;
+	bool mtf_armed;		/* MTF set to find that window */
+	u64 root_nmis;		/* NMIs and #MCs that hit VMX root, */
+	u64 root_mces;		/* for statistics */
+	u64 root_nmis_dropped;	/* NMIs for a CPU waiting for SIPI */
 	struct tv_exit_stat stat[TV_STAT_REASONS];
 };
 
 /*
  * The top of each VMM stack.  HOST_RSP points at @pad: the exit stub
  * pushes exactly a struct tv_regs below it, so the handler finds its vCPU
- * from the register block without any per-CPU lookup.
+ * from the register block without any per-CPU lookup.  @root_events
+ * counts NMIs (low half) and machine checks (high half) that reached VMX
+ * root and are not yet handed to the guest; the stub tests it right
+ * before VMRESUME (TOP_ROOT_EVENTS in arch/x86/vmx_stub.S).
  */
 struct tv_stack_top {
 	struct tv_regs regs;
 	u64 pad;
 	struct tv_vcpu *vcpu;
+	u64 root_events;
+	u64 reserved;		/* keeps @pad, and so HOST_RSP, 16-aligned */
 };
 
+#define TV_ROOT_EVENT_NMI 1ULL
+#define TV_ROOT_EVENT_MCE (1ULL << 32)
+
+_Static_assert(offsetof(struct tv_stack_top, pad) == 16 * 8,
+	       "the exit stub pushes 16 registers below HOST_RSP");
+_Static_assert(offsetof(struct tv_stack_top, root_events) -
+	       offsetof(struct tv_stack_top, pad) == 16,
+	       "TOP_ROOT_EVENTS in arch/x86/vmx_stub.S");
+_Static_assert(sizeof(struct tv_stack_top) % 16 == 0,
+	       "HOST_RSP must stay 16-byte aligned");
+
+static inline struct tv_stack_top *tv_stack_top(const struct tv_vcpu *v)
+{
+	return (struct tv_stack_top *)(v->stack +
+				       TV_VMM_STACK_PAGES * TV_PAGE_SIZE) - 1;
+}
+
 /* arch/x86/vmx_stub.S */
+/* What tv_asm_launch returns. */
+enum {
+	TV_LAUNCH_GUEST = 0,		/* we are the guest now */
+	TV_LAUNCH_VMFAIL_VALID = 1,	/* VM-instruction error in the VMCS */
+	TV_LAUNCH_VMFAIL_INVALID = 2,	/* no current VMCS */
+	TV_LAUNCH_ENTRY_FAILED = 3,	/* VM entry failed on guest state */
+};
 int tv_asm_launch(void);
 void tv_asm_vmexit(void);
+extern const u8 tv_asm_resume_window[], tv_asm_resume_window_end[];
+extern const u8 tv_asm_root_vectors[];
+int tv_asm_rdmsr_safe(u32 msr, u64 *val);
+int tv_asm_wrmsr_safe(u32 msr, u64 val);
+extern const u8 tv_asm_rdmsr_insn[], tv_asm_wrmsr_insn[], tv_asm_msr_fault[];
+u64 tv_asm_vmcall_terminate(u64 key);
+extern const u8 tv_asm_terminate_vmcall[];
+void tv_asm_triple_fault(void);
+
+/* core/root.c: VMX root's own IDT and the events it records */
+void tv_root_idt_build(struct tv_vcpu *v, u16 cs);
+u64 tv_root_idt_base(const struct tv_vcpu *v);
+void tv_vmexit_root_events(struct tv_regs *regs);
+void tv_root_events_hand_on(struct tv_vcpu *v);
+void tv_root_events_deliver_native(struct tv_vcpu *v);
 
 /* core/vcpu.c: executed on the vCPU's own CPU with interrupts off */
 int tv_vcpu_launch(struct tv_vcpu *v);
-int tv_vcpu_terminate(void);
+int tv_vcpu_terminate(const struct tv_vcpu *v);
+/* Leave VMX operation and shut the CPU down: the platform resets. */
+void tv_reset_by_triple_fault(struct tv_vcpu *v);
 
 /* core/exit.c */
 int tv_vmexit_handler(struct tv_regs *regs);

@@ -14,6 +14,7 @@
 #include "arch/x86/ept.h"
 
 static struct tv_shared *g_shared;
+static bool g_triple_fault_panic;
 static struct tv_vcpu **g_vcpus;
 static unsigned int g_cpu_limit;
 
@@ -147,6 +148,28 @@ static void read_features(struct tv_cpu_features *f)
 	}
 }
 
+/*
+ * The key of this load's TERMINATE hypercall: RDRAND where the CPU has it,
+ * else the TSC (still never the same twice, and never public).
+ */
+static u64 make_terminate_key(void)
+{
+	struct tv_cpuid r;
+	u64 key = tv_rdtsc() * 0x9e3779b97f4a7c15ULL, rnd;
+	unsigned int tries;
+	bool ok;
+
+	tv_cpuid(1, 0, &r);
+	if (!(r.ecx & TV_BIT(30)))
+		return key;
+	for (tries = 0; tries < 10; tries++) {
+		asm volatile("rdrand %0; setc %1" : "=r"(rnd), "=qm"(ok));
+		if (ok)
+			return key ^ rnd;
+	}
+	return key;
+}
+
 static u64 rdmsr_cb(u32 msr, void *ctx)
 {
 	return tv_rdmsr(msr);
@@ -195,6 +218,9 @@ static int build_shared(struct tv_shared **out)
 	s->cr_policy.cr4_fixed0 = s->caps.cr4_fixed0;
 	s->cr_policy.cr4_fixed1 = s->caps.cr4_fixed1;
 	s->cr_policy.unrestricted_guest = s->ctl.unrestricted_guest;
+	s->terminate_key = make_terminate_key();
+	s->mtf = s->caps.proc & ((u64)PROC_MTF << 32);
+	s->triple_fault_panic = g_triple_fault_panic;
 
 	ret = TV_ERR_NO_MEMORY;
 	if (!tv_plat_fault(TV_FAULT_SHARED_ALLOC))
@@ -265,11 +291,11 @@ int tv_vmm_init(void)
 		return TV_ERR_NO_MEMORY;
 	}
 	tv_log(TV_LOG_INFO,
-	       "thinvisor: VMM memory: shared %llu KiB (EPT tables %llu KiB, MSR bitmap 4 KiB), per CPU %llu KiB (VMXON, VMCS, %u KiB stack, state)\n",
+	       "thinvisor: VMM memory: shared %llu KiB (EPT tables %llu KiB, MSR bitmap 4 KiB), per CPU %llu KiB (VMXON, VMCS, root IDT, %u KiB stack, state)\n",
 	       (tv_ept_table_bytes(g_shared->ept) + tv_ept_meta_bytes(g_shared->ept) +
 		TV_PAGE_SIZE + sizeof(*g_shared) + 1023) >> 10,
 	       tv_ept_table_bytes(g_shared->ept) >> 10,
-	       (2 * TV_PAGE_SIZE + TV_VMM_STACK_PAGES * TV_PAGE_SIZE +
+	       (3 * TV_PAGE_SIZE + TV_VMM_STACK_PAGES * TV_PAGE_SIZE +
 		sizeof(struct tv_vcpu) + 1023) >> 10,
 	       (unsigned int)(TV_VMM_STACK_PAGES * TV_PAGE_SIZE >> 10));
 	return TV_OK;
@@ -277,7 +303,22 @@ int tv_vmm_init(void)
 
 void tv_vmm_fini(void)
 {
+	unsigned int cpu, stuck = 0;
+
 	tv_vmm_down_all();
+	for (cpu = 0; g_vcpus && cpu < g_cpu_limit; cpu++)
+		if (g_vcpus[cpu])
+			stuck++;
+	if (stuck) {
+		/* A CPU still runs on the EPT, its stack and VMCS: leak them
+		 * all rather than free memory in use. */
+		tv_log(TV_LOG_ERR,
+		       "thinvisor: %u CPUs could not be given back: leaving the VMM's memory allocated\n",
+		       stuck);
+		g_vcpus = NULL;
+		g_shared = NULL;
+		return;
+	}
 	tv_plat_free(g_vcpus);
 	g_vcpus = NULL;
 	free_shared(g_shared);
@@ -300,6 +341,8 @@ static void vcpu_free(struct tv_vcpu *v)
 		tv_plat_free_pages(v->stack, TV_VMM_STACK_PAGES);
 	if (v->vmcs)
 		tv_plat_free_pages(v->vmcs, 1);
+	if (v->root_idt)
+		tv_plat_free_pages(v->root_idt, 1);
 	if (v->vmxon)
 		tv_plat_free_pages(v->vmxon, 1);
 	tv_plat_free(v);
@@ -319,8 +362,9 @@ static struct tv_vcpu *vcpu_alloc(unsigned int cpu)
 	v->shared = g_shared;
 	v->vmxon = tv_plat_alloc_pages(1);
 	v->vmcs = tv_plat_alloc_pages(1);
+	v->root_idt = tv_plat_alloc_pages(1);
 	v->stack = tv_plat_alloc_pages(TV_VMM_STACK_PAGES);
-	if (!v->vmxon || !v->vmcs || !v->stack) {
+	if (!v->vmxon || !v->vmcs || !v->root_idt || !v->stack) {
 		vcpu_free(v);
 		return NULL;
 	}
@@ -332,9 +376,20 @@ static int launch_on_cpu(void *arg)
 	return tv_vcpu_launch(arg);
 }
 
+/*
+ * Hypercalls from the host run only where the VMM answers CPUID with its
+ * signature: a VMCALL on a CPU that is not under it would raise #UD.
+ */
 static int terminate_on_cpu(void *arg)
 {
-	return tv_vcpu_terminate();
+	struct tv_vcpu *v = arg;
+
+	if (!hv_signature_present()) {
+		/* Not under the VMM (anymore): nothing of ours runs there. */
+		v->launched = false;
+		return TV_OK;
+	}
+	return tv_vcpu_terminate(v);
 }
 
 static bool is_last_online_cpu(unsigned int cpu)
@@ -383,8 +438,10 @@ static void log_exit_counts(const struct tv_vcpu *v)
 {
 	unsigned int r;
 
-	tv_log(TV_LOG_INFO, "thinvisor: CPU %u given back after %llu exits\n",
-	       v->cpu, v->exits);
+	tv_log(TV_LOG_INFO,
+	       "thinvisor: CPU %u given back after %llu exits; %llu NMIs and %llu machine checks reached VMX root (%llu NMIs dropped in wait-for-SIPI)\n",
+	       v->cpu, v->exits, v->root_nmis, v->root_mces,
+	       v->root_nmis_dropped);
 	for (r = 0; r < TV_STAT_REASONS; r++)
 		if (v->stat[r].count)
 			tv_log(TV_LOG_INFO,
@@ -503,7 +560,16 @@ int tv_vmm_intercept_msr(u32 msr, bool read, bool write)
 
 static int ping_on_cpu(void *arg)
 {
+	if (!hv_signature_present())
+		return TV_ERR_BUSY;
 	return tv_vmcall(TV_HC_PING, 0, 0) == TV_HC_PONG ? TV_OK : TV_ERR_BUSY;
+}
+
+void tv_vmm_set_triple_fault_panic(bool dump_and_panic)
+{
+	g_triple_fault_panic = dump_and_panic;
+	if (g_shared)
+		g_shared->triple_fault_panic = dump_and_panic;
 }
 
 int tv_vmm_ping(unsigned int cpu)

@@ -90,7 +90,14 @@ int tv_vmm_intercept_msr(u32 msr, bool read, bool write);
  * this to prove that path.  Returns TV_ERR_VMX_CAPS if the CPU cannot.
  */
 int tv_vmm_request_exits(u32 proc_controls);
-/* Ping the VMM on CPU @cpu; returns TV_OK when it answered. */
+/*
+ * What a guest triple fault does: by default what the hardware does, a
+ * shutdown and so a platform reset; with @dump_and_panic (a debug option)
+ * the guest state is dumped and the host panics.  Context: sleepable.
+ */
+void tv_vmm_set_triple_fault_panic(bool dump_and_panic);
+/* Ping the VMM on CPU @cpu; returns TV_OK when it answered, TV_ERR_BUSY
+ * when that CPU is not under the VMM. */
 int tv_vmm_ping(unsigned int cpu);
 /* Bytes of EPT tables and of per-CPU VMM memory, for reports. */
 u64 tv_vmm_ept_bytes(void);

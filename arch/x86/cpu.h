@@ -261,7 +261,7 @@ static inline int tv_invvpid(u64 type, u16 vpid, u64 addr)
 /*
  * VMCALL into thinvisor: RAX = number, RDX/R8 = arguments, RAX = result.
  * Without a VMM below, this raises #UD: callers check the CPUID signature
- * first (the Linux host also wraps it in an exception-table fixup).
+ * first, on the same CPU with interrupts off (core/vmm.c).
  */
 static inline u64 tv_vmcall(u64 nr, u64 a1, u64 a2)
 {

@@ -38,6 +38,7 @@ enum tv_vmcs_field {
 	VMCS_ENTRY_MSR_LOAD_ADDR = 0x200a,
 	VMCS_TSC_OFFSET = 0x2010,
 	VMCS_EPT_POINTER = 0x201a,
+	VMCS_XSS_EXIT_BITMAP = 0x202c,
 	/* 64-bit read-only */
 	VMCS_GUEST_PHYS_ADDR = 0x2400,
 	/* 64-bit guest state */

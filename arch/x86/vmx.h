@@ -156,14 +156,19 @@ enum tv_exit_reason {
 
 /* Exception vectors */
 #define VEC_DB 1
+#define VEC_NMI 2
 #define VEC_BP 3
 #define VEC_UD 6
+#define VEC_DF 8
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_MC 18
 
 /* Guest interruptibility state */
 #define INTERRUPTIBILITY_STI TV_BIT(0)
 #define INTERRUPTIBILITY_MOV_SS TV_BIT(1)
+#define INTERRUPTIBILITY_SMI TV_BIT(2)
+#define INTERRUPTIBILITY_NMI TV_BIT(3)
 
 /* Guest activity state */
 #define ACTIVITY_ACTIVE 0
@@ -187,6 +192,7 @@ enum tv_exit_reason {
 #define RFLAGS_TF TV_BIT(8)
 #define RFLAGS_IF TV_BIT(9)
 #define RFLAGS_OF TV_BIT(11)
+#define RFLAGS_RF TV_BIT(16)
 
 /* Control registers */
 #define CR0_PE TV_BIT(0)
@@ -198,7 +204,9 @@ enum tv_exit_reason {
 #define CR0_CD TV_BIT(30)
 #define CR0_PG TV_BIT(31)
 #define CR4_PAE TV_BIT(5)
+#define CR4_PGE TV_BIT(7)
 #define CR4_VMXE TV_BIT(13)
+#define CR4_SMXE TV_BIT(14)
 #define CR4_PCIDE TV_BIT(17)
 #define CR4_OSXSAVE TV_BIT(18)
 

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VMX entry and exit stubs: the only assembly file of thinvisor.  It
- * serves both the System V ABI (Linux) and the Microsoft x64 ABI (Windows):
- * only the first-argument register, the callee-saved set and the shadow
- * space differ, and the macros below pick them.
+ * The VMX entry and exit stubs, VMX root's own exception vectors and the
+ * few instructions that need a label (fault-guarded MSR access, the
+ * terminate VMCALL): the only assembly file of thinvisor.  It serves both
+ * the System V ABI (Linux) and the Microsoft x64 ABI (Windows): only the
+ * argument registers, the callee-saved set and the shadow space differ,
+ * and the macros below pick them.
  */
 #if defined(_WIN64) || defined(__MINGW64__) || defined(__MINGW32__)
 #define ARG1 %rcx
+#define ARG2 %rdx
 #define ALLOC_SHADOW_SPACE sub $32, %rsp
 #define FREE_SHADOW_SPACE add $32, %rsp
 #define PUSH_ABI_SAVED push %rdi; push %rsi
 #define POP_ABI_SAVED pop %rsi; pop %rdi
 #else
 #define ARG1 %rdi
+#define ARG2 %rsi
 #define ALLOC_SHADOW_SPACE
 #define FREE_SHADOW_SPACE
 #define PUSH_ABI_SAVED
@@ -21,6 +25,31 @@
 
 #define VMCS_GUEST_RSP 0x681c
 #define VMCS_GUEST_RIP 0x681e
+#define TV_HC_TERMINATE 0x7476000000000002
+
+/* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
+#define TOP_ROOT_EVENTS 16
+
+/* Save the guest's general registers as a struct tv_regs (core/vcpu.h):
+ * SDM register order from the lowest address, the RSP slot left as is. */
+.macro PUSH_GUEST_GPRS
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %r11
+	push %r10
+	push %r9
+	push %r8
+	push %rdi
+	push %rsi
+	push %rbp
+	push %rbp		/* RSP slot, filled from the VMCS when needed */
+	push %rbx
+	push %rdx
+	push %rcx
+	push %rax
+.endm
 
 /* Undo the pushes of tv_asm_vmexit; the RSP slot is skipped. */
 .macro POP_GUEST_GPRS
@@ -90,40 +119,155 @@ tv_asm_launch:
  * int tv_vmexit_handler(struct tv_regs *).  Zero: resume the guest.
  * Non-zero: leave VMX; the handler has stored the guest RFLAGS and RIP
  * just below the guest stack and put that address in the RSP slot.
+ *
+ * From tv_asm_resume_window to tv_asm_resume_window_end the guest's
+ * registers are live and VMRESUME is next.  An NMI or machine check that
+ * reaches VMX root there (tv_root_exception) is recorded in the stack
+ * top's root_events and sends execution back to the window's start, so
+ * that the check below always sees it: nothing is left behind for a VM
+ * entry that might not come for seconds.
  */
 	.globl tv_asm_vmexit
 tv_asm_vmexit:
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rdi
-	push %rsi
-	push %rbp
-	push %rbp		/* RSP slot, filled from the VMCS */
-	push %rbx
-	push %rdx
-	push %rcx
-	push %rax
+	PUSH_GUEST_GPRS
 	mov %rsp, ARG1
 	ALLOC_SHADOW_SPACE
 	call tv_vmexit_handler
 	FREE_SHADOW_SPACE
 	test %eax, %eax
 	jnz 3f
-	POP_GUEST_GPRS
+1:	POP_GUEST_GPRS
+	.globl tv_asm_resume_window
+tv_asm_resume_window:
+	cmpq $0, TOP_ROOT_EVENTS(%rsp)
+	jne 4f
 	vmresume
+	.globl tv_asm_resume_window_end
+tv_asm_resume_window_end:
 	/* VMRESUME failed: report and stop, never returns. */
 	ALLOC_SHADOW_SPACE
 	call tv_vmresume_failed
 	ud2
+
+	/* An NMI or #MC arrived after the handler last looked: hand it on. */
+4:	PUSH_GUEST_GPRS
+	mov %rsp, ARG1
+	ALLOC_SHADOW_SPACE
+	call tv_vmexit_root_events
+	FREE_SHADOW_SPACE
+	jmp 1b
 
 3:	POP_GUEST_GPRS
 	/* The RSP slot lies 12 slots below us now; NMIs use their own stack. */
 	mov -96(%rsp), %rsp
 	popfq
 	ret
+
+/*
+ * VMX root's exception vectors 0-31, 16 bytes apart (core/root.c builds
+ * the gates from tv_asm_root_vectors + 16 * vector).  Each pushes a zero
+ * where the CPU pushes no error code, then its vector, and joins
+ * tv_asm_root_common, which calls void tv_root_exception(struct
+ * tv_root_frame *) and returns with IRETQ to the (possibly changed) RIP.
+ */
+.macro ROOT_VECTOR vec
+	.balign 16
+	.if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || \
+	    (\vec == 21) || (\vec == 29) || (\vec == 30)
+	.else
+	push $0
+	.endif
+	push $\vec
+	jmp tv_asm_root_common
+.endm
+
+	.balign 16
+	.globl tv_asm_root_vectors
+tv_asm_root_vectors:
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	ROOT_VECTOR \vec
+	.endr
+
+tv_asm_root_common:
+	PUSH_GUEST_GPRS
+	mov %rsp, ARG1
+	/* The CPU aligned RSP before its frame; 23 slots later it is not. */
+	mov %rsp, %rbx
+	and $-16, %rsp
+	ALLOC_SHADOW_SPACE
+	call tv_root_exception
+	mov %rbx, %rsp
+	POP_GUEST_GPRS
+	add $16, %rsp		/* vector and error code */
+	iretq
+
+/*
+ * int tv_asm_rdmsr_safe(u32 msr, u64 *val)
+ * int tv_asm_wrmsr_safe(u32 msr, u64 val)
+ *
+ * RDMSR/WRMSR in VMX root for MSRs the hardware may not have: 0 when the
+ * access worked, 1 when it raised #GP (tv_root_exception moves RIP from
+ * the faulting instruction to tv_asm_msr_fault).  Only with VMX root's own
+ * IDT loaded, that is inside the exit handler.
+ */
+	.globl tv_asm_rdmsr_safe
+tv_asm_rdmsr_safe:
+	mov ARG1, %rcx
+	.globl tv_asm_rdmsr_insn
+tv_asm_rdmsr_insn:
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, (ARG2)
+	xor %eax, %eax
+	ret
+
+	.globl tv_asm_wrmsr_safe
+tv_asm_wrmsr_safe:
+	mov ARG1, %rcx
+	mov ARG2, %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	.globl tv_asm_wrmsr_insn
+tv_asm_wrmsr_insn:
+	wrmsr
+	xor %eax, %eax
+	ret
+
+	.globl tv_asm_msr_fault
+tv_asm_msr_fault:
+	mov $1, %eax
+	ret
+
+/*
+ * u64 tv_asm_vmcall_terminate(u64 key)
+ *
+ * The only VMCALL the VMM accepts TERMINATE from: its RIP and the per-load
+ * key in RDX both have to match (core/exit.c).  Returns 0 as the guest
+ * given back, at the RET below.
+ */
+	.globl tv_asm_vmcall_terminate
+tv_asm_vmcall_terminate:
+	mov ARG1, %rdx
+	movabs $TV_HC_TERMINATE, %rax
+	.globl tv_asm_terminate_vmcall
+tv_asm_terminate_vmcall:
+	vmcall
+	ret
+
+/*
+ * void tv_asm_triple_fault(void)
+ *
+ * Out of VMX operation: fault with an empty IDT.  #UD cannot be
+ * delivered, nor the #GP and #DF that follow, so the CPU shuts down and
+ * the platform resets, as it would have for the guest's triple fault.
+ */
+	.globl tv_asm_triple_fault
+tv_asm_triple_fault:
+	sub $16, %rsp
+	movq $0, (%rsp)
+	movq $0, 8(%rsp)
+	lidt (%rsp)
+	ud2
+5:	hlt
+	jmp 5b
