@@ -10,6 +10,9 @@ ncpu=$(grep -c ^processor /proc/cpuinfo)
 [ -e /dev/cpu/0/msr ] || modprobe msr 2>/dev/null || insmod /opt/tv/kmod-host/msr.ko 2>/dev/null
 
 tv_check cpuid-dump-native tvcpuid dump /tmp/cpuid.native
+for cpu in $(seq 0 $((ncpu - 1))); do
+	tv_check "msr-record-native-cpu$cpu" tvmsr "$cpu" record "/tmp/msr.native.$cpu"
+done
 tv_check signature-absent-before tvcpuid sig absent
 tv_dmesg_mark
 t0=$(cat /proc/uptime)
@@ -32,7 +35,7 @@ tv_check signature-every-cpu tvcpuid sig present
 tv_check cpuid-unchanged tvcpuid compare /tmp/cpuid.native virtualized
 tv_check ping-every-cpu tvctl ping
 for cpu in $(seq 0 $((ncpu - 1))); do
-	tv_check "msr-refused-cpu$cpu" tvmsr "$cpu"
+	tv_check "msr-as-native-cpu$cpu" tvmsr "$cpu" check "/tmp/msr.native.$cpu"
 done
 tv_check user-vmcall-sigill tvvmcall
 tv_check single-step-over-cpuid tvstep
