@@ -4,16 +4,33 @@
 
 usage: pe_check.py --allow imports.allow IMAGE...
        pe_check.py --self-test imports.allow IMAGE
+       pe_check.py --production IMAGE --test-build TEST_IMAGE
 
 For each image: PE32+ x64, native subsystem, not a DLL, NX-compatible and
 relocatable, entry point inside an executable section, imports only from
 ntoskrnl.exe and HAL.dll and only names on the allow-list (no ordinals), no
 section both writable and executable, and a PE checksum equal to what
-CheckSumMappedFile computes.  Standard library only.
+CheckSumMappedFile computes; none of ntoskrnl's SIMD string routines
+(SIMD_IMPORTS) imported.  --production: the production image has no
+FailStep test hook (not even the registry value's name), while the test
+build has it.  Standard library only.
 """
 import struct
 import sys
 
+# ntoskrnl's string and memory routines use XMM registers, which VMX root
+# must not touch (platform/windows/string.c has general-register ones):
+# never imported, whatever imports.allow says.
+SIMD_IMPORTS = {"memset", "memcpy", "memmove", "memcmp", "memchr", "strlen",
+                "strnlen", "strcmp", "strncmp", "strcpy", "strncpy",
+                "strcat", "strncat", "strchr", "strrchr", "strstr", "wcslen",
+                "wcsnlen", "wcscmp", "wcsncmp", "wcscpy", "wcsncpy",
+                "_vsnprintf", "_snprintf", "sprintf", "vsprintf", "_vsnwprintf",
+                "RtlCopyMemory", "RtlMoveMemory", "RtlZeroMemory",
+                "RtlFillMemory", "RtlCompareMemory", "RtlCompareMemoryUlong",
+                "RtlFillMemoryUlong", "RtlFillMemoryUlonglong",
+                "RtlEqualMemory", "RtlCopyMemoryNonTemporal",
+                "RtlSecureZeroMemory", "RtlPrefetchMemoryNonTemporal"}
 SCN_EXEC = 0x20000000
 SCN_WRITE = 0x80000000
 ALLOWED_DLLS = {"ntoskrnl.exe", "hal.dll"}
@@ -144,6 +161,8 @@ def check(path, allow, mutate=None):
     imps = pe.imports()
     ok(imps, "no imports at all")
     for dll, fn in imps:
+        ok(fn not in SIMD_IMPORTS, "imports %s!%s, which uses SIMD "
+           "registers (platform/windows/string.c must provide it)" % (dll, fn))
         ok(dll.lower() in ALLOWED_DLLS, "import from %s!%s" % (dll, fn))
         ok("%s!%s" % (dll.lower(), fn) in allow,
            "import %s!%s not on the allow-list" % (dll, fn))
@@ -178,8 +197,45 @@ def self_test(path, allow):
     if not any("writable and executable" in e for e in errs):
         print("pe_check: self-test: W+X section not detected", file=sys.stderr)
         return 1
-    print("pe_check: self-test: corrupted checksum and W+X section detected")
+    imps = pe.imports()
+    victim = next((fn for _, fn in imps if len(fn) >= 6), None)
+    name = victim.encode() + b"\0"
+    at = pe.data.index(name)
+    fake = b"strlen" + b"\0" * (len(name) - 6)
+    mut = lambda d: d.__setitem__(slice(at, at + len(name)), fake) or d
+    errs = check(path, allow, mut)
+    if not any("strlen, which uses SIMD" in e for e in errs):
+        print("pe_check: self-test: import of strlen not detected",
+              file=sys.stderr)
+        return 1
+    print("pe_check: self-test: corrupted checksum, W+X section and an "
+          "import of strlen (in place of %s) detected" % victim)
     return 0
+
+
+def hook_strings(data):
+    return [s for s in (b"FailStep", "FailStep".encode("utf-16-le"))
+            if s in data]
+
+
+def check_production(prod, test):
+    """The FailStep hook exists in the test build only."""
+    errors = []
+    with open(prod, "rb") as f:
+        found = hook_strings(f.read())
+    if found:
+        errors.append("%s: production image contains the test hook name "
+                      "FailStep (%d encodings)" % (prod, len(found)))
+    with open(test, "rb") as f:
+        if not hook_strings(f.read()):
+            errors.append("%s: test build has no FailStep: the search "
+                          "would miss it" % test)
+    for e in errors:
+        print("pe_check: FAIL: %s" % e, file=sys.stderr)
+    if not errors:
+        print("pe_check: %s: no FailStep test hook (the test build %s has "
+              "it)" % (prod, test))
+    return 1 if errors else 0
 
 
 def sec_flags_off(pe, i):
@@ -188,6 +244,9 @@ def sec_flags_off(pe, i):
 
 
 def main(argv):
+    if len(argv) == 5 and argv[1] == "--production" and \
+            argv[3] == "--test-build":
+        return check_production(argv[2], argv[4])
     if len(argv) == 4 and argv[1] == "--self-test":
         allow = load_allow(argv[2])
         return self_test(argv[3], allow)
