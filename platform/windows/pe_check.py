@@ -5,6 +5,7 @@
 usage: pe_check.py --allow imports.allow IMAGE...
        pe_check.py --self-test imports.allow IMAGE
        pe_check.py --production IMAGE --test-build TEST_IMAGE
+       pe_check.py --unwind SYMS_IMAGE IMAGE [--xfail WHY]
 
 For each image: PE32+ x64, native subsystem, not a DLL, NX-compatible and
 relocatable, entry point inside an executable section, imports only from
@@ -13,7 +14,11 @@ section both writable and executable, and a PE checksum equal to what
 CheckSumMappedFile computes; none of ntoskrnl's SIMD string routines
 (SIMD_IMPORTS) imported.  --production: the production image has no
 FailStep test hook (not even the registry value's name), while the test
-build has it.  Standard library only.
+build has it.  --unwind: the exception directory (.pdata/.xdata) of IMAGE
+covers the exit stub tv_asm_vmexit from its first byte past its call of
+the handler, and the unwind codes of every tv_asm_* stub that has them
+describe exactly the stack operations of its prologue (symbols from
+SYMS_IMAGE, the same link with symbols).  Standard library only.
 """
 import struct
 import sys
@@ -213,6 +218,166 @@ def self_test(path, allow):
     return 0
 
 
+def coff_symbols(pe):
+    """{name: RVA} of the section-relative symbols of an image."""
+    d = pe.data
+    coff = pe.pe + 4
+    ptr, count = struct.unpack_from("<II", d, coff + 8)
+    strtab = ptr + 18 * count
+    out = {}
+    i = 0
+    while i < count:
+        o = ptr + 18 * i
+        raw, value, secno, _, _, naux = struct.unpack_from("<8sIhHBB", d, o)
+        if raw[:4] == b"\0\0\0\0":
+            at = strtab + struct.unpack_from("<I", raw, 4)[0]
+            name = d[at:d.index(b"\0", at)].decode()
+        else:
+            name = raw.rstrip(b"\0").decode()
+        if 0 < secno <= len(pe.sections):
+            out.setdefault(name, pe.sections[secno - 1][1] + value)
+        i += 1 + naux
+    return out
+
+
+def runtime_functions(pe):
+    rva, size = pe.dirs[3] if len(pe.dirs) > 3 else (0, 0)
+    if not rva:
+        return []
+    o = pe.off(rva)
+    return [struct.unpack_from("<III", pe.data, o + 12 * i)
+            for i in range(size // 12)]
+
+
+def unwind_ops(pe, info_rva):
+    """(prologue size, [(code offset, kind, reg, bytes)] in prologue order)"""
+    o = pe.off(info_rva)
+    ver_flags, prolog, ncodes, frame = struct.unpack_from("<BBBB", pe.data, o)
+    if ver_flags & 7 not in (1, 2):
+        raise ValueError("unwind info version %d" % (ver_flags & 7))
+    if frame & 0xF:
+        raise ValueError("frame register set: not expected in a stub")
+    slots = struct.unpack_from("<%dH" % ncodes, pe.data, o + 4)
+    ops, i = [], 0
+    while i < ncodes:
+        off, opinfo = slots[i] & 0xFF, slots[i] >> 8
+        op, info = opinfo & 0xF, opinfo >> 4
+        if op == 0:
+            ops.append((off, "push", info, 8))
+        elif op == 2:
+            ops.append((off, "alloc", None, info * 8 + 8))
+        elif op == 1 and info == 0:
+            ops.append((off, "alloc", None, slots[i + 1] * 8))
+            i += 1
+        elif op == 1:
+            ops.append((off, "alloc", None,
+                        slots[i + 1] | slots[i + 2] << 16))
+            i += 2
+        elif op == 10:
+            ops.append((off, "machframe", None, 48 if info else 40))
+        else:
+            raise ValueError("unwind op %d not expected in a stub" % op)
+        i += 1
+    return prolog, list(reversed(ops))
+
+
+def prologue_ops(pe, rva, size):
+    """Decode a stub prologue: [(end offset, kind, reg, bytes)]."""
+    b = pe.data[pe.off(rva):pe.off(rva) + size + 8]
+    ops, i = [], 0
+    while i < size:
+        if 0x50 <= b[i] <= 0x57:
+            i += 1
+            ops.append((i, "push", b[i - 1] - 0x50, 8))
+        elif b[i] == 0x41 and 0x50 <= b[i + 1] <= 0x57:
+            i += 2
+            ops.append((i, "push", b[i - 1] - 0x50 + 8, 8))
+        elif b[i] == 0x9C:
+            i += 1
+            ops.append((i, "pushf", None, 8))
+        elif b[i:i + 3] == b"\x48\x83\xec":
+            i += 4
+            ops.append((i, "alloc", None, b[i - 1]))
+        elif b[i:i + 3] == b"\x48\x81\xec":
+            i += 7
+            ops.append((i, "alloc", None,
+                        struct.unpack_from("<I", b, i - 4)[0]))
+        elif (b[i] in (0x48, 0x49, 0x4C, 0x4D) and b[i + 1] in (0x89, 0x8B)
+              and b[i + 2] >> 6 == 3 and
+              (b[i + 2] & 7 if b[i + 1] == 0x89 else b[i + 2] >> 3 & 7) != 4):
+            i += 3      # mov between registers, RSP not written
+        else:
+            raise ValueError("prologue byte 0x%02x at +%d not understood"
+                             % (b[i], i))
+    return ops
+
+
+def check_unwind_of(pe, name, begin, rf):
+    """The unwind codes of @rf describe the stub's prologue exactly."""
+    errors = []
+    try:
+        prolog, codes = unwind_ops(pe, rf[2])
+        insns = prologue_ops(pe, begin, prolog)
+    except (ValueError, IndexError, struct.error) as e:
+        return ["%s: %s" % (name, e)], 0
+    if len(codes) != len(insns):
+        errors.append("%s: %d unwind codes for %d stack operations in the "
+                      "prologue" % (name, len(codes), len(insns)))
+    for c, p in zip(codes, insns):
+        same = c[0] == p[0] and c[3] == p[3] and (
+            (c[1] == "push" and p[1] == "push" and c[2] == p[2]) or
+            (c[1] == "alloc" and p[1] in ("alloc", "push", "pushf")))
+        if not same:
+            errors.append("%s: unwind code %s does not describe the "
+                          "prologue's %s at +%d" % (name, c, p, p[0]))
+    return errors, sum(c[3] for c in codes)
+
+
+def check_unwind(syms_path, path):
+    errors = []
+    syms, pe = Pe(syms_path), Pe(path)
+    sym = coff_symbols(syms)
+    for need in ("tv_asm_vmexit", "tv_vmexit_handler"):
+        if need not in sym:
+            return ["%s: no symbol %s" % (syms_path, need)]
+    stub, handler = sym["tv_asm_vmexit"], sym["tv_vmexit_handler"]
+    # The return address of "call tv_vmexit_handler" in the stub: what a
+    # stack walk from the handler looks up.
+    code = pe.data[pe.off(stub):pe.off(stub) + 256]
+    ret = next((stub + i + 5 for i in range(len(code) - 5)
+                if code[i] == 0xE8 and stub + i + 5 +
+                struct.unpack_from("<i", code, i + 1)[0] == handler), None)
+    if ret is None:
+        return ["tv_asm_vmexit: no call of tv_vmexit_handler found"]
+    rfs = runtime_functions(pe)
+    cover = [rf for rf in rfs if rf[0] <= stub < rf[1]]
+    if not cover:
+        errors.append("no .pdata entry covers tv_asm_vmexit (RVA 0x%x): "
+                      "stack walks from VMX root stop at the handler"
+                      % stub)
+    else:
+        rf = cover[0]
+        if rf[0] != stub or not rf[0] <= ret < rf[1]:
+            errors.append("the .pdata entry [0x%x, 0x%x) does not cover "
+                          "tv_asm_vmexit from 0x%x to its call's return "
+                          "address 0x%x" % (rf[0], rf[1], stub, ret))
+    frames = []
+    for name, rva in sorted(sym.items()):
+        if not name.startswith("tv_asm_"):
+            continue
+        rf = next((r for r in rfs if r[0] == rva), None)
+        if rf is None:
+            frames.append("%s none" % name)
+            continue
+        errs, total = check_unwind_of(pe, name, rva, rf)
+        errors += errs
+        frames.append("%s 0x%x bytes" % (name, total))
+    if not errors:
+        print("pe_check: %s: unwind data covers tv_asm_vmexit through its "
+              "call of the handler; stub frames: %s" % (path, ", ".join(frames)))
+    return errors
+
+
 def hook_strings(data):
     return [s for s in (b"FailStep", "FailStep".encode("utf-16-le"))
             if s in data]
@@ -244,6 +409,24 @@ def sec_flags_off(pe, i):
 
 
 def main(argv):
+    if len(argv) in (4, 6) and argv[1] == "--unwind":
+        xfail = argv[5] if len(argv) == 6 and argv[4] == "--xfail" else None
+        try:
+            errors = check_unwind(argv[2], argv[3])
+        except (ValueError, struct.error, IndexError) as e:
+            errors = ["unreadable PE: %s" % e]
+        if xfail and errors:
+            for e in errors:
+                print("pe_check: %s: XFAIL (expected, %s): %s"
+                      % (argv[3], xfail, e))
+            return 0
+        if xfail:
+            print("pe_check: %s: XPASS: the unwind check passes now: drop "
+                  "--xfail in windows.mk" % argv[3], file=sys.stderr)
+            return 1
+        for e in errors:
+            print("pe_check: %s: FAIL: %s" % (argv[3], e), file=sys.stderr)
+        return 1 if errors else 0
     if len(argv) == 5 and argv[1] == "--production" and \
             argv[3] == "--test-build":
         return check_production(argv[2], argv[4])

@@ -76,15 +76,15 @@ windows: $(WIN_SYS)
 WIN_TOOLS := $(WIN_CC) $(WIN_DLLTOOL) $(WIN_NM) $(MINGW)objdump \
 	$(OSSLSIGNCODE) $(OPENSSL) $(PYTHON)
 windows-tools:
-	@missing=; for t in $(WIN_TOOLS); do \
-		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
-	test -d $(WIN_SYSROOT)/include/ddk || missing="$$missing $(WIN_SYSROOT)/include/ddk"; \
-	if [ -n "$$missing" ]; then \
-		echo "windows: missing:$$missing; running scripts/deps.sh windows"; \
-		$(WIN_TOP)/scripts/deps.sh windows || { \
-		echo "windows: cannot build thinvisor.sys without:$$missing" \
-		     "(Debian: sudo scripts/deps.sh windows)" >&2; exit 1; }; \
-	fi
+	@missing() { m=; for t in $(WIN_TOOLS); do \
+		command -v $$t >/dev/null 2>&1 || m="$$m $$t"; done; \
+		test -d $(WIN_SYSROOT)/include/ddk || m="$$m $(WIN_SYSROOT)/include/ddk"; \
+		echo "$$m"; }; \
+	m=$$(missing); test -z "$$m" && exit 0; \
+	echo "windows: missing:$$m; running scripts/deps.sh windows"; \
+	$(WIN_TOP)/scripts/deps.sh windows; m=$$(missing); test -z "$$m" && exit 0; \
+	echo "windows: cannot build thinvisor.sys: missing$$m" \
+		"(Debian: run scripts/deps.sh windows as root)" >&2; exit 1
 
 win_objs = $(patsubst $(WIN_TOP)/%.c,$(1)/obj/%.o,$(WIN_SRCS)) \
 	$(patsubst $(WIN_TOP)/%.S,$(1)/obj/%.o,$(WIN_ASMS))
@@ -141,6 +141,13 @@ $(WIN_CERT): | windows-tools
 		-addext extendedKeyUsage=codeSigning \
 		-keyout $(WIN_KEY) -out $@ 2>/dev/null
 
+# TODO(lead): the one expected failure of windows-check.  The exit stub
+# has no .seh_* directives yet, so .pdata does not cover tv_asm_vmexit and
+# WinDbg cannot walk a stack through it; the directives are in the report
+# of h/windows (issue 8 item 10).  Once arch/x86/vmx_stub.S has them the
+# check passes, pe_check.py reports XPASS and fails: empty this then.
+WIN_UNWIND_XFAIL := --xfail "TODO: arch/x86/vmx_stub.S has no .seh_* unwind directives yet"
+
 windows-check: $(WIN_SYS) $(WIN_TSYS)
 	$(PYTHON) $(WIN_DIR)/pe_check.py --allow $(WIN_DIR)/imports.allow \
 		$(WIN_UNSIGNED) $(WIN_SYS) $(WIN_TUNSIGNED) $(WIN_TSYS)
@@ -148,6 +155,8 @@ windows-check: $(WIN_SYS) $(WIN_TSYS)
 		$(WIN_SYS)
 	$(PYTHON) $(WIN_DIR)/pe_check.py --production $(WIN_SYS) \
 		--test-build $(WIN_TSYS)
+	$(PYTHON) $(WIN_DIR)/pe_check.py --unwind $(WIN_OUT)/syms/thinvisor.sys \
+		$(WIN_SYS) $(WIN_UNWIND_XFAIL)
 	for v in $(WIN_OUT) $(WIN_OUT)/test; do \
 		$(PYTHON) $(WIN_DIR)/root_check.py --objdump $(MINGW)objdump \
 			$$v/syms/thinvisor.sys $$v/unsigned/thinvisor.sys || exit 1; \
