@@ -20,26 +20,24 @@
  */
 #include <stddef.h>
 
-typedef unsigned long long tv_word __attribute__((may_alias));
+/* One machine word, allowed to alias the bytes it is copied from. */
+struct tv_word {
+	unsigned long long v;
+} __attribute__((may_alias));
 
-#define WORD sizeof(tv_word)
+#define WORD sizeof(struct tv_word)
 #define ALIGNED(p) (((size_t)(p) & (WORD - 1)) == 0)
-
-void *memset(void *dst, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
+#define W(p) (((struct tv_word *)(p))->v)
 
 void *memset(void *dst, int c, size_t n)
 {
 	unsigned char *d = dst;
-	tv_word w = 0x0101010101010101ull * (unsigned char)c;
+	unsigned long long w = 0x0101010101010101ull * (unsigned char)c;
 
 	for (; n && !ALIGNED(d); n--)
 		*d++ = (unsigned char)c;
 	for (; n >= WORD; n -= WORD, d += WORD)
-		*(tv_word *)d = w;
+		W(d) = w;
 	for (; n; n--)
 		*d++ = (unsigned char)c;
 	return dst;
@@ -52,7 +50,7 @@ static void copy_up(unsigned char *d, const unsigned char *s, size_t n)
 		for (; n && !ALIGNED(d); n--)
 			*d++ = *s++;
 		for (; n >= WORD; n -= WORD, d += WORD, s += WORD)
-			*(tv_word *)d = *(const tv_word *)s;
+			W(d) = W(s);
 	}
 	for (; n; n--)
 		*d++ = *s++;
@@ -82,7 +80,7 @@ void *memmove(void *dst, const void *src, size_t n)
 		for (; n >= WORD; n -= WORD) {
 			d -= WORD;
 			s -= WORD;
-			*(tv_word *)d = *(const tv_word *)s;
+			W(d) = W(s);
 		}
 	}
 	for (; n; n--)
