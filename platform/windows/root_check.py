@@ -9,8 +9,8 @@ shipped one (the same link with -s); their sections must be byte-identical,
 so what is checked is what ships.  From the VMX-root entry points (the exit
 stub, the exit handler, and every tv_asm_* / tv_host_idt_* / tv_root_*
 symbol except the ones listed as entered from the host), the check follows
-every direct call, tail jump and function whose address is taken, and
-fails on:
+every direct call, tail jump, fall-through into the next symbol and
+function whose address is taken, and fails on:
 
   * an instruction that reads or writes x87, MMX, SSE, AVX or AVX-512 state
     (the exit stub saves only the general registers: the guest's SIMD
@@ -64,6 +64,8 @@ PREFIXES = {"rex", "rex.w", "rex.b", "rex.wb", "rex.r", "rex.x", "lock",
             "rep", "repz", "repe", "repnz", "repne", "bnd", "notrack",
             "data16", "addr32", "cs", "ds", "es", "ss", "fs", "gs"}
 
+PADDING = ("nop", "xchg", "int3")
+ENDS = {"ret", "jmp", "ud2", "iretq", "hlt"}
 FUNC_LINE = re.compile(r"^([0-9a-f]+) <(.+)>:$")
 INSN_LINE = re.compile(r"^\s+([0-9a-f]+):\t(.*)$")
 DIRECT = re.compile(r"^([0-9a-f]+) <([^>+]+)(?:\+0x[0-9a-f]+)?>$")
@@ -126,6 +128,8 @@ class Graph:
         self.starts = sorted((a, n) for n, (a, _) in funcs.items())
         self.addrs = [a for a, _ in self.starts]
         self.by_start = {a: n for a, n in self.starts}
+        self.next = {n: self.starts[i + 1][1]
+                     for i, (_, n) in enumerate(self.starts[:-1])}
 
     def func_at(self, addr):
         i = bisect.bisect_right(self.addrs, addr) - 1
@@ -134,7 +138,16 @@ class Graph:
     def scan(self, name):
         """Edges, imports and problems of one function."""
         edges, imports, problems = set(), set(), []
-        for addr, mn, ops, ref in self.funcs[name][1]:
+        insns = self.funcs[name][1]
+        # Code that runs on into the next symbol (an asm label in the
+        # middle of a stub) reaches it too.  Padding does not count, and a
+        # call at the end is a call of a function that does not return.
+        real = [i for i in insns if not i[1].startswith(PADDING)]
+        if (real and real[-1][1] not in ENDS and
+                not real[-1][1].startswith("call") and name in self.next and
+                not self.next[name].startswith("__")):
+            edges.add(self.next[name])
+        for addr, mn, ops, ref in insns:
             where = "%s+0x%x" % (name, addr - self.funcs[name][0])
             if (mn.startswith("f") or mn in SIMD_MNEMONICS
                     or SIMD_REG.search(ops)):
@@ -259,6 +272,15 @@ def self_test(graph):
         print("root_check: self-test: %s in %s %s" %
               (what, h, "detected" if ok else "NOT DETECTED"))
         failed += not ok
+    # A root stub running on into the next symbol, here host-only code.
+    funcs = dict(graph.funcs)
+    funcs[h] = (a0, [(a0, "mov", "%rax,%rbx", None)])
+    funcs[leaf] = (a0 + 1, graph.funcs[leaf][1])
+    ok = any("imports ntoskrnl" in e
+             for e in analyse(Graph(funcs, graph.slots))[0])
+    print("root_check: self-test: %s falling through into %s %s"
+          % (h, leaf, "detected" if ok else "NOT DETECTED"))
+    failed += not ok
     funcs = dict(graph.funcs)
     a = funcs["memset"][0]
     funcs["memset"] = (a, [(a, "call", "%x <memset>" % a, None)]
