@@ -250,13 +250,12 @@ def runtime_functions(pe):
 
 
 def unwind_ops(pe, info_rva):
-    """(prologue size, [(code offset, kind, reg, bytes)] in prologue order)"""
+    """(prologue size, frame register or None, [(code offset, kind, reg,
+    bytes)] in prologue order)"""
     o = pe.off(info_rva)
     ver_flags, prolog, ncodes, frame = struct.unpack_from("<BBBB", pe.data, o)
     if ver_flags & 7 not in (1, 2):
         raise ValueError("unwind info version %d" % (ver_flags & 7))
-    if frame & 0xF:
-        raise ValueError("frame register set: not expected in a stub")
     slots = struct.unpack_from("<%dH" % ncodes, pe.data, o + 4)
     ops, i = [], 0
     while i < ncodes:
@@ -273,15 +272,20 @@ def unwind_ops(pe, info_rva):
             ops.append((off, "alloc", None,
                         slots[i + 1] | slots[i + 2] << 16))
             i += 2
+        elif op == 3:
+            if frame >> 4:
+                raise ValueError("frame register offset %d: the stubs set "
+                                 "it with a plain mov" % (frame >> 4 * 16))
+            ops.append((off, "setfp", frame & 0xF, 0))
         elif op == 10:
             ops.append((off, "machframe", None, 48 if info else 40))
         else:
             raise ValueError("unwind op %d not expected in a stub" % op)
         i += 1
-    return prolog, list(reversed(ops))
+    return prolog, (frame & 0xF) or None, list(reversed(ops))
 
 
-def prologue_ops(pe, rva, size):
+def prologue_ops(pe, rva, size, frame_reg):
     """Decode a stub prologue: [(end offset, kind, reg, bytes)]."""
     b = pe.data[pe.off(rva):pe.off(rva) + size + 8]
     ops, i = [], 0
@@ -302,10 +306,19 @@ def prologue_ops(pe, rva, size):
             i += 7
             ops.append((i, "alloc", None,
                         struct.unpack_from("<I", b, i - 4)[0]))
-        elif (b[i] in (0x48, 0x49, 0x4C, 0x4D) and b[i + 1] in (0x89, 0x8B)
-              and b[i + 2] >> 6 == 3 and
-              (b[i + 2] & 7 if b[i + 1] == 0x89 else b[i + 2] >> 3 & 7) != 4):
-            i += 3      # mov between registers, RSP not written
+        elif (b[i] & 0xF0 == 0x40 and b[i] & 8 and b[i + 1] in (0x89, 0x8B)
+              and b[i + 2] >> 6 == 3):
+            # mov between 64-bit registers: RSP must not be written, and
+            # "mov %rsp, <the frame register>" is what sets it.
+            rex, modrm = b[i], b[i + 2]
+            reg = (modrm >> 3 & 7) | (rex & 4) << 1
+            rm = (modrm & 7) | (rex & 1) << 3
+            src, dst = (reg, rm) if b[i + 1] == 0x89 else (rm, reg)
+            if dst == 4:
+                raise ValueError("prologue writes RSP at +%d" % i)
+            i += 3
+            if src == 4 and dst == frame_reg:
+                ops.append((i, "setfp", dst, 0))
         else:
             raise ValueError("prologue byte 0x%02x at +%d not understood"
                              % (b[i], i))
@@ -313,19 +326,26 @@ def prologue_ops(pe, rva, size):
 
 
 def check_unwind_of(pe, name, begin, rf):
-    """The unwind codes of @rf describe the stub's prologue exactly."""
+    """The unwind codes of @rf describe the stub's prologue exactly.  Codes
+    at offset 0 that no instruction performs (a machine frame, the vector a
+    root IDT entry pushed) describe the stack the stub is entered with."""
     errors = []
     try:
-        prolog, codes = unwind_ops(pe, rf[2])
-        insns = prologue_ops(pe, begin, prolog)
+        prolog, frame_reg, codes = unwind_ops(pe, rf[2])
+        insns = prologue_ops(pe, begin, prolog, frame_reg)
     except (ValueError, IndexError, struct.error) as e:
         return ["%s: %s" % (name, e)], 0
-    if len(codes) != len(insns):
+    entry = 0
+    while (entry < len(codes) and codes[entry][0] == 0 and
+           codes[entry][1] in ("machframe", "alloc")):
+        entry += 1
+    body = codes[entry:]
+    if len(body) != len(insns):
         errors.append("%s: %d unwind codes for %d stack operations in the "
-                      "prologue" % (name, len(codes), len(insns)))
-    for c, p in zip(codes, insns):
+                      "prologue" % (name, len(body), len(insns)))
+    for c, p in zip(body, insns):
         same = c[0] == p[0] and c[3] == p[3] and (
-            (c[1] == "push" and p[1] == "push" and c[2] == p[2]) or
+            (c[1] == p[1] and c[1] in ("push", "setfp") and c[2] == p[2]) or
             (c[1] == "alloc" and p[1] in ("alloc", "push", "pushf")))
         if not same:
             errors.append("%s: unwind code %s does not describe the "
@@ -413,7 +433,7 @@ def main(argv):
         xfail = argv[5] if len(argv) == 6 and argv[4] == "--xfail" else None
         try:
             errors = check_unwind(argv[2], argv[3])
-        except (ValueError, struct.error, IndexError) as e:
+        except (OSError, ValueError, struct.error, IndexError) as e:
             errors = ["unreadable PE: %s" % e]
         if xfail and errors:
             for e in errors:
