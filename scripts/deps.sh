@@ -10,7 +10,7 @@ e2e="bochs bochsbios vgabios busybox-static cpio isolinux syslinux-common xorris
 	linux-source-6.1 flex bison bc libelf-dev libssl-dev dwarves lz4 xz-utils
 	linux-image-amd64 linux-headers-amd64 kmod"
 windows="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev
-	osslsigncode openssl"
+	osslsigncode openssl python3"
 
 case "${1:-all}" in
 unit) want=$unit ;;

@@ -90,7 +90,8 @@ static bool read_dword(HANDLE key, const WCHAR *value, ULONG *out)
 /*
  * Settings under HKLM\...\Services\thinvisor (REG_DWORD):
  *   LogLevel  the VMM log level, 3 err ... 7 debug (default 6)
- *   FailStep  test hook: make init step N fail
+ *   FailStep  test hook: make init step N fail (test build only: the
+ *             production image has no FailStep string and never reads it)
  */
 static void read_settings(PUNICODE_STRING reg_path)
 {
@@ -98,7 +99,9 @@ static void read_settings(PUNICODE_STRING reg_path)
 	HANDLE key;
 	ULONG level;
 
+#ifdef TV_FAULT_INJECTION
 	tv_win_fail_step = 0;
+#endif
 	if (!reg_path)
 		return;
 	InitializeObjectAttributes(&oa, reg_path,
@@ -106,7 +109,9 @@ static void read_settings(PUNICODE_STRING reg_path)
 				   NULL, NULL);
 	if (!NT_SUCCESS(ZwOpenKey(&key, KEY_READ, &oa)))
 		return;
+#ifdef TV_FAULT_INJECTION
 	read_dword(key, L"FailStep", &tv_win_fail_step);
+#endif
 	if (read_dword(key, L"LogLevel", &level)) {
 		if (level >= TV_LOG_ERR && level <= TV_LOG_DEBUG) {
 			tv_log_set_level((int)level);
@@ -120,10 +125,12 @@ static void read_settings(PUNICODE_STRING reg_path)
 		}
 	}
 	ZwClose(key);
+#ifdef TV_FAULT_INJECTION
 	if (tv_win_fail_step)
 		DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL,
 			   "thinvisor: test hook: FailStep=%u\n",
 			   (unsigned int)tv_win_fail_step);
+#endif
 }
 
 /* Step 1: what ExInitializeDriverRuntime(DrvRtPoolNxOptIn) does. */

@@ -219,16 +219,27 @@ static VOID NTAPI log_thread(PVOID ctx)
 	PsTerminateSystemThread(STATUS_SUCCESS);
 }
 
-void tv_win_log_emergency_drain(void)
+char tv_win_panic_text[TV_WIN_PANIC_TEXT];
+
+/*
+ * Runs in VMX root (tv_plat_panic): no DbgPrintEx, which may take a lock
+ * the interrupted kernel holds, trap to the debugger through the guest's
+ * IDT, or use XMM.  Only memory writes: the text stays in nonpaged memory,
+ * which every kernel dump contains, and KeBugCheckEx gets its address.
+ */
+void tv_win_log_panic_text(const char *msg)
 {
 	struct tv_log_record rec;
+	size_t len = 0, room = sizeof(tv_win_panic_text);
+	int n;
 
-	/* The machine is stopping: the thread will never run again. */
-	if (!g_log.core_rings)
-		return;
-	while (tv_log_read(&rec))
-		DbgPrintEx(DPFLTR_IHVDRIVER_ID, dpflt_level(rec.level),
-			   "thinvisor: [cpu %u vmm] %s", rec.cpu, rec.text);
+	/* The machine is stopping: the log thread will never drain again. */
+	while (g_log.core_rings && len + 1 < room && tv_log_read(&rec)) {
+		n = tv_snprintf(tv_win_panic_text + len, room - len,
+				"%llx #%u [vmm] %s", rec.tsc, rec.cpu, rec.text);
+		len += (size_t)n < room - len ? (size_t)n : room - len - 1;
+	}
+	tv_snprintf(tv_win_panic_text + len, room - len, "%s\n", msg);
 }
 
 NTSTATUS tv_win_log_open(void)

@@ -10,7 +10,9 @@
 #include "arch/x86/cpu.h"
 
 POOL_TYPE tv_win_pool_type = NonPagedPoolNx;
+#ifdef TV_FAULT_INJECTION
 ULONG tv_win_fail_step;
+#endif
 u64 tv_win_host_cr3;
 
 void *tv_plat_alloc_pages(size_t npages)
@@ -126,15 +128,25 @@ void tv_plat_after_vmxoff(void)
 	/* Windows' TSS limit is 0x67, which is what VM exit leaves. */
 }
 
+/*
+ * Called in VMX root too, so only KeBugCheckEx and the processor number
+ * (root_check.py allows no other import there).  The VMM log lines and
+ * @msg are in tv_win_panic_text, parameter 4: "da <param 4>" in WinDbg.
+ */
 void tv_plat_panic(const char *msg)
 {
-	tv_win_log_emergency_drain();
-	DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL, "%s\n", msg);
+	tv_win_log_panic_text(msg);
 	KeBugCheckEx(MANUALLY_INITIATED_CRASH, TV_WIN_BUGCHECK_TAG,
-		     (ULONG_PTR)msg, KeGetCurrentProcessorNumberEx(NULL), 0);
+		     (ULONG_PTR)msg, KeGetCurrentProcessorNumberEx(NULL),
+		     (ULONG_PTR)tv_win_panic_text);
 }
 
+/* Only the test build (TV_FAULT_INJECTION, build/windows/test) has the hook. */
 bool tv_plat_fault(int step)
 {
+#ifdef TV_FAULT_INJECTION
 	return tv_win_fail_step && (ULONG)step == tv_win_fail_step;
+#else
+	return false;
+#endif
 }

@@ -4,7 +4,8 @@
  * Only freestanding compiler headers: the core must not see the DDK.
  * u64 is unsigned long long because long is 32 bits on Windows, which is
  * also what makes the core's %llx formats right.  memset/memcpy/memcmp
- * resolve to the ntoskrnl.exe exports (the build uses -fno-builtin), and
+ * are the driver's own general-register ones (platform/windows/string.c,
+ * never ntoskrnl's: those use XMM, which VMX root must not touch), and
  * are declared exactly as mingw's <string.h> does so that files seeing
  * both (the platform/windows sources) get no conflict.
  */

@@ -13,15 +13,22 @@
 
 /* Step 1: NonPagedPoolNx on Windows 8 and later (no executable pool). */
 extern POOL_TYPE tv_win_pool_type;
-/* FailStep from the service key (0: none); test hook, see docs. */
+#ifdef TV_FAULT_INJECTION
+/* FailStep from the service key (0: none); test builds only, see docs. */
 extern ULONG tv_win_fail_step;
+#endif
 /* System process page-table root, captured in DriverEntry. */
 extern u64 tv_win_host_cr3;
 
 /* Step 3: the log file, its ring and the thread that writes both. */
 NTSTATUS tv_win_log_open(void);
 void tv_win_log_close(void);
-/* Push the VMM rings to DbgPrintEx right now (tv_plat_panic). */
-void tv_win_log_emergency_drain(void);
+/*
+ * tv_plat_panic: the VMM rings still undrained, then @msg, as text in
+ * tv_win_panic_text (KeBugCheckEx parameter 4).  VMX-root safe.
+ */
+#define TV_WIN_PANIC_TEXT 16384
+extern char tv_win_panic_text[TV_WIN_PANIC_TEXT];
+void tv_win_log_panic_text(const char *msg);
 
 #endif

@@ -23,6 +23,10 @@ OSSLSIGNCODE ?= osslsigncode
 OPENSSL ?= openssl
 HOSTCC ?= gcc
 
+# -mgeneral-regs-only, -fno-tree-loop-distribute-patterns, -fno-jump-tables:
+# VMX-root code must not touch SIMD state, our own memset/memcpy
+# (string.c) must not be turned back into calls to themselves, and every
+# branch out of a function must be one root_check.py can follow.
 WIN_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Werror \
 	-Werror=implicit-function-declaration \
@@ -31,10 +35,11 @@ WIN_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	-ffreestanding -fno-builtin -fno-stack-protector -fno-stack-check \
 	-mno-stack-arg-probe -mno-red-zone -fno-omit-frame-pointer \
 	-fno-strict-aliasing -mgeneral-regs-only \
+	-fno-tree-loop-distribute-patterns -fno-jump-tables \
 	-ffunction-sections -fdata-sections
 # No -shared: an EXE-type native image like MSVC's drivers.  No runtime
 # pseudo-relocations or auto-import: there is no CRT to apply them.
-WIN_LDFLAGS := -s -nostdlib -nostartfiles -Wl,--subsystem,native:10.0 \
+WIN_LDFLAGS := -nostdlib -nostartfiles -Wl,--subsystem,native:10.0 \
 	-Wl,--image-base,0x140000000 -Wl,--entry,DriverEntry \
 	-Wl,--dynamicbase -Wl,--nxcompat -Wl,--disable-high-entropy-va \
 	-Wl,--enable-reloc-section -Wl,--disable-auto-import \
@@ -44,32 +49,80 @@ WIN_LDFLAGS := -s -nostdlib -nostartfiles -Wl,--subsystem,native:10.0 \
 WIN_LIBS := -L$(WIN_OUT) -lntoskrnl_tv -lhal
 
 WIN_SRCS := $(wildcard $(WIN_TOP)/core/*.c) $(wildcard $(WIN_DIR)/*.c)
-WIN_OBJS := $(patsubst $(WIN_TOP)/%.c,$(WIN_OUT)/obj/%.o,$(WIN_SRCS)) \
-	$(WIN_OUT)/obj/arch/x86/vmx_stub.o
 WIN_HDRS := $(wildcard $(WIN_TOP)/core/*.h $(WIN_TOP)/arch/x86/*.h \
 	$(WIN_DIR)/*.h)
+WIN_ASMS := $(wildcard $(WIN_TOP)/arch/x86/*.S)
 
-WIN_UNSIGNED := $(WIN_OUT)/unsigned/thinvisor.sys
-WIN_SYS := $(WIN_OUT)/thinvisor.sys
 WIN_CERT := $(WIN_OUT)/cert/thinvisor-test.crt
 WIN_KEY := $(WIN_OUT)/cert/thinvisor-test.key
 WIN_IMPLIB := $(WIN_OUT)/libntoskrnl_tv.a
 
-.PHONY: windows windows-test windows-check
+# Two images from the same sources:
+#   build/windows/thinvisor.sys       production: no test hooks (FailStep
+#                                     is not even a string in it)
+#   build/windows/test/thinvisor.sys  test build, -DTV_FAULT_INJECTION as
+#                                     on Linux: honours FailStep; never ship
+WIN_SYS := $(WIN_OUT)/thinvisor.sys
+WIN_UNSIGNED := $(WIN_OUT)/unsigned/thinvisor.sys
+WIN_TSYS := $(WIN_OUT)/test/thinvisor.sys
+WIN_TUNSIGNED := $(WIN_OUT)/test/unsigned/thinvisor.sys
+
+.PHONY: windows windows-test windows-check windows-tools
 
 windows: $(WIN_SYS)
 
-$(WIN_OUT)/obj/%.o: $(WIN_TOP)/%.c $(WIN_HDRS)
-	@mkdir -p $(dir $@)
-	$(WIN_CC) $(WIN_CFLAGS) -c $< -o $@
+# A fresh machine has no mingw-w64: install it (scripts/deps.sh, root) or
+# say exactly what is missing.
+WIN_TOOLS := $(WIN_CC) $(WIN_DLLTOOL) $(WIN_NM) $(MINGW)objdump \
+	$(OSSLSIGNCODE) $(OPENSSL) $(PYTHON)
+windows-tools:
+	@missing() { m=; for t in $(WIN_TOOLS); do \
+		command -v $$t >/dev/null 2>&1 || m="$$m $$t"; done; \
+		test -d $(WIN_SYSROOT)/include/ddk || m="$$m $(WIN_SYSROOT)/include/ddk"; \
+		echo "$$m"; }; \
+	m=$$(missing); test -z "$$m" && exit 0; \
+	echo "windows: missing:$$m; running scripts/deps.sh windows"; \
+	$(WIN_TOP)/scripts/deps.sh windows; m=$$(missing); test -z "$$m" && exit 0; \
+	echo "windows: cannot build thinvisor.sys: missing$$m" \
+		"(Debian: run scripts/deps.sh windows as root)" >&2; exit 1
 
-$(WIN_OUT)/obj/arch/x86/vmx_stub.o: $(WIN_TOP)/arch/x86/vmx_stub.S
-	@mkdir -p $(dir $@)
-	$(WIN_CC) -c $< -o $@
+win_objs = $(patsubst $(WIN_TOP)/%.c,$(1)/obj/%.o,$(WIN_SRCS)) \
+	$(patsubst $(WIN_TOP)/%.S,$(1)/obj/%.o,$(WIN_ASMS))
+
+# One variant: $(1) output dir, $(2) extra CFLAGS.  The linker writes a
+# map and an image with symbols (syms/) for root_check.py; the shipped
+# image is the same link with -s, and root_check.py checks that the code
+# of both is byte-identical.
+define WIN_VARIANT
+$(1)/obj/%.o: $(WIN_TOP)/%.c $(WIN_HDRS) | windows-tools
+	@mkdir -p $$(dir $$@)
+	$(WIN_CC) $(WIN_CFLAGS) $(2) -c $$< -o $$@
+
+$(1)/obj/%.o: $(WIN_TOP)/%.S | windows-tools
+	@mkdir -p $$(dir $$@)
+	$(WIN_CC) -c $$< -o $$@
+
+$(1)/syms/thinvisor.sys: $(call win_objs,$(1)) $(WIN_IMPLIB)
+	@mkdir -p $$(dir $$@)
+	$(WIN_CC) $(WIN_LDFLAGS) -Wl,-Map,$(1)/syms/thinvisor.map -o $$@ \
+		$(call win_objs,$(1)) $(WIN_LIBS)
+
+$(1)/unsigned/thinvisor.sys: $(1)/syms/thinvisor.sys
+	@mkdir -p $$(dir $$@)
+	$(WIN_CC) -s $(WIN_LDFLAGS) -o $$@ $(call win_objs,$(1)) $(WIN_LIBS)
+
+$(1)/thinvisor.sys: $(1)/unsigned/thinvisor.sys $(WIN_CERT)
+	rm -f $$@
+	$(OSSLSIGNCODE) sign -certs $(WIN_CERT) -key $(WIN_KEY) -h sha256 \
+		-n thinvisor -in $$< -out $$@ >/dev/null
+endef
+
+$(eval $(call WIN_VARIANT,$(WIN_OUT),))
+$(eval $(call WIN_VARIANT,$(WIN_OUT)/test,-DTV_FAULT_INJECTION=1))
 
 # One import library: every name of mingw's libntoskrnl.a plus ours, so
 # the image has one ntoskrnl.exe descriptor.  Data exports stay DATA.
-$(WIN_IMPLIB): $(WIN_DIR)/import/extra.def
+$(WIN_IMPLIB): $(WIN_DIR)/import/extra.def | windows-tools
 	@mkdir -p $(dir $@)
 	{ echo 'LIBRARY ntoskrnl.exe'; echo 'EXPORTS'; \
 	  $(WIN_NM) $(WIN_SYSROOT)/lib/libntoskrnl.a | \
@@ -80,31 +133,41 @@ $(WIN_IMPLIB): $(WIN_DIR)/import/extra.def
 	  grep -v '^;' $< | grep -v '^$$'; } > $(WIN_OUT)/ntoskrnl_tv.def
 	$(WIN_DLLTOOL) -d $(WIN_OUT)/ntoskrnl_tv.def -l $@ -k
 
-$(WIN_UNSIGNED): $(WIN_OBJS) $(WIN_IMPLIB)
-	@mkdir -p $(dir $@)
-	$(WIN_CC) $(WIN_LDFLAGS) -o $@ $(WIN_OBJS) $(WIN_LIBS)
-
 # A throwaway code-signing certificate, never committed.
-$(WIN_CERT):
+$(WIN_CERT): | windows-tools
 	@mkdir -p $(dir $@)
 	$(OPENSSL) req -x509 -newkey rsa:2048 -nodes -days 30 \
 		-subj "/CN=thinvisor throwaway test signing" \
 		-addext extendedKeyUsage=codeSigning \
 		-keyout $(WIN_KEY) -out $@ 2>/dev/null
 
-$(WIN_SYS): $(WIN_UNSIGNED) $(WIN_CERT)
-	rm -f $@
-	$(OSSLSIGNCODE) sign -certs $(WIN_CERT) -key $(WIN_KEY) -h sha256 \
-		-n thinvisor -in $< -out $@ >/dev/null
+# TODO(lead): the one expected failure of windows-check.  The exit stub
+# has no .seh_* directives yet, so .pdata does not cover tv_asm_vmexit and
+# WinDbg cannot walk a stack through it; the directives are in the report
+# of h/windows (issue 8 item 10).  Once arch/x86/vmx_stub.S has them the
+# check passes, pe_check.py reports XPASS and fails: empty this then.
+WIN_UNWIND_XFAIL := --xfail "TODO: arch/x86/vmx_stub.S has no .seh_* unwind directives yet"
 
-windows-check: $(WIN_SYS)
+windows-check: $(WIN_SYS) $(WIN_TSYS)
 	$(PYTHON) $(WIN_DIR)/pe_check.py --allow $(WIN_DIR)/imports.allow \
-		$(WIN_UNSIGNED) $(WIN_SYS)
+		$(WIN_UNSIGNED) $(WIN_SYS) $(WIN_TUNSIGNED) $(WIN_TSYS)
 	$(PYTHON) $(WIN_DIR)/pe_check.py --self-test $(WIN_DIR)/imports.allow \
 		$(WIN_SYS)
-	$(OSSLSIGNCODE) verify -CAfile $(WIN_CERT) -in $(WIN_SYS) | \
+	$(PYTHON) $(WIN_DIR)/pe_check.py --production $(WIN_SYS) \
+		--test-build $(WIN_TSYS)
+	$(PYTHON) $(WIN_DIR)/pe_check.py --unwind $(WIN_OUT)/syms/thinvisor.sys \
+		$(WIN_SYS) $(WIN_UNWIND_XFAIL)
+	for v in $(WIN_OUT) $(WIN_OUT)/test; do \
+		$(PYTHON) $(WIN_DIR)/root_check.py --objdump $(MINGW)objdump \
+			$$v/syms/thinvisor.sys $$v/unsigned/thinvisor.sys || exit 1; \
+	done
+	$(PYTHON) $(WIN_DIR)/root_check.py --self-test --objdump $(MINGW)objdump \
+		$(WIN_OUT)/syms/thinvisor.sys $(WIN_UNSIGNED)
+	for s in $(WIN_SYS) $(WIN_TSYS); do \
+		$(OSSLSIGNCODE) verify -CAfile $(WIN_CERT) -in $$s | \
 		tee $(WIN_OUT)/verify.txt | grep -q 'Signature verification: ok' || \
-		{ cat $(WIN_OUT)/verify.txt; echo 'windows: signature check failed' >&2; exit 1; }
+		{ cat $(WIN_OUT)/verify.txt; echo "windows: signature check of $$s failed" >&2; exit 1; }; \
+	done
 	@echo "windows-check: signature verification ok"
 
 WIN_HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
@@ -114,12 +177,15 @@ WIN_HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
 # The stand-in: native gcc, ASan + UBSan; route.c and the core's error
 # names are linked natively for the decision unit tests.
 WIN_STUB_SRCS := $(wildcard $(WIN_TESTS)/ntstub*.c)
-$(WIN_OUT)/ntstub: $(WIN_STUB_SRCS) $(WIN_TESTS)/ntstub.h $(WIN_DIR)/route.c \
+$(WIN_OUT)/ntstub: $(WIN_STUB_SRCS) $(WIN_TESTS)/ntstub.h $(WIN_DIR)/route.c $(WIN_DIR)/string.c \
 		$(WIN_DIR)/route.h $(WIN_TOP)/core/errors.c $(WIN_TOP)/core/types.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(WIN_HOST_CFLAGS) -I$(WIN_TOP)/tests/unit -I$(WIN_TOP) \
 		-I$(WIN_DIR) -o $@ $(WIN_STUB_SRCS) $(WIN_DIR)/route.c \
 		$(WIN_TOP)/core/errors.c -lpthread
 
+# Every scenario on the test build; on the production build, FailStep in
+# the registry must change nothing.
 windows-test: windows-check $(WIN_OUT)/ntstub
-	$(WIN_OUT)/ntstub $(WIN_SYS) $(WIN_OUT)/standin
+	$(WIN_OUT)/ntstub $(WIN_TSYS) $(WIN_OUT)/standin
+	$(WIN_OUT)/ntstub --production $(WIN_SYS) $(WIN_OUT)/standin-production

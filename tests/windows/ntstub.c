@@ -14,11 +14,16 @@
  *     callbacks were never or are no longer registered;
  *   - DriverUnload after each of these.
  *
+ * With --production (the image make windows ships) the FailStep scenarios
+ * are replaced by the opposite check: FailStep in the registry is never
+ * read and changes nothing.
+ *
  * After each: nothing allocated, registered, open or running, IRQL back at
  * PASSIVE_LEVEL, no rule broken, and the expected log lines in DbgPrintEx
  * and \SystemRoot\thinvisor.log.
  *
- * usage: ntstub THINVISOR.SYS OUTDIR     (NTSTUB_VERBOSE=1 shows DbgPrintEx)
+ * usage: ntstub [--production] THINVISOR.SYS OUTDIR
+ *        (NTSTUB_VERBOSE=1 shows DbgPrintEx)
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -47,6 +52,7 @@ static struct image img;
 static const char *outdir;
 static int passed, failed;
 static int expected_err;
+static bool production;
 static const char *expected_text;
 static WCHAR reg_buf[] = { '\\', 'R', 'E', 'G', 'I', 'S', 'T', 'R', 'Y', '\\',
 	'M', 'A', 'C', 'H', 'I', 'N', 'E', '\\', 'S', 'Y', 'S', 'T', 'E', 'M',
@@ -273,6 +279,47 @@ static void scenario_fail_steps(void)
 		check_clean(&r, name);
 		done(&r);
 	}
+	result(nt_fail_step_queries() >= (int)ARRAY_SIZE(steps) &&
+	       has(nt_transcript(), "test hook: FailStep=26"),
+	       "test build: FailStep read from the registry (%d times) and logged",
+	       nt_fail_step_queries());
+}
+
+/*
+ * The production image: every FailStep value (the core's 1..10 and the
+ * host's 20..26) is ignored, so the load ends in this CPU's own refusal,
+ * and the value is never even read.
+ */
+static void scenario_production_fail_steps(void)
+{
+	static const uint32_t steps[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					  20, 21, 22, 23, 24, 25, 26 };
+	uint32_t want = route_ntstatus(expected_err);
+	int same = 0, quiet = 0, clean = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		struct nt_config cfg = { .fail_at = -1, .has_fail_step = true,
+					 .fail_step = steps[i] };
+		struct run r;
+
+		load(&r, "failstep-production", &cfg);
+		same += (uint32_t)r.st == want &&
+			has(nt_transcript(), expected_text);
+		quiet += !has(nt_transcript(), "FailStep") &&
+			 !has(nt_transcript(), "injected fault");
+		clean += r.is_clean && r.no_violations;
+		done(&r);
+	}
+	result(same == (int)ARRAY_SIZE(steps),
+	       "production: FailStep 1..10 and 20..26 ignored: %d of %zu loads end in this CPU's refusal 0x%08x",
+	       same, ARRAY_SIZE(steps), want);
+	result(quiet == (int)ARRAY_SIZE(steps) && nt_fail_step_queries() == 0,
+	       "production: FailStep never read (%d registry queries) nor logged",
+	       nt_fail_step_queries());
+	result(clean == (int)ARRAY_SIZE(steps),
+	       "production: %d of %zu FailStep loads clean and within the NT rules",
+	       clean, ARRAY_SIZE(steps));
 }
 
 /* The LogLevel registry value sets the VMM ring's level at load. */
@@ -367,6 +414,8 @@ static void scenario_events(void)
 	check_clean(&r, "notifications during load");
 	done(&r);
 
+	if (production)		/* no FailStep: covered by the test build */
+		return;
 	load(&r, "events", &cfg5);
 	result(nt_events_delivered() == 0 && !has(nt_transcript(), "power:"),
 	       "no power callback registered (FailStep 24): nothing delivered");
@@ -379,8 +428,14 @@ int main(int argc, char **argv)
 	char err[256];
 	int rp = 0, rf = 0;
 
+	if (argc == 4 && !strcmp(argv[1], "--production")) {
+		production = true;
+		argv++;
+		argc--;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s THINVISOR.SYS OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s [--production] THINVISOR.SYS OUTDIR\n",
+			argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -388,6 +443,7 @@ int main(int argc, char **argv)
 	mkdir(outdir, 0755);
 
 	route_tests(&rp, &rf);
+	string_tests(&rp, &rf);
 	passed += rp;
 	failed += rf;
 
@@ -405,7 +461,10 @@ int main(int argc, char **argv)
 
 	scenario_refusal();
 	scenario_fail_each_call();
-	scenario_fail_steps();
+	if (production)
+		scenario_production_fail_steps();
+	else
+		scenario_fail_steps();
 	scenario_log_level();
 	scenario_old_windows();
 	scenario_events();

@@ -110,6 +110,8 @@ int nt_check_clean(char *why, size_t len);
 const char *nt_transcript(void);
 /* Broken rules (IRQL, executable pool, unknown objects), with text. */
 int nt_violations(char *why, size_t len);
+/* ZwQueryValueKey calls for "FailStep" since the start (not reset). */
+int nt_fail_step_queries(void);
 /* Allocations of any kind since nt_reset(). */
 int nt_allocations(void);
 
@@ -122,5 +124,9 @@ extern bool nt_echo;
 int route_tests(int *passed, int *failed);
 /* tv_win_ntstatus() of platform/windows/route.c, linked natively. */
 uint32_t route_ntstatus(int err);
+
+/* --- ntstub_string.c ------------------------------------------------ */
+
+int string_tests(int *passed, int *failed);
 
 #endif

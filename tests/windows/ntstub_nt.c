@@ -659,6 +659,13 @@ static MS NTSTATUS ZwOpenKey(void **h, uint32_t access, struct nt_oattr *oa)
 	return ST_SUCCESS;
 }
 
+static int fail_step_queries;
+
+int nt_fail_step_queries(void)
+{
+	return __atomic_load_n(&fail_step_queries, __ATOMIC_RELAXED);
+}
+
 static MS NTSTATUS ZwQueryValueKey(void *h, struct nt_ustr *name, int cls,
 				   void *buf, uint32_t len, uint32_t *result)
 {
@@ -671,6 +678,8 @@ static MS NTSTATUS ZwQueryValueKey(void *h, struct nt_ustr *name, int cls,
 	pthread_mutex_unlock(&W);
 	if (cls != 2)		/* KeyValuePartialInformation */
 		violation("ZwQueryValueKey class %d", cls);
+	if (ustr_is(name, "FailStep"))
+		__atomic_add_fetch(&fail_step_queries, 1, __ATOMIC_RELAXED);
 	if (ustr_is(name, "FailStep") && cfg.has_fail_step)
 		info[3] = cfg.fail_step;
 	else if (ustr_is(name, "LogLevel") && cfg.has_log_level)
