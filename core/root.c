@@ -157,7 +157,7 @@ TV_VMX_ROOT void tv_vmexit_root_events(struct tv_regs *regs)
  * events recorded meanwhile go to the OS's own handlers, as software
  * interrupts (KVM gave NMIs to Linux with "int $2" for years).
  */
-void tv_root_events_deliver_native(struct tv_vcpu *v)
+TV_VMX_ROOT void tv_root_events_deliver_native(struct tv_vcpu *v)
 {
 	struct tv_stack_top *top = tv_stack_top(v);
 	u64 ev = __atomic_exchange_n(&top->root_events, 0, __ATOMIC_RELAXED);

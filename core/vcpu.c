@@ -220,9 +220,9 @@ static int enter_vmx_operation(struct tv_vcpu *v)
 	return TV_OK;
 }
 
-static void leave_vmx_operation(struct tv_vcpu *v)
+static TV_VMX_ROOT void leave_vmx_operation(struct tv_vcpu *v)
 {
-	tv_vmclear(tv_plat_virt_to_phys(v->vmcs));
+	tv_vmclear(v->vmcs_pa);
 	tv_vmxoff();
 	tv_write_cr4(v->cr4_before);
 }
@@ -232,7 +232,7 @@ static void leave_vmx_operation(struct tv_vcpu *v)
  * and nothing the guest did invalidated them (SDM 28.3.3.1): drop every
  * one, global ones included (toggling CR4.PGE flushes all PCIDs).
  */
-static void flush_host_tlb(void)
+static TV_VMX_ROOT void flush_host_tlb(void)
 {
 	u64 cr4 = tv_read_cr4();
 
@@ -246,7 +246,7 @@ static void flush_host_tlb(void)
 
 int tv_vcpu_launch(struct tv_vcpu *v)
 {
-	u64 vmcs_pa = tv_plat_virt_to_phys(v->vmcs);
+	u64 vmcs_pa = v->vmcs_pa;
 	int ret, st;
 
 	ret = enter_vmx_operation(v);
@@ -302,7 +302,8 @@ TV_VMX_ROOT void tv_reset_by_triple_fault(struct tv_vcpu *v)
 	tv_asm_triple_fault();
 }
 
-void tv_leave_to_guest(struct tv_vcpu *v, struct tv_regs *regs, u64 rip)
+TV_VMX_ROOT void tv_leave_to_guest(struct tv_vcpu *v, struct tv_regs *regs,
+				   u64 rip)
 {
 	struct tv_dtr gdt, idt;
 	u64 rsp = tv_vmread(VMCS_GUEST_RSP);

@@ -45,6 +45,7 @@ struct tv_vcpu {
 	struct tv_shared *shared;
 	void *vmxon;		/* one page each */
 	void *vmcs;
+	u64 vmcs_pa;		/* for VMCLEAR in root: no host call there */
 	void *root_idt;		/* VMX root's own IDT (core/root.c), one page */
 	u8 *stack;		/* TV_VMM_STACK_PAGES pages */
 	u64 cr4_before;		/* CR4 before CR4.VMXE was set */

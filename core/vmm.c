@@ -368,6 +368,7 @@ static struct tv_vcpu *vcpu_alloc(unsigned int cpu)
 		vcpu_free(v);
 		return NULL;
 	}
+	v->vmcs_pa = tv_plat_virt_to_phys(v->vmcs);
 	return v;
 }
 

@@ -12,8 +12,19 @@
 #define ARG2 %rdx
 #define ALLOC_SHADOW_SPACE sub $32, %rsp
 #define FREE_SHADOW_SPACE add $32, %rsp
-#define PUSH_ABI_SAVED push %rdi; push %rsi
+#define PUSH_ABI_SAVED push %rdi; .seh_pushreg %rdi; push %rsi; .seh_pushreg %rsi
 #define POP_ABI_SAVED pop %rsi; pop %rdi
+/*
+ * Unwind data (.pdata/.xdata) so that WinDbg and RtlVirtualUnwind can walk
+ * a stack through these stubs, e.g. from a KeBugCheckEx in VMX root.
+ */
+#define SEH_PROC(f) .seh_proc f
+#define SEH_PUSHREG(r) .seh_pushreg r
+#define SEH_STACKALLOC(n) .seh_stackalloc n
+#define SEH_PUSHFRAME_CODE .seh_pushframe code
+#define SEH_SETFRAME(r) .seh_setframe r, 0
+#define SEH_ENDPROLOGUE .seh_endprologue
+#define SEH_ENDPROC .seh_endproc
 #else
 #define ARG1 %rdi
 #define ARG2 %rsi
@@ -21,6 +32,13 @@
 #define FREE_SHADOW_SPACE
 #define PUSH_ABI_SAVED
 #define POP_ABI_SAVED
+#define SEH_PROC(f)
+#define SEH_PUSHREG(r)
+#define SEH_STACKALLOC(n)
+#define SEH_PUSHFRAME_CODE
+#define SEH_SETFRAME(r)
+#define SEH_ENDPROLOGUE
+#define SEH_ENDPROC
 #endif
 
 #define VMCS_GUEST_RSP 0x681c
@@ -31,24 +49,25 @@
 #define TOP_ROOT_EVENTS 16
 
 /* Save the guest's general registers as a struct tv_regs (core/vcpu.h):
- * SDM register order from the lowest address, the RSP slot left as is. */
-.macro PUSH_GUEST_GPRS
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rdi
-	push %rsi
-	push %rbp
+ * SDM register order from the lowest address, the RSP slot left as is.
+ * prologue=1 also describes each push for the unwinder (Windows). */
+.macro PUSH_GUEST_GPRS prologue=0
+	.irp reg, %r15, %r14, %r13, %r12, %r11, %r10, %r9, %r8, %rdi, %rsi, %rbp
+	push \reg
+	.if \prologue
+	SEH_PUSHREG(\reg)
+	.endif
+	.endr
 	push %rbp		/* RSP slot, filled from the VMCS when needed */
-	push %rbx
-	push %rdx
-	push %rcx
-	push %rax
+	.if \prologue
+	SEH_STACKALLOC(8)
+	.endif
+	.irp reg, %rbx, %rdx, %rcx, %rax
+	push \reg
+	.if \prologue
+	SEH_PUSHREG(\reg)
+	.endif
+	.endr
 .endm
 
 /* Undo the pushes of tv_asm_vmexit; the RSP slot is skipped. */
@@ -83,14 +102,23 @@
  */
 	.globl tv_asm_launch
 tv_asm_launch:
+	SEH_PROC(tv_asm_launch)
 	push %rbx
+	SEH_PUSHREG(%rbx)
 	push %rbp
+	SEH_PUSHREG(%rbp)
 	push %r12
+	SEH_PUSHREG(%r12)
 	push %r13
+	SEH_PUSHREG(%r13)
 	push %r14
+	SEH_PUSHREG(%r14)
 	push %r15
+	SEH_PUSHREG(%r15)
 	PUSH_ABI_SAVED
 	pushfq
+	SEH_STACKALLOC(8)
+	SEH_ENDPROLOGUE
 	mov $VMCS_GUEST_RSP, %rax
 	vmwrite %rsp, %rax
 	jbe 2f
@@ -112,6 +140,7 @@ tv_asm_launch:
 	pop %rbp
 	pop %rbx
 	ret
+	SEH_ENDPROC
 
 /*
  * Host RIP of every VMCS.  Saves the guest's general registers as a
@@ -129,9 +158,19 @@ tv_asm_launch:
  */
 	.globl tv_asm_vmexit
 tv_asm_vmexit:
-	PUSH_GUEST_GPRS
+	/*
+	 * For the unwinder: the struct tv_regs pushes and the shadow space,
+	 * 0xa0 bytes below HOST_RSP.  Undone, they leave RSP at HOST_RSP,
+	 * struct tv_stack_top's pad, which is zero: taken as the return
+	 * address, it ends the walk there.  The path at 4: below calls with
+	 * the same frame; from label 1 to VMRESUME it is not there any more.
+	 */
+	SEH_PROC(tv_asm_vmexit)
+	PUSH_GUEST_GPRS prologue=1
 	mov %rsp, ARG1
 	ALLOC_SHADOW_SPACE
+	SEH_STACKALLOC(32)
+	SEH_ENDPROLOGUE
 	call tv_vmexit_handler
 	FREE_SHADOW_SPACE
 	test %eax, %eax
@@ -162,6 +201,7 @@ tv_asm_resume_window_end:
 	mov -96(%rsp), %rsp
 	popfq
 	ret
+	SEH_ENDPROC
 
 /*
  * VMX root's exception vectors 0-31, 16 bytes apart (core/root.c builds
@@ -189,10 +229,21 @@ tv_asm_root_vectors:
 	.endr
 
 tv_asm_root_common:
-	PUSH_GUEST_GPRS
+	/*
+	 * For the unwinder: on entry the CPU's interrupt frame with an error
+	 * code (ours or the CPU's) and the vector; then the register pushes.
+	 * RBX then holds RSP, so the realignment below needs no description,
+	 * and the machine frame leads the walk on to the interrupted code.
+	 */
+	SEH_PROC(tv_asm_root_common)
+	SEH_PUSHFRAME_CODE
+	SEH_STACKALLOC(8)
+	PUSH_GUEST_GPRS prologue=1
 	mov %rsp, ARG1
 	/* The CPU aligned RSP before its frame; 23 slots later it is not. */
 	mov %rsp, %rbx
+	SEH_SETFRAME(%rbx)
+	SEH_ENDPROLOGUE
 	and $-16, %rsp
 	ALLOC_SHADOW_SPACE
 	call tv_root_exception
@@ -200,6 +251,7 @@ tv_asm_root_common:
 	POP_GUEST_GPRS
 	add $16, %rsp		/* vector and error code */
 	iretq
+	SEH_ENDPROC
 
 /*
  * int tv_asm_rdmsr_safe(u32 msr, u64 *val)

@@ -49,12 +49,7 @@ ROOT_IMPORTS = {"KeBugCheckEx", "KeGetCurrentProcessorNumberEx"}
 # Reached from VMX root today and to be removed by a core change: listed
 # here they warn instead of failing, and the check fails once one is no
 # longer reached, so that this list only ever shrinks.
-ROOT_IMPORTS_PENDING = {
-    "MmGetPhysicalAddress": "TODO(core): leave_vmx_operation() in "
-    "core/vcpu.c asks tv_plat_virt_to_phys() for the VMCS address in VMX "
-    "root (terminate, triple-fault reset); cache it in struct tv_vcpu at "
-    "launch instead",
-}
+ROOT_IMPORTS_PENDING = {}
 # platform/windows/string.c: may call nothing but copy_up.
 STRING_FUNCS = {"memset", "memcpy", "memmove", "memcmp", "strlen"}
 STRING_HELPERS = {"copy_up"}

@@ -141,12 +141,8 @@ $(WIN_CERT): | windows-tools
 		-addext extendedKeyUsage=codeSigning \
 		-keyout $(WIN_KEY) -out $@ 2>/dev/null
 
-# TODO(lead): the one expected failure of windows-check.  The exit stub
-# has no .seh_* directives yet, so .pdata does not cover tv_asm_vmexit and
-# WinDbg cannot walk a stack through it; the directives are in the report
-# of h/windows (issue 8 item 10).  Once arch/x86/vmx_stub.S has them the
-# check passes, pe_check.py reports XPASS and fails: empty this then.
-WIN_UNWIND_XFAIL := --xfail "TODO: arch/x86/vmx_stub.S has no .seh_* unwind directives yet"
+# Set to --xfail "why" to mark the unwind check as expected to fail.
+WIN_UNWIND_XFAIL :=
 
 windows-check: $(WIN_SYS) $(WIN_TSYS)
 	$(PYTHON) $(WIN_DIR)/pe_check.py --allow $(WIN_DIR)/imports.allow \
