@@ -16,6 +16,8 @@
 #                           and one static program per tests/e2e/progs/*.c
 #   /opt/tv/kmod/*.ko       one module per tests/e2e/kmod/*.c
 #   /opt/tv/kmod-host/*.ko  the guest kernel's msr/cpuid modules, if modular
+#   /opt/tv/kmod-kvm/       the guest kernel's kvm-intel.ko and its dependencies,
+#                           if modular, not loaded; "order" lists them
 #   /opt/tv/extra/          $E2E_EXTRA
 # Results: OUTDIR/initrd.gz and OUTDIR/boot.iso.
 set -eu
@@ -113,6 +115,36 @@ for m in msr cpuid; do
 		cp "$ko" "$root/opt/tv/kmod-host/"
 	fi
 done
+
+# The guest kernel's own KVM, when it is modular (Debian's): kvm-intel.ko
+# and its dependencies (kvm.ko, irqbypass.ko), packed but NOT loaded, for
+# guest/tests/60-kvm.sh, which checks that KVM and thinvisor coexist in
+# either load order.  /opt/tv/kmod-kvm/order lists the files in load order
+# (dependencies first).  The files keep their signatures; compressed ones
+# are unpacked so that busybox insmod can load them on any kernel.
+# (About 0.8 MB of the gzipped initramfs.)
+kvm_dep_order() {	# MODULE: its dependencies, recursively, then itself
+	for dep in $(modinfo -k "$krel" -F depends "$1" | tr ',' ' '); do
+		kvm_dep_order "$dep"
+	done
+	echo "$1"
+}
+if modinfo -k "$krel" -n kvm_intel >/dev/null 2>&1; then
+	kvmdst=$root/opt/tv/kmod-kvm
+	mkdir -p "$kvmdst"
+	for m in $(kvm_dep_order kvm_intel | awk '!seen[$0]++'); do
+		src=$(modinfo -k "$krel" -n "$m")
+		name=$(basename "$src")
+		case $name in
+		*.ko) cp "$src" "$kvmdst/$name" ;;
+		*.ko.xz) name=${name%.xz}; xz -dc "$src" >"$kvmdst/$name" ;;
+		*.ko.zst) name=${name%.zst}; zstd -qdc "$src" >"$kvmdst/$name" ;;
+		*.ko.gz) name=${name%.gz}; gzip -dc "$src" >"$kvmdst/$name" ;;
+		*) die "unknown module file format: $src" ;;
+		esac
+		echo "$name" >>"$kvmdst/order"
+	done
+fi
 
 # A dynamically linked program (tvctl, unless the Makefile links it
 # statically) needs its shared libraries in the guest too.
