@@ -16,7 +16,7 @@
 
 kvmdir=/opt/tv/kmod-kvm
 if [ ! -f "$kvmdir/order" ]; then
-	tv_pass kvm-coexistence "skipped: kernel $(uname -r) has no KVM modules packed (KVM not modular for it)"
+	tv_pass kvm-coexistence "skipped: no KVM modules packed for kernel $(uname -r) (image.sh packs kvm-intel.ko and its dependencies when the host has them in /lib/modules)"
 	exit 0
 fi
 files=$(tr "\n" " " < "$kvmdir/order")	# load order, dependencies first
