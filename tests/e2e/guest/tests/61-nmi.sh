@@ -30,8 +30,11 @@ else
 fi
 echo "nmi: page-table isolation $pti (meltdown: ${meltdown:-no sysfs entry})"
 
-counts() {
-	echo "$(cat $params/sent) $(cat $params/received) $(cat $params/lost)"
+# read_counts: tvnmi's totals so far into $n_sent, $n_recv and $n_lost.
+read_counts() {
+	n_sent=$(cat $params/sent)
+	n_recv=$(cat $params/received)
+	n_lost=$(cat $params/lost)
 }
 
 tv_dmesg_mark
@@ -42,22 +45,23 @@ fi
 
 # Baseline, no hypervisor: NMI IPIs arrive in this machine at all.
 echo 20 > $params/run
-set -- $(counts)
-if [ "$1" -gt 0 ] && [ "$1" = "$2" ] && [ "$3" = 0 ]; then
-	tv_pass nmi-native "sent $1 received $2 lost $3 without thinvisor"
+read_counts
+detail="sent $n_sent received $n_recv lost $n_lost without thinvisor"
+if [ "$n_sent" -gt 0 ] && [ "$n_sent" = "$n_recv" ] && [ "$n_lost" = 0 ]; then
+	tv_pass nmi-native "$detail"
 else
-	tv_fail nmi-native "sent $1 received $2 lost $3 without thinvisor"
+	tv_fail nmi-native "$detail"
 fi
-base_sent=$1
-base_recv=$2
+base_sent=$n_sent
+base_recv=$n_recv
 
 tvcpuidloop 3600 > /tmp/tvcpuidloop.out &
 loop=$!
 
 for c in $(seq 1 $CYCLES); do
-	set -- $(counts)
-	s0=$1
-	r0=$2
+	read_counts
+	s0=$n_sent
+	r0=$n_recv
 	rm -f $stopfile
 	# Small batches back to back: NMIs in flight during insmod and rmmod.
 	(while [ ! -e $stopfile ]; do echo 2 > $params/run; done) &
@@ -77,13 +81,13 @@ for c in $(seq 1 $CYCLES); do
 	touch $stopfile
 	wait $bg
 	echo "0 0" > $params/ip_range
-	set -- $(counts)
-	sent=$(($1 - s0))
-	recv=$(($2 - r0))
-	if [ $ok = 1 ] && [ "$sent" = "$recv" ] && [ "$3" = 0 ]; then
+	read_counts
+	sent=$((n_sent - s0))
+	recv=$((n_recv - r0))
+	if [ $ok = 1 ] && [ "$sent" = "$recv" ] && [ "$n_lost" = 0 ]; then
 		tv_pass "nmi-cycle-$c" "load, $sent NMIs sent, $recv received, unload (PTI $pti)"
 	else
-		tv_fail "nmi-cycle-$c" "ok=$ok sent $sent received $recv lost so far $3 (PTI $pti)"
+		tv_fail "nmi-cycle-$c" "ok=$ok sent $sent received $recv lost so far $n_lost (PTI $pti)"
 	fi
 done
 
@@ -92,11 +96,11 @@ wait $loop
 cat /tmp/tvcpuidloop.out
 cpuids=$(awk '{ n += $4 } END { print n + 0 }' /tmp/tvcpuidloop.out)
 
-set -- $(counts)
-sent=$(($1 - base_sent))
-recv=$(($2 - base_recv))
-detail="sent $sent received $recv lost $3 over $CYCLES cycles; $(cat $params/in_range) of them ran the kernel's handler inside thinvisor's code; $cpuids CPUIDs in the loops (PTI $pti)"
-if [ "$sent" -gt 0 ] && [ "$sent" = "$recv" ] && [ "$3" = 0 ]; then
+read_counts
+sent=$((n_sent - base_sent))
+recv=$((n_recv - base_recv))
+detail="sent $sent received $recv lost $n_lost over $CYCLES cycles; $(cat $params/in_range) of them ran the kernel's handler inside thinvisor's code; $cpuids CPUIDs in the loops (PTI $pti)"
+if [ "$sent" -gt 0 ] && [ "$sent" = "$recv" ] && [ "$n_lost" = 0 ]; then
 	tv_pass nmi-under-load "$detail"
 else
 	tv_fail nmi-under-load "$detail"
