@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,28 +53,58 @@ static int open_device(void)
 	return fd;
 }
 
-static int get_status(int fd, struct tv_uapi_status *st)
+/* The status ioctl reports a window of CPUs at a time: ask until the end. */
+struct tv_uapi_cpu *get_status(int fd, struct tv_uapi_status *st, unsigned int *n)
 {
-	if (ioctl(fd, TV_IOC_STATUS, st) < 0) {
-		fprintf(stderr, "tvctl: status: %s\n", strerror(errno));
-		return -1;
-	}
-	return 0;
+	struct tv_uapi_cpu *cpus = NULL, *more;
+	unsigned int first = 0;
+
+	*n = 0;
+	do {
+		more = realloc(cpus, (*n + TV_UAPI_STATUS_WINDOW) * sizeof(*cpus));
+		if (!more) {
+			fprintf(stderr, "tvctl: status: out of memory\n");
+			free(cpus);
+			return NULL;
+		}
+		cpus = more;
+		memset(st, 0, sizeof(*st));
+		st->cpus = (uintptr_t)(cpus + *n);
+		st->first_cpu = first;
+		st->max_cpus = TV_UAPI_STATUS_WINDOW;
+		if (ioctl(fd, TV_IOC_STATUS, st) < 0) {
+			fprintf(stderr, "tvctl: status: %s\n", strerror(errno));
+			free(cpus);
+			return NULL;
+		}
+		*n += st->ncpus;
+		/* A window that moves no further would loop forever. */
+		if (st->next_cpu != TV_UAPI_CPU_END && st->next_cpu <= first) {
+			fprintf(stderr, "tvctl: status: the driver did not move on from CPU %u\n",
+				first);
+			free(cpus);
+			return NULL;
+		}
+		first = st->next_cpu;
+	} while (first != TV_UAPI_CPU_END);
+	return cpus;
 }
 
 static int cmd_status(int fd)
 {
-	static struct tv_uapi_status st;
-	unsigned int i, virt = 0, online = 0;
+	struct tv_uapi_status st;
+	struct tv_uapi_cpu *cpus;
+	unsigned int i, n, virt = 0, online = 0;
 
-	if (get_status(fd, &st))
+	cpus = get_status(fd, &st, &n);
+	if (!cpus)
 		return 1;
 	printf("thinvisor %u.%u, EPT tables %llu KiB\n", st.version >> 16,
 	       st.version & 0xffff, (unsigned long long)st.ept_bytes >> 10);
 	printf("%-5s %-8s %-12s %-6s %s\n", "CPU", "online", "virtualized",
 	       "VPID", "exits");
-	for (i = 0; i < st.ncpus; i++) {
-		const struct tv_uapi_cpu *c = &st.cpu[i];
+	for (i = 0; i < n; i++) {
+		const struct tv_uapi_cpu *c = &cpus[i];
 		int on = !!(c->flags & TV_CPU_ONLINE);
 		int v = !!(c->flags & TV_CPU_VIRTUALIZED);
 
@@ -84,6 +115,7 @@ static int cmd_status(int fd)
 		       (unsigned long long)c->exits);
 	}
 	printf("%u of %u online CPUs virtualized\n", virt, online);
+	free(cpus);
 	return virt == online ? 0 : 1;
 }
 
@@ -111,7 +143,7 @@ static long parse_cpu(const char *arg)
 
 	errno = 0;
 	cpu = strtol(arg, &end, 10);
-	if (errno || *end || end == arg || cpu < 0 || cpu >= TV_UAPI_MAX_CPUS)
+	if (errno || *end || end == arg || cpu < 0 || cpu >= TV_UAPI_CPU_END)
 		return -1;
 	return cpu;
 }
@@ -119,17 +151,20 @@ static long parse_cpu(const char *arg)
 /* Ping @cpu, or every online CPU when @cpu is negative. */
 static int cmd_ping(int fd, long cpu)
 {
-	static struct tv_uapi_status st;
-	unsigned int i;
+	struct tv_uapi_status st;
+	struct tv_uapi_cpu *cpus;
+	unsigned int i, n;
 	int ret = 0;
 
 	if (cpu >= 0)
 		return ping_one(fd, (unsigned int)cpu);
-	if (get_status(fd, &st))
+	cpus = get_status(fd, &st, &n);
+	if (!cpus)
 		return 1;
-	for (i = 0; i < st.ncpus; i++)
-		if (st.cpu[i].flags & TV_CPU_ONLINE)
-			ret |= ping_one(fd, st.cpu[i].cpu);
+	for (i = 0; i < n; i++)
+		if (cpus[i].flags & TV_CPU_ONLINE)
+			ret |= ping_one(fd, cpus[i].cpu);
+	free(cpus);
 	return ret;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -44,12 +45,13 @@ static const char *reason_name(unsigned int r, char *buf, size_t len)
 
 int cmd_stats(int fd, bool json, bool reset)
 {
-	static struct tv_uapi_status st;
-	static struct tv_uapi_stats cpu[TV_UAPI_MAX_CPUS];
+	struct tv_uapi_status st;
+	struct tv_uapi_stats *cpu;
+	struct tv_uapi_cpu *cpus;
 	unsigned long long count[TV_UAPI_STAT_REASONS] = { 0 };
 	unsigned long long cycles[TV_UAPI_STAT_REASONS] = { 0 };
 	unsigned long long all = 0, all_cycles = 0;
-	unsigned int i, r, n = 0;
+	unsigned int i, r, n = 0, ncpus;
 	char name[32];
 	bool first;
 
@@ -61,14 +63,21 @@ int cmd_stats(int fd, bool json, bool reset)
 		if (!json)
 			printf("statistics reset\n");
 	}
-	if (ioctl(fd, TV_IOC_STATUS, &st) < 0) {
-		fprintf(stderr, "tvctl: status: %s\n", strerror(errno));
+	cpus = get_status(fd, &st, &ncpus);
+	if (!cpus)
+		return 1;
+	cpu = calloc(ncpus ? ncpus : 1, sizeof(*cpu));
+	if (!cpu) {
+		fprintf(stderr, "tvctl: stats: out of memory\n");
+		free(cpus);
 		return 1;
 	}
-	for (i = 0; i < st.ncpus; i++) {
-		cpu[n].cpu = st.cpu[i].cpu;
+	for (i = 0; i < ncpus; i++) {
+		cpu[n].cpu = cpus[i].cpu;
 		if (ioctl(fd, TV_IOC_STATS, &cpu[n]) < 0) {
 			fprintf(stderr, "tvctl: stats: %s\n", strerror(errno));
+			free(cpu);
+			free(cpus);
 			return 1;
 		}
 		if (!cpu[n].virtualized)
@@ -100,7 +109,7 @@ int cmd_stats(int fd, bool json, bool reset)
 		}
 		printf("], \"total\": {\"count\": %llu, \"cycles\": %llu}}\n",
 		       all, all_cycles);
-		return 0;
+		goto out;
 	}
 	printf("%-20s", "reason");
 	for (i = 0; i < n; i++)
@@ -125,6 +134,9 @@ int cmd_stats(int fd, bool json, bool reset)
 	printf(" %14llu %12llu\n", all, all ? all_cycles / all : 0);
 	if (!n)
 		printf("no CPU is virtualized\n");
+out:
+	free(cpu);
+	free(cpus);
 	return 0;
 }
 

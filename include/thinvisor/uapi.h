@@ -9,8 +9,6 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define TV_UAPI_MAX_CPUS 256
-
 #define TV_CPU_ONLINE 0x1
 #define TV_CPU_VIRTUALIZED 0x2
 
@@ -22,11 +20,26 @@ struct tv_uapi_cpu {
 	__u64 exits;
 };
 
+/*
+ * TV_IOC_STATUS reports the possible CPUs in index order, a window at a
+ * time: the caller asks from first_cpu on with room for max_cpus entries
+ * at cpus; the driver fills ncpus <= max_cpus of them (it may fill fewer,
+ * at most TV_UAPI_STATUS_WINDOW a call) and says in next_cpu where to go
+ * on, TV_UAPI_CPU_END when every CPU has been reported.  Start at 0 and
+ * loop until TV_UAPI_CPU_END: no CPU is ever left out, however many.
+ */
+#define TV_UAPI_STATUS_WINDOW 256
+#define TV_UAPI_CPU_END 0xffffffffu
+
 struct tv_uapi_status {
-	__u32 version;		/* major << 16 | minor */
-	__u32 ncpus;		/* entries filled in cpu[] */
-	__u64 ept_bytes;	/* EPT table memory */
-	struct tv_uapi_cpu cpu[TV_UAPI_MAX_CPUS];
+	__u32 version;		/* out: major << 16 | minor */
+	__u32 ncpus;		/* out: entries filled at cpus */
+	__u64 ept_bytes;	/* out: EPT table memory */
+	__u64 cpus;		/* in: user address of struct tv_uapi_cpu[max_cpus] */
+	__u32 first_cpu;	/* in: report CPUs from this index on */
+	__u32 max_cpus;		/* in: room at cpus, in entries */
+	__u32 next_cpu;		/* out: first_cpu of the next call, or TV_UAPI_CPU_END */
+	__u32 cpu_limit;	/* out: every CPU index is below this */
 };
 
 struct tv_uapi_ping {
@@ -45,7 +58,8 @@ struct tv_uapi_stats {
 };
 
 #define TV_IOC_MAGIC 't'
-#define TV_IOC_STATUS _IOR(TV_IOC_MAGIC, 1, struct tv_uapi_status)
+/* Number 1 was a fixed 256-entry status that left the CPUs beyond out. */
+#define TV_IOC_STATUS _IOWR(TV_IOC_MAGIC, 5, struct tv_uapi_status)
 #define TV_IOC_PING _IOWR(TV_IOC_MAGIC, 2, struct tv_uapi_ping)
 #define TV_IOC_STATS _IOWR(TV_IOC_MAGIC, 3, struct tv_uapi_stats)
 #define TV_IOC_STATS_RESET _IO(TV_IOC_MAGIC, 4)
@@ -53,7 +67,8 @@ struct tv_uapi_stats {
 /*
  * read() on /dev/thinvisor returns the VMM log as text lines
  * ("<level> cpu <N> <message>"), blocking until there is some unless the
- * file is O_NONBLOCK.  Only one reader gets each line.
+ * file is O_NONBLOCK.  Readers take turns: each line goes whole to one of
+ * them (a read() shorter than the line gets a part of it).
  */
 
 #endif

@@ -3,12 +3,14 @@
 #include <linux/capability.h>
 #include <linux/cpu.h>
 #include <linux/fs.h>
+#include <linux/kernel.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "core/vmm.h"
 #include "thinvisor/uapi.h"
+#include "status.h"
 #include "tv_linux.h"
 
 static int tv_dev_open(struct inode *inode, struct file *file)
@@ -16,38 +18,52 @@ static int tv_dev_open(struct inode *inode, struct file *file)
 	return capable(CAP_SYS_ADMIN) ? 0 : -EPERM;
 }
 
+static bool cpu_is_possible(u32 cpu, void *ctx)
+{
+	return cpu_possible(cpu);
+}
+
 static long tv_dev_status(void __user *arg)
 {
-	struct tv_uapi_status *st;
+	struct tv_uapi_status st;
+	struct tv_uapi_cpu *out;
 	struct tv_cpu_status cs;
-	unsigned int cpu;
+	u32 *cpus, i;
 	long ret = 0;
 
-	st = kzalloc(sizeof(*st), GFP_KERNEL);
-	if (!st)
-		return -ENOMEM;
-	st->version = (TV_VERSION_MAJOR << 16) | TV_VERSION_MINOR;
+	if (copy_from_user(&st, arg, sizeof(st)))
+		return -EFAULT;
+	st.max_cpus = min_t(u32, st.max_cpus, TV_UAPI_STATUS_WINDOW);
+	cpus = kcalloc(TV_UAPI_STATUS_WINDOW, sizeof(*cpus), GFP_KERNEL);
+	out = kcalloc(TV_UAPI_STATUS_WINDOW, sizeof(*out), GFP_KERNEL);
+	if (!cpus || !out) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	st.version = (TV_VERSION_MAJOR << 16) | TV_VERSION_MINOR;
+	st.cpu_limit = nr_cpu_ids;
 	cpus_read_lock();
 	mutex_lock(&tv_linux_lock);
-	st->ept_bytes = tv_vmm_ept_bytes();
-	for_each_possible_cpu(cpu) {
-		struct tv_uapi_cpu *c;
-
-		if (st->ncpus == TV_UAPI_MAX_CPUS)
-			break;
-		c = &st->cpu[st->ncpus++];
-		tv_vmm_cpu_status(cpu, &cs);
-		c->cpu = cpu;
-		c->flags = (cpu_online(cpu) ? TV_CPU_ONLINE : 0) |
-			   (cs.virtualized ? TV_CPU_VIRTUALIZED : 0);
-		c->vpid = cs.vpid;
-		c->exits = cs.exits;
+	st.ept_bytes = tv_vmm_ept_bytes();
+	st.ncpus = tv_status_window(st.first_cpu, st.max_cpus, nr_cpu_ids,
+				    cpu_is_possible, NULL, cpus, &st.next_cpu);
+	for (i = 0; i < st.ncpus; i++) {
+		tv_vmm_cpu_status(cpus[i], &cs);
+		out[i].cpu = cpus[i];
+		out[i].flags = (cpu_online(cpus[i]) ? TV_CPU_ONLINE : 0) |
+			       (cs.virtualized ? TV_CPU_VIRTUALIZED : 0);
+		out[i].vpid = cs.vpid;
+		out[i].exits = cs.exits;
 	}
 	mutex_unlock(&tv_linux_lock);
 	cpus_read_unlock();
-	if (copy_to_user(arg, st, sizeof(*st)))
+	if (copy_to_user(u64_to_user_ptr(st.cpus), out,
+			 st.ncpus * sizeof(*out)) ||
+	    copy_to_user(arg, &st, sizeof(st)))
 		ret = -EFAULT;
-	kfree(st);
+free:
+	kfree(out);
+	kfree(cpus);
 	return ret;
 }
 

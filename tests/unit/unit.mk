@@ -12,13 +12,13 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(UDIR)/%,$(wildcard tests/unit/test_*.c
 
 UCFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -I. -Itests/unit
+	-fno-omit-frame-pointer -I. -Itests/unit -Iinclude
 ULIBS := -lcmocka
 
 .PHONY: all run
 all: run
 
-$(UDIR)/%: tests/unit/%.c $(UNIT_CORE) tests/unit/fake_platform.c $(wildcard core/*.h arch/x86/*.h tests/unit/*.h)
+$(UDIR)/%: tests/unit/%.c $(UNIT_CORE) tests/unit/fake_platform.c $(wildcard core/*.h arch/x86/*.h tests/unit/*.h platform/linux/*.h include/thinvisor/*.h)
 	@mkdir -p $(UDIR)
 	$(CC) $(UCFLAGS) -o $@ $< $(UNIT_CORE) tests/unit/fake_platform.c $(ULIBS)
 
