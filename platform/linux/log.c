@@ -6,9 +6,18 @@
  * /sys/module/thinvisor/parameters/log_level.  The same lines also go
  * to a text FIFO that read() on /dev/thinvisor streams (tvctl log); when
  * no one reads, the FIFO keeps the newest it can and drops the rest.
+ *
+ * The FIFO has one writer at a time (the drain, under tv_log_fifo_lock)
+ * and one reader at a time (tv_log_read_lock): kfifo needs no more for
+ * one of each, and kfifo_to_user() may fault and sleep, which a spinlock
+ * would not allow.
  */
 #include <linux/kfifo.h>
+#include <linux/instrumentation.h>
 #include <linux/kthread.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
@@ -20,6 +29,9 @@
 static struct task_struct *tv_log_task;
 static DEFINE_KFIFO(tv_log_fifo, char, 16384);
 static DEFINE_SPINLOCK(tv_log_fifo_lock);
+static DEFINE_MUTEX(tv_log_read_lock);
+/* Set by the panic path: the drain thread leaves the rings to it. */
+static bool tv_log_panicking;
 static DECLARE_WAIT_QUEUE_HEAD(tv_log_wait);
 
 static int log_level_set(const char *val, const struct kernel_param *kp)
@@ -62,16 +74,14 @@ static void fifo_put(const struct tv_log_record *rec)
 	spin_unlock_irqrestore(&tv_log_fifo_lock, flags);
 }
 
-/* @fatal: print at KERN_EMERG, so that a dump before a panic reaches the
- * console whatever its log level. */
-void tv_linux_log_drain(bool fatal)
+void tv_linux_log_drain(void)
 {
 	struct tv_log_record rec;
 	bool any = false;
 
-	while (tv_log_read(&rec)) {
-		printk("\001%cthinvisor: [cpu %u vmm] %s",
-		       fatal ? '0' : '0' + rec.level, rec.cpu, rec.text);
+	while (!READ_ONCE(tv_log_panicking) && tv_log_read(&rec)) {
+		printk("\001%cthinvisor: [cpu %u vmm] %s", '0' + rec.level,
+		       rec.cpu, rec.text);
 		fifo_put(&rec);
 		any = true;
 	}
@@ -79,35 +89,98 @@ void tv_linux_log_drain(bool fatal)
 		wake_up_interruptible(&tv_log_wait);
 }
 
+static void panic_printk(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	/* LOGLEVEL_SCHED: store only, take no console lock (printk_deferred). */
+	vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * VMX root, on the way to panic(): the interrupted kernel may hold any
+ * lock of this CPU, the FIFO's and the console's included, so the rings
+ * go straight to the kernel log buffer at KERN_EMERG and nowhere else.
+ */
+TV_VMX_ROOT void tv_linux_log_panic_dump(void)
+{
+	struct tv_log_record rec;
+
+	WRITE_ONCE(tv_log_panicking, true);
+	instrumentation_begin();
+	while (tv_log_read(&rec))
+		panic_printk(KERN_EMERG "thinvisor: [cpu %u vmm] %s", rec.cpu,
+			     rec.text);
+	instrumentation_end();
+}
+
+/*
+ * Copy whole lines only, as many as fit in @len (a part of a line when not
+ * even one fits): with several readers each line goes whole to one of them.
+ * Called with tv_log_read_lock held.
+ */
+static ssize_t fifo_read_lines(char __user *buf, size_t len)
+{
+	size_t n, take = 0;
+	char *tmp;
+	ssize_t ret;
+
+	n = min_t(size_t, len, kfifo_len(&tv_log_fifo));
+	tmp = kmalloc(n, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	n = kfifo_out_peek(&tv_log_fifo, tmp, n);
+	for (take = n; take && tmp[take - 1] != '\n'; take--)
+		;
+	if (!take)
+		take = n;
+	ret = copy_to_user(buf, tmp, take) ? -EFAULT : take;
+	if (ret > 0)	/* consume what was copied; kfifo has no skip-n */
+		ret = kfifo_out(&tv_log_fifo, tmp, take);
+	kfree(tmp);
+	return ret;
+}
+
 ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock)
 {
-	unsigned int copied;
-	int ret;
+	ssize_t ret;
 
-	for (;;) {
-		spin_lock_irq(&tv_log_fifo_lock);
-		ret = kfifo_is_empty(&tv_log_fifo) ? -EAGAIN : 0;
-		spin_unlock_irq(&tv_log_fifo_lock);
-		if (!ret)
-			break;
-		if (nonblock)
+	if (!len)
+		return 0;
+	if (nonblock) {
+		if (!mutex_trylock(&tv_log_read_lock))
 			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&tv_log_read_lock)) {
+		return -ERESTARTSYS;
+	}
+	while (kfifo_is_empty(&tv_log_fifo)) {
+		if (nonblock) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		/* Wait without the lock, so that other readers wait too. */
+		mutex_unlock(&tv_log_read_lock);
 		if (wait_event_interruptible(tv_log_wait,
 					     !kfifo_is_empty(&tv_log_fifo)))
 			return -ERESTARTSYS;
+		if (mutex_lock_interruptible(&tv_log_read_lock))
+			return -ERESTARTSYS;
 	}
-	/* A single reader drains; kfifo_to_user copies without the lock. */
-	ret = kfifo_to_user(&tv_log_fifo, buf, len, &copied);
-	return ret ? ret : copied;
+	ret = fifo_read_lines(buf, len);
+out:
+	mutex_unlock(&tv_log_read_lock);
+	return ret;
 }
 
 static int tv_log_thread(void *arg)
 {
 	while (!kthread_should_stop()) {
-		tv_linux_log_drain(false);
+		tv_linux_log_drain();
 		schedule_timeout_interruptible(msecs_to_jiffies(50));
 	}
-	tv_linux_log_drain(false);
+	tv_linux_log_drain();
 	return 0;
 }
 

@@ -192,16 +192,17 @@ static int __init thinvisor_init(void)
 	if (test_unhandled_exit)
 		tv_vmm_request_exits(PROC_HLT_EXITING | PROC_MWAIT_EXITING);
 	ret = tv_plat_fault(TV_FAULT_HOST_PGD) ? -ECANCELED :
-		tv_linux_host_pgd_init();
+		tv_linux_host_cr3_init();
 	if (ret) {
-		pr_err("thinvisor: cannot build the host page-table root\n");
+		pr_err("thinvisor: cannot find the kernel's page-table root (%d)\n",
+		       ret);
 		goto err_vmm;
 	}
 	ret = tv_plat_fault(TV_FAULT_DEVICE) ? -ECANCELED :
 		tv_linux_dev_register();
 	if (ret) {
 		pr_err("thinvisor: cannot register /dev/thinvisor (%d)\n", ret);
-		goto err_pgd;
+		goto err_vmm;
 	}
 	ret = tv_plat_fault(TV_FAULT_PM_NOTIFIER) ? -ECANCELED :
 		register_pm_notifier(&tv_pm_nb);
@@ -236,8 +237,6 @@ err_pm:
 	unregister_pm_notifier(&tv_pm_nb);
 err_dev:
 	tv_linux_dev_unregister();
-err_pgd:
-	tv_linux_host_pgd_free();
 err_vmm:
 	tv_vmm_fini();
 err_log:
@@ -259,7 +258,6 @@ static void __exit thinvisor_exit(void)
 	mutex_lock(&tv_linux_lock);
 	tv_vmm_fini();
 	mutex_unlock(&tv_linux_lock);
-	tv_linux_host_pgd_free();
 	tv_linux_log_stop();
 	pr_info("thinvisor: unloaded\n");
 }

@@ -10,13 +10,18 @@
 #include <linux/printk.h>
 #include <linux/panic.h>
 #include <linux/moduleparam.h>
+#include <linux/sched.h>
+#include <linux/workqueue.h>
+#include <linux/instrumentation.h>
 #include <asm/desc.h>
 #include <asm/io.h>
+#include <asm/mmu_context.h>
+#include <asm/perf_event.h>
+#include <asm/pgtable.h>
+#include <asm/tlbflush.h>
 #include "core/platform.h"
 #include "arch/x86/cpu.h"
 #include "tv_linux.h"
-
-static pgd_t *host_pgd;
 
 void *tv_plat_alloc_pages(size_t npages)
 {
@@ -53,7 +58,7 @@ bool tv_plat_cpu_online(unsigned int cpu)
 	return cpu_online(cpu);
 }
 
-unsigned int tv_plat_cpu_index(void)
+TV_VMX_ROOT unsigned int tv_plat_cpu_index(void)
 {
 	return raw_smp_processor_id();
 }
@@ -81,42 +86,92 @@ int tv_plat_on_cpu(unsigned int cpu, int (*fn)(void *arg), void *arg)
 }
 
 /*
- * The VMM runs on a page-table root of its own whose kernel half is the
- * kernel's: x86-64 Linux preallocates every top-level kernel entry at
- * boot, so the copy stays valid, and no process's page tables (which die
- * with the process) are ever used as host CR3.  The user half stays empty.
+ * The VMM runs on the kernel's own top-level page table, init_mm.pgd
+ * (swapper_pg_dir): it maps the whole kernel, whatever process is current,
+ * for as long as the kernel runs; sync_global_pgds() keeps it up to date
+ * when hot-added memory needs a new top-level entry; and it is 8 KiB
+ * aligned under page-table isolation, whose NMI/#MC/#DB entry
+ * (paranoid_entry) clears CR3 bit 12 to find the kernel table.  A private
+ * copy had neither property.
+ *
+ * Linux 6.1 exports neither init_mm nor swapper_pg_dir to modules, but it
+ * exports leave_mm(), for cpuidle drivers: a kernel thread (no mm of its
+ * own, so either lazily on a borrowed mm or on init_mm already) calls it to
+ * switch to init_mm, and CR3 then holds __pa(init_mm.pgd).
  */
-int tv_linux_host_pgd_init(void)
-{
-	pgd_t *cur = __va(tv_read_cr3() & PAGE_MASK & ~(1ULL << 63));
+static u64 host_cr3;
 
-	host_pgd = (pgd_t *)get_zeroed_page(GFP_KERNEL);
-	if (!host_pgd)
-		return -ENOMEM;
-	memcpy(host_pgd + PTRS_PER_PGD / 2, cur + PTRS_PER_PGD / 2,
-	       PTRS_PER_PGD / 2 * sizeof(pgd_t));
-	return 0;
+struct find_cr3 {
+	struct work_struct work;
+	u64 cr3;
+	int ret;
+};
+
+static void find_kernel_cr3(struct work_struct *work)
+{
+	struct find_cr3 *f = container_of(work, struct find_cr3, work);
+	unsigned long flags;
+	pgd_t *pgd;
+	int i;
+
+	f->ret = -EINVAL;
+	if (current->mm)
+		return;
+	local_irq_save(flags);
+	leave_mm(smp_processor_id());
+	f->cr3 = __read_cr3() & CR3_ADDR_MASK;
+	local_irq_restore(flags);
+	/*
+	 * That is init_mm's table: it maps no user address at all (every
+	 * process's table has at least its stack below the kernel half).
+	 */
+	pgd = __va(f->cr3);
+	for (i = 0; i < KERNEL_PGD_BOUNDARY; i++)
+		if (!pgd_none(pgd[i]))
+			return;
+	if (static_cpu_has(X86_FEATURE_PTI) && (f->cr3 & PAGE_SIZE))
+		return;
+	f->ret = 0;
 }
 
-void tv_linux_host_pgd_free(void)
+int tv_linux_host_cr3_init(void)
 {
-	free_page((unsigned long)host_pgd);
-	host_pgd = NULL;
+	struct find_cr3 f = { .ret = -EINVAL };
+
+	INIT_WORK_ONSTACK(&f.work, find_kernel_cr3);
+	schedule_work(&f.work);
+	flush_work(&f.work);
+	destroy_work_on_stack(&f.work);
+	if (f.ret)
+		return f.ret;
+	host_cr3 = f.cr3;
+	return 0;
 }
 
 u64 tv_plat_host_cr3(void)
 {
-	return __pa(host_pgd);
+	return host_cr3;
 }
 
+/*
+ * VMXON clears IA32_RTIT_CTL.TraceEn on CPUs whose IA32_VMX_MISC[14] is
+ * 0; Linux's Intel PT driver must know, or its next WRMSR gets a #GP.
+ * KVM does the same around its VMXON (6.1 vmx.c).
+ */
 void tv_plat_before_vmxon(void)
 {
+#if IS_ENABLED(CONFIG_PERF_EVENTS) && IS_ENABLED(CONFIG_CPU_SUP_INTEL)
+	intel_pt_handle_vmx(1);
+#endif
 }
 
 void tv_plat_after_vmxoff(void)
 {
 	/* VM exit left TR's limit at 0x67: let Linux reload it when needed. */
 	invalidate_tss_limit();
+#if IS_ENABLED(CONFIG_PERF_EVENTS) && IS_ENABLED(CONFIG_CPU_SUP_INTEL)
+	intel_pt_handle_vmx(0);
+#endif
 }
 
 void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
@@ -124,11 +179,20 @@ void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
 	vprintk_emit(0, level, NULL, fmt, ap);
 }
 
-void tv_plat_panic(const char *msg)
+/*
+ * VMX root: the interrupted kernel may hold any lock on this CPU, so no
+ * FIFO lock and no wake-up here.  The guest-state dump sits in the VMM
+ * rings: it goes to the kernel log buffer without touching the console
+ * (deferred printk), and panic() flushes the consoles, ignoring their
+ * locks.  The instrumentation_begin() says that calling the instrumentable
+ * panic() from here is deliberate.
+ */
+TV_VMX_ROOT void tv_plat_panic(const char *msg)
 {
-	/* The guest-state dump sits in the VMM rings: print it first. */
-	tv_linux_log_drain(true);
+	tv_linux_log_panic_dump();
+	instrumentation_begin();
 	panic("%s\n", msg);
+	instrumentation_end();
 }
 
 #ifdef TV_FAULT_INJECTION

@@ -6,15 +6,15 @@
 #include <linux/types.h>
 #include <linux/compiler.h>
 
-int tv_linux_host_pgd_init(void);
-void tv_linux_host_pgd_free(void);
+int tv_linux_host_cr3_init(void);
 int tv_linux_errno(int tv_err);
 int tv_linux_dev_register(void);
 void tv_linux_dev_unregister(void);
 extern struct mutex tv_linux_lock;
 int tv_linux_log_start(void);
 void tv_linux_log_stop(void);
-void tv_linux_log_drain(bool fatal);
+void tv_linux_log_drain(void);
+void tv_linux_log_panic_dump(void);
 ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock);
 
 #endif
