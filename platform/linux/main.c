@@ -28,26 +28,37 @@ enum {
 	TV_FAULT_PM_NOTIFIER,
 	TV_FAULT_REBOOT_NOTIFIER,
 	TV_FAULT_CPUHP,
+	TV_FAULT_MODULE_NOTIFIER,
 };
 
 DEFINE_MUTEX(tv_linux_lock);
 static enum cpuhp_state tv_cpuhp_state;
 static bool tv_suspended;
 
+/*
+ * Each load refusal has an errno of its own, so that insmod's message
+ * alone tells them apart (the table is in README.md); the kernel log line
+ * names the reason.  The one load refusal with -EBUSY is kvm_intel's
+ * (TV_LINUX_KVM_ERRNO).
+ */
 int tv_linux_errno(int err)
 {
 	switch (err) {
 	case TV_OK:
 		return 0;
 	case TV_ERR_NOT_INTEL:
-	case TV_ERR_NO_VMX:
-	case TV_ERR_VMX_CAPS:
-	case TV_ERR_EPT_CAPS:
 		return -ENODEV;
+	case TV_ERR_NO_VMX:
+		return -EOPNOTSUPP;
+	case TV_ERR_VMX_CAPS:
+		return -EPROTONOSUPPORT;
+	case TV_ERR_EPT_CAPS:
+		return -ENXIO;
 	case TV_ERR_ALREADY_RUNNING:
 		return -EEXIST;
 	case TV_ERR_VMX_BUSY:
-	case TV_ERR_BUSY:
+		return -EALREADY;
+	case TV_ERR_BUSY:	/* ping and give-back, never a load refusal */
 		return -EBUSY;
 	case TV_ERR_VMX_DISABLED:
 		return -EPERM;
@@ -178,11 +189,22 @@ static int __init thinvisor_init(void)
 	u64 t0;
 	int ret;
 
+	/* Keep kvm_intel out first, then look for one already in. */
+	ret = tv_plat_fault(TV_FAULT_MODULE_NOTIFIER) ? -ECANCELED :
+		tv_linux_kvm_guard_start();
+	if (ret) {
+		pr_err("thinvisor: cannot register the module notifier (%d)\n",
+		       ret);
+		return ret;
+	}
+	ret = tv_linux_kvm_check();
+	if (ret)
+		goto err_guard;
 	ret = tv_plat_fault(TV_FAULT_HOST_LOG) ? -ECANCELED :
 		tv_linux_log_start();
 	if (ret) {
 		pr_err("thinvisor: cannot start the VMM log (%d)\n", ret);
-		return ret;
+		goto err_guard;
 	}
 	ret = tv_linux_errno(tv_vmm_init());
 	if (ret)
@@ -241,6 +263,8 @@ err_vmm:
 	tv_vmm_fini();
 err_log:
 	tv_linux_log_stop();
+err_guard:
+	tv_linux_kvm_guard_stop();
 	return ret;
 }
 
@@ -259,6 +283,8 @@ static void __exit thinvisor_exit(void)
 	tv_vmm_fini();
 	mutex_unlock(&tv_linux_lock);
 	tv_linux_log_stop();
+	/* Every CPU is given back: kvm_intel may load from now on. */
+	tv_linux_kvm_guard_stop();
 	pr_info("thinvisor: unloaded\n");
 }
 

@@ -3,8 +3,16 @@
 #ifndef TV_LINUX_H
 #define TV_LINUX_H
 
+#include <linux/errno.h>
 #include <linux/types.h>
 #include <linux/compiler.h>
+
+/*
+ * The errno of both refusals between thinvisor and kvm_intel: thinvisor's
+ * load while kvm_intel is there, and kvm_intel's load while thinvisor
+ * runs.  No other load refusal uses it (tv_linux_errno()).
+ */
+#define TV_LINUX_KVM_ERRNO (-EBUSY)
 
 int tv_linux_host_cr3_init(void);
 int tv_linux_errno(int tv_err);
@@ -16,5 +24,8 @@ void tv_linux_log_stop(void);
 void tv_linux_log_drain(void);
 void tv_linux_log_panic_dump(void);
 ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock);
+int tv_linux_kvm_guard_start(void);
+void tv_linux_kvm_guard_stop(void);
+int tv_linux_kvm_check(void);
 
 #endif

@@ -6,7 +6,7 @@
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 # Core steps (enum tv_fault in core/vmm.h) then Linux host steps.
-steps="1 2 3 4 5 6 7 8 9 20 21 22 23 24 25"
+steps="1 2 3 4 5 6 7 8 9 20 21 22 23 24 25 26"
 [ "$ncpu" -gt 1 ] && steps="$steps 10"
 for step in $steps; do
 	tv_dmesg_mark
