@@ -34,6 +34,8 @@ enum {
 DEFINE_MUTEX(tv_linux_lock);
 static enum cpuhp_state tv_cpuhp_state;
 static bool tv_suspended;
+/* Set while load virtualizes the CPUs: then one failure fails the load. */
+static bool tv_loading;
 
 /*
  * Each load refusal has an errno of its own, so that insmod's message
@@ -73,15 +75,28 @@ int tv_linux_errno(int err)
 	}
 }
 
+/*
+ * At load a CPU that cannot be virtualized fails the load (cpuhp gives the
+ * others back).  Later, a CPU that comes online but cannot be virtualized
+ * stays online without thinvisor: failing the callback would abort the
+ * online, and a machine short of a CPU is worse than one CPU running bare.
+ * tvctl status shows it; taking it offline and online again retries.
+ */
 static int tv_cpu_online(unsigned int cpu)
 {
-	int ret = 0;
+	int err = TV_OK;
+	bool loading;
 
 	mutex_lock(&tv_linux_lock);
+	loading = tv_loading;
 	if (!tv_suspended)
-		ret = tv_linux_errno(tv_vmm_cpu_up(cpu));
+		err = tv_vmm_cpu_up(cpu);
 	mutex_unlock(&tv_linux_lock);
-	return ret;
+	if (err == TV_OK || loading)
+		return tv_linux_errno(err);
+	pr_warn("thinvisor: CPU %u is online but not virtualized: %s (%d); offline and online it to retry\n",
+		cpu, tv_err_name(err), tv_linux_errno(err));
+	return 0;
 }
 
 #ifdef TV_FAULT_INJECTION
@@ -241,9 +256,15 @@ static int __init thinvisor_init(void)
 	}
 	/* Runs tv_cpu_online() on every online CPU; undoes them on failure. */
 	t0 = tv_rdtsc();
+	mutex_lock(&tv_linux_lock);
+	tv_loading = true;
+	mutex_unlock(&tv_linux_lock);
 	ret = tv_plat_fault(TV_FAULT_CPUHP) ? -ECANCELED :
 		cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "thinvisor:online",
 				  tv_cpu_online, tv_cpu_offline);
+	mutex_lock(&tv_linux_lock);
+	tv_loading = false;
+	mutex_unlock(&tv_linux_lock);
 	if (ret < 0) {
 		pr_err("thinvisor: could not virtualize every CPU (%d)\n", ret);
 		goto err_reboot;
