@@ -26,29 +26,4 @@ static inline bool tv_is_vmx_owner_module(const char *name)
 	return name && !strcmp(name, TV_VMX_OWNER_MODULE);
 }
 
-/*
- * Does @text (@len bytes of /proc/modules: one module a line, its name
- * first and then a space) list a module that takes VMX for itself?  A
- * line cut short at the end of @text counts only when its name is whole.
- */
-static inline bool tv_modules_text_has_vmx_owner(const char *text, size_t len)
-{
-	char name[64];
-	size_t i = 0, n;
-
-	while (i < len) {
-		for (n = 0; i < len && text[i] != ' ' && text[i] != '\n'; i++)
-			if (n < sizeof(name) - 1)
-				name[n++] = text[i];
-		name[n] = '\0';
-		if (i < len && text[i] == ' ' && n < sizeof(name) - 1 &&
-		    tv_is_vmx_owner_module(name))
-			return true;
-		while (i < len && text[i] != '\n')
-			i++;
-		i++;
-	}
-	return false;
-}
-
 #endif

@@ -5,22 +5,20 @@
  * Load order matters for the race between the two: thinvisor first
  * registers a module notifier that refuses kvm_intel at MODULE_STATE_COMING
  * (6.1's prepare_coming_module() fails the load with notifier_to_errno()),
- * and only then looks for a kvm_intel that got past that point already:
- * /proc/modules lists every module from COMING on ("Loading"), so no
- * kvm_intel load can slip between the check and the notifier.  A kvm_intel
- * built into the kernel is not in /proc/modules; its /sys/module entry is.
+ * and only then looks for a kvm_intel that got past that point already.
+ * The kernel's module list holds every module from before COMING on, so no
+ * kvm_intel load can slip between the check and the notifier; /sys/module
+ * would not do, a module appears there only after COMING, and
+ * /proc/modules cannot be read from the kernel in 6.1.  A kvm_intel built
+ * into the kernel is on no list; its /sys/module entry is there from boot.
  */
-#include <linux/fs.h>
 #include <linux/module.h>
-#include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/notifier.h>
-#include <linux/slab.h>
+#include <linux/rculist.h>
+#include <asm/pgtable_types.h>
 #include "coexist.h"
 #include "tv_linux.h"
-
-/* /proc/modules is about 70 bytes a module: room for a few thousand. */
-#define TV_MODULES_TEXT_MAX (256 * 1024)
 
 static int tv_module_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
@@ -48,38 +46,32 @@ void tv_linux_kvm_guard_stop(void)
 	unregister_module_notifier(&tv_module_nb);
 }
 
-/* 1 when /proc/modules lists kvm_intel, 0 when not, or a negative errno. */
-static int vmx_owner_in_proc_modules(void)
+/*
+ * Is kvm_intel on the kernel's module list?  6.1 exports neither
+ * find_module() nor the list head, but our own module is on that list:
+ * walk it from there, under RCU as the kernel's own readers do, and skip
+ * the list head, the one entry outside the module area.
+ */
+static bool vmx_owner_on_module_list(void)
 {
-	struct file *f;
-	size_t used = 0;
-	loff_t pos = 0;
-	ssize_t n;
-	char *buf;
-	int ret;
+	struct list_head *pos;
+	struct module *mod;
+	bool found = false;
 
-	buf = kvmalloc(TV_MODULES_TEXT_MAX, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	f = filp_open("/proc/modules", O_RDONLY, 0);
-	if (IS_ERR(f)) {
-		kvfree(buf);
-		return PTR_ERR(f);
+	rcu_read_lock();
+	list_for_each_rcu(pos, &THIS_MODULE->list) {
+		if ((unsigned long)pos < MODULES_VADDR ||
+		    (unsigned long)pos >= MODULES_END)
+			continue;
+		mod = list_entry(pos, struct module, list);
+		if (READ_ONCE(mod->state) != MODULE_STATE_UNFORMED &&
+		    tv_is_vmx_owner_module(mod->name)) {
+			found = true;
+			break;
+		}
 	}
-	do {
-		n = kernel_read(f, buf + used, TV_MODULES_TEXT_MAX - used, &pos);
-		if (n > 0)
-			used += n;
-	} while (n > 0 && used < TV_MODULES_TEXT_MAX);
-	filp_close(f, NULL);
-	if (n < 0)
-		ret = n;
-	else if (used == TV_MODULES_TEXT_MAX)
-		ret = -EFBIG;
-	else
-		ret = tv_modules_text_has_vmx_owner(buf, used);
-	kvfree(buf);
-	return ret;
+	rcu_read_unlock();
+	return found;
 }
 
 static bool vmx_owner_in_sysfs(void)
@@ -94,14 +86,7 @@ static bool vmx_owner_in_sysfs(void)
 
 int tv_linux_kvm_check(void)
 {
-	int loaded = vmx_owner_in_proc_modules();
-
-	if (loaded < 0) {
-		pr_err("thinvisor: refusing to load: cannot tell whether %s is loaded (reading /proc/modules failed: %d)\n",
-		       TV_VMX_OWNER_MODULE, loaded);
-		return loaded;
-	}
-	if (loaded) {
+	if (vmx_owner_on_module_list()) {
 		pr_err("thinvisor: refusing to load: %s is loaded; unload it first (rmmod %s), thinvisor then keeps it from loading\n",
 		       TV_VMX_OWNER_MODULE, TV_VMX_OWNER_MODULE);
 		return TV_LINUX_KVM_ERRNO;

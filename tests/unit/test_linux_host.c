@@ -24,29 +24,6 @@ static void only_kvm_intel_owns_vmx(void **state)
 	assert_false(tv_is_vmx_owner_module(NULL));
 }
 
-#define HAS(text) tv_modules_text_has_vmx_owner(text, sizeof(text) - 1)
-
-static void proc_modules_lines(void **state)
-{
-	/* Real 6.1 /proc/modules lines: name size refs users state address. */
-	assert_true(HAS("kvm_intel 380928 0 - Live 0xffffffffc0a1c000\n"
-			"kvm 1146880 1 kvm_intel, Live 0xffffffffc08ef000\n"));
-	assert_true(HAS("kvm 1146880 1 kvm_intel, Live 0x0\n"
-			"kvm_intel 380928 0 - Loading 0x0\n"));
-	assert_true(HAS("msr 16384 0 - Live 0x0\nkvm_intel 1 0 - Unloading 0x0\n"));
-	/* kvm_intel as a user of kvm, or a longer name, is not kvm_intel. */
-	assert_false(HAS("kvm 1146880 1 kvm_intel, Live 0x0\n"));
-	assert_false(HAS("kvm_intel_extra 1 0 - Live 0x0\n"));
-	assert_false(HAS("xkvm_intel 1 0 - Live 0x0\n"));
-	assert_false(HAS(""));
-	assert_false(HAS("\n\n"));
-	/* A name cut short by the end of the text is not a whole name. */
-	assert_false(HAS("msr 1 0 - Live 0x0\nkvm_intel"));
-	assert_true(HAS("msr 1 0 - Live 0x0\nkvm_intel "));
-	/* A name longer than any module name is skipped, not truncated. */
-	assert_false(HAS("kvm_intelkvm_intelkvm_intelkvm_intelkvm_intelkvm_intelkvm_intelkvm_intel 1\n"));
-}
-
 /* Possible CPUs for the window tests: a bitmap over 1000 indices. */
 static bool possible_map[1000];
 
@@ -131,7 +108,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(only_kvm_intel_owns_vmx),
-		cmocka_unit_test(proc_modules_lines),
 		cmocka_unit_test(status_window_reports_every_cpu),
 	};
 
