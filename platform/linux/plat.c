@@ -114,7 +114,7 @@ static void find_kernel_cr3(struct work_struct *work)
 	pgd_t *pgd;
 	int i;
 
-	f->ret = -EINVAL;
+	f->ret = -ESRCH;
 	if (current->mm)
 		return;
 	local_irq_save(flags);
@@ -124,13 +124,24 @@ static void find_kernel_cr3(struct work_struct *work)
 	/*
 	 * That is init_mm's table: it maps no user address at all (every
 	 * process's table has at least its stack below the kernel half).
+	 * Not pgd_none(): with 4-level paging the PGD is folded at run time
+	 * and pgd_none() is always false.
 	 */
 	pgd = __va(f->cr3);
-	for (i = 0; i < KERNEL_PGD_BOUNDARY; i++)
-		if (!pgd_none(pgd[i]))
+	for (i = 0; i < KERNEL_PGD_BOUNDARY; i++) {
+		if (pgd_val(pgd[i])) {
+			pr_err("thinvisor: the table at CR3 0x%llx maps user addresses (entry %d is 0x%lx)\n",
+			       f->cr3, i, (unsigned long)pgd_val(pgd[i]));
+			f->ret = -EFAULT;
 			return;
-	if (static_cpu_has(X86_FEATURE_PTI) && (f->cr3 & PAGE_SIZE))
+		}
+	}
+	if (static_cpu_has(X86_FEATURE_PTI) && (f->cr3 & PAGE_SIZE)) {
+		pr_err("thinvisor: the kernel's table at 0x%llx is not 8 KiB aligned under PTI\n",
+		       f->cr3);
+		f->ret = -EFAULT;
 		return;
+	}
 	f->ret = 0;
 }
 
