@@ -14,9 +14,10 @@ fi
 cpu1=/sys/devices/system/cpu/cpu1/online
 param=/sys/module/thinvisor/parameters/fail_step
 
-# $1: expected "yes" or "no" in tvctl status' virtualized column for CPU 1.
+# CPU 1's "virtualized" column in tvctl status (yes or no); the summary
+# line "1 of 2 ..." has 6 fields, a CPU's row 5.
 cpu1_virtualized() {
-	tvctl status | awk '$1 == "1" {print $3}'
+	tvctl status | awk '$1 == "1" && NF == 5 {print $3}'
 }
 
 tv_dmesg_mark
