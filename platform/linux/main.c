@@ -92,6 +92,7 @@ static int tv_cpu_online(unsigned int cpu)
 	if (!tv_suspended)
 		err = tv_vmm_cpu_up(cpu);
 	mutex_unlock(&tv_linux_lock);
+	tv_linux_pt_catch_up(cpu);
 	if (err == TV_OK || loading)
 		return tv_linux_errno(err);
 	pr_warn("thinvisor: CPU %u is online but not virtualized: %s (%d); offline and online it to retry\n",
@@ -130,6 +131,7 @@ static int tv_cpu_offline(unsigned int cpu)
 	mutex_lock(&tv_linux_lock);
 	tv_vmm_cpu_down(cpu);
 	mutex_unlock(&tv_linux_lock);
+	tv_linux_pt_catch_up(cpu);
 	return 0;
 }
 
@@ -144,6 +146,7 @@ static void tv_give_back_all(void)
 	tv_suspended = true;
 	tv_vmm_down_all();
 	mutex_unlock(&tv_linux_lock);
+	tv_linux_pt_catch_up(-1);
 	cpus_read_unlock();
 }
 
@@ -162,6 +165,7 @@ static void tv_take_all_again(void)
 			       cpu, tv_err_name(ret));
 	}
 	mutex_unlock(&tv_linux_lock);
+	tv_linux_pt_catch_up(-1);
 	cpus_read_unlock();
 }
 

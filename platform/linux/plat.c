@@ -167,22 +167,61 @@ u64 tv_plat_host_cr3(void)
 /*
  * VMXON clears IA32_RTIT_CTL.TraceEn on CPUs whose IA32_VMX_MISC[14] is
  * 0; Linux's Intel PT driver must know, or its next WRMSR gets a #GP.
- * KVM does the same around its VMXON (6.1 vmx.c).
+ * KVM does the same around its VMXON (6.1 vmx.c).  Telling it that VMX is
+ * off again cannot happen in tv_plat_after_vmxoff(): on the give-back path
+ * that runs in VMX root's window (its own IDT still loaded), where no
+ * probe-able kernel function may be called.  It only notes the fact, and
+ * tv_linux_pt_catch_up() tells the PT driver once the CPU is back in the
+ * kernel.  Until then the driver merely keeps PT off on that CPU.
  */
+#if IS_ENABLED(CONFIG_PERF_EVENTS) && IS_ENABLED(CONFIG_CPU_SUP_INTEL)
+static DEFINE_PER_CPU(bool, tv_pt_vmx_off_pending);
+
 void tv_plat_before_vmxon(void)
 {
-#if IS_ENABLED(CONFIG_PERF_EVENTS) && IS_ENABLED(CONFIG_CPU_SUP_INTEL)
+	this_cpu_write(tv_pt_vmx_off_pending, false);
 	intel_pt_handle_vmx(1);
-#endif
 }
 
-void tv_plat_after_vmxoff(void)
+static void pt_catch_up(void *unused)
+{
+	if (this_cpu_read(tv_pt_vmx_off_pending)) {
+		this_cpu_write(tv_pt_vmx_off_pending, false);
+		intel_pt_handle_vmx(0);
+	}
+}
+
+void tv_linux_pt_catch_up(int cpu)
+{
+	if (cpu < 0)
+		on_each_cpu(pt_catch_up, NULL, 1);
+	else
+		smp_call_function_single(cpu, pt_catch_up, NULL, 1);
+}
+
+static __always_inline void note_vmx_off(void)
+{
+	this_cpu_write(tv_pt_vmx_off_pending, true);
+}
+#else
+void tv_plat_before_vmxon(void)
+{
+}
+
+void tv_linux_pt_catch_up(int cpu)
+{
+}
+
+static __always_inline void note_vmx_off(void)
+{
+}
+#endif
+
+TV_VMX_ROOT void tv_plat_after_vmxoff(void)
 {
 	/* VM exit left TR's limit at 0x67: let Linux reload it when needed. */
 	invalidate_tss_limit();
-#if IS_ENABLED(CONFIG_PERF_EVENTS) && IS_ENABLED(CONFIG_CPU_SUP_INTEL)
-	intel_pt_handle_vmx(0);
-#endif
+	note_vmx_off();
 }
 
 void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)

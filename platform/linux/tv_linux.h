@@ -15,6 +15,8 @@
 #define TV_LINUX_KVM_ERRNO (-EBUSY)
 
 int tv_linux_host_cr3_init(void);
+/* Tell Intel PT that CPU @cpu (every online CPU: -1) left VMX. */
+void tv_linux_pt_catch_up(int cpu);
 int tv_linux_errno(int tv_err);
 int tv_linux_dev_register(void);
 void tv_linux_dev_unregister(void);

@@ -16,7 +16,7 @@ if ! insmod "$TV_MODULE"; then
 	tv_fail noinstr-load "insmod failed"
 	exit 1
 fi
-for fn in tv_plat_panic tv_plat_cpu_index tv_linux_log_panic_dump; do
+for fn in tv_plat_panic tv_plat_cpu_index tv_plat_after_vmxoff tv_linux_log_panic_dump; do
 	if grep -qE "[[:space:]]$fn( \[thinvisor\])?\$" "$bl"; then
 		tv_pass "noinstr-$fn" "kprobes refuse $fn"
 	else
