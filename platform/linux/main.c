@@ -124,6 +124,15 @@ static const uint test_intercept_msr;
 static const bool test_unhandled_exit;
 #endif
 
+/*
+ * A guest triple fault shuts the CPU down and resets the machine, as on
+ * bare metal; this debug option dumps the guest state and panics instead.
+ */
+static bool triple_fault_panic;
+module_param(triple_fault_panic, bool, 0444);
+MODULE_PARM_DESC(triple_fault_panic,
+		 "debug: on a guest triple fault dump the guest state and panic instead of resetting");
+
 static int tv_cpu_offline(unsigned int cpu)
 {
 	if (READ_ONCE(test_keep_offline))
@@ -225,6 +234,7 @@ static int __init thinvisor_init(void)
 		pr_err("thinvisor: cannot start the VMM log (%d)\n", ret);
 		goto err_guard;
 	}
+	tv_vmm_set_triple_fault_panic(triple_fault_panic);
 	ret = tv_linux_errno(tv_vmm_init());
 	if (ret)
 		goto err_log;
