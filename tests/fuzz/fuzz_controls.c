@@ -7,17 +7,26 @@
  *   is 0 (allowed 1-settings);
  * - A.1 IA32_VMX_BASIC: bits 44:32 region size (1..4096 bytes here),
  *   48 32-bit address limit (refused), 53:50 memory type (6 = WB needed);
+ * - A.6 IA32_VMX_MISC bit 8: wait-for-SIPI activity state;
  * - A.10 IA32_VMX_EPT_VPID_CAP: 6 4-level walk, 14 WB, 16 2 MB pages,
  *   17 1 GB pages, 20 INVEPT, 25/26 INVEPT single/all-context, 32 INVVPID,
- *   41/42 INVVPID single/all-context;
+ *   40-43 INVVPID individual-address/single/all/single-retaining-globals;
+ * - INVVPID/INVEPT types (Vol. 3C 30.3): a type the CPU lacks is replaced
+ *   by the narrowest supported one that invalidates at least as much
+ *   (individual-address and single-context-retaining-globals by
+ *   single-context, anything by all-context);
  * - control bit numbers from Vol. 3C 25.6-25.8: primary 28 use MSR bitmaps,
  *   31 activate secondary; secondary 1 EPT, 3 RDTSCP, 5 VPID,
  *   7 unrestricted guest, 12 INVPCID, 20 XSAVES, 26 user wait/pause;
  *   exit 2 save debug controls, 9 host address-space size, 20/21 save/load
  *   EFER; entry 2 load debug controls, 9 IA-32e mode guest, 15 load EFER.
- * What thinvisor needs is refused when absent (docs/design.md); RDTSCP,
- * INVPCID, XSAVES and user wait are needed when the CPU has them (else the
- * guest's instructions would #UD); unrestricted guest is taken when there.
+ * What thinvisor needs is refused when absent (core/caps.h): a WB VMCS of
+ * at most a page, EPT (4-level, WB, 2 MB, INVEPT all-context), VPID
+ * (INVVPID all-context), unrestricted guest, wait-for-SIPI; a MAXPHYADDR
+ * above 48 (a 4-level EPT maps 48 bits); RDTSCP, INVPCID, XSAVES and user
+ * wait are needed when the CPU has them (else the guest's instructions
+ * would #UD).  A missing EPT/VPID feature is TV_ERR_EPT_CAPS, the rest
+ * TV_ERR_VMX_CAPS.
  * Input: raw capability MSRs, CPUID features, a mode that makes them
  * consistent (as CPUs report) or realistic.
  */
@@ -50,20 +59,64 @@ REF_CODE static bool allowed1(u64 cap, unsigned int x)
 	return (cap >> (32 + x)) & 1;
 }
 
+/* A secondary control can be 1 only if "activate secondary" can. */
+REF_CODE static bool sec_allowed(const struct tv_vmx_caps *c, unsigned int x)
+{
+	return allowed1(c->proc, 31) && allowed1(c->proc2, x);
+}
+
 REF_CODE static int ref_check_caps(const struct tv_vmx_caps *c)
 {
-	static const unsigned int ept_bits[] = { 6, 14, 16, 20, 25, 26, 32,
-						 41, 42 };
+	static const unsigned int ept_bits[] = { 6, 14, 16, 20, 26 };
+	static const unsigned int vpid_bits[] = { 32, 42 };
 	u64 size = (c->basic >> 32) & 0x1fff;
 	unsigned int i;
 
 	if (((c->basic >> 50) & 0xf) != 6 || size == 0 || size > 4096 ||
 	    (c->basic & B(48)))
 		return TV_ERR_VMX_CAPS;
+	if (!sec_allowed(c, 1))
+		return TV_ERR_EPT_CAPS;
 	for (i = 0; i < TV_ARRAY_SIZE(ept_bits); i++)
 		if (!(c->ept_vpid & B(ept_bits[i])))
 			return TV_ERR_EPT_CAPS;
+	if (!sec_allowed(c, 5))
+		return TV_ERR_EPT_CAPS;
+	for (i = 0; i < TV_ARRAY_SIZE(vpid_bits); i++)
+		if (!(c->ept_vpid & B(vpid_bits[i])))
+			return TV_ERR_EPT_CAPS;
+	if (!sec_allowed(c, 7) || !(c->misc & B(8)))
+		return TV_ERR_VMX_CAPS;
 	return TV_OK;
+}
+
+/* INVVPID types 0-3 and the types that cover each, narrowest first. */
+REF_CODE static void check_inv_types(const struct tv_vmx_caps *c)
+{
+	static const int covers[4][3] = {
+		{ 0, 1, 2 }, { 1, 2, -1 }, { 2, -1, -1 }, { 3, 1, 2 },
+	};
+	unsigned int w, i;
+	u32 want, got;
+
+	for (w = 0; w < 4; w++) {
+		want = 2;	/* all-context: tv_check_caps() requires it */
+		for (i = 0; i < 3 && covers[w][i] >= 0; i++) {
+			if (c->ept_vpid & B(40 + covers[w][i])) {
+				want = covers[w][i];
+				break;
+			}
+		}
+		got = tv_invvpid_type(c, w);
+		CHECK(got == want, "INVVPID type %u caps %#llx: %u want %u", w,
+		      c->ept_vpid, got, want);
+	}
+	for (w = 1; w <= 2; w++) {
+		want = (w == 1 && (c->ept_vpid & B(25))) ? 1 : 2;
+		got = tv_invept_type(c, w);
+		CHECK(got == want, "INVEPT type %u caps %#llx: %u want %u", w,
+		      c->ept_vpid, got, want);
+	}
 }
 
 static void check_choose(const struct tv_vmx_caps *c,
@@ -73,9 +126,9 @@ static void check_choose(const struct tv_vmx_caps *c,
 	const char *why = "unset";
 	u32 proc = B(28) | B(31), proc2 = B(1) | B(5);
 	u32 exit = B(2) | B(9) | B(20) | B(21), entry = B(2) | B(9) | B(15);
-	bool ok = true, ug;
+	bool ok = true;
 	unsigned int x;
-	int ret;
+	int ret, want_ret;
 
 	if (f->rdtscp)
 		proc2 |= B(3);
@@ -95,13 +148,18 @@ static void check_choose(const struct tv_vmx_caps *c,
 		if (((entry >> x) & 1) && !allowed1(c->entry, x))
 			ok = false;
 	}
-	ug = allowed1(c->proc2, 7);
-	if (ug)
-		proc2 |= B(7);
+	proc2 |= B(7);		/* unrestricted guest: required */
+	if (!allowed1(c->proc2, 7))
+		ok = false;
+	want_ret = ok ? TV_OK : TV_ERR_VMX_CAPS;
+	if (f->phys_bits > 48) {
+		ok = false;
+		want_ret = TV_ERR_EPT_CAPS;
+	}
 
 	ret = tv_choose_controls(c, f, &out, &why);
-	CHECK(ret == (ok ? TV_OK : TV_ERR_VMX_CAPS), "choose: %d want ok=%d",
-	      ret, ok);
+	CHECK(ret == want_ret, "choose: %d want %d (phys %u)", ret, want_ret,
+	      f->phys_bits);
 	if (!ok) {
 		CHECK(why && *why, "a refusal names its reason");
 		return;
@@ -116,7 +174,7 @@ static void check_choose(const struct tv_vmx_caps *c,
 	      out.exit, ref_adjust(c->exit, exit));
 	CHECK(out.entry == ref_adjust(c->entry, entry), "entry %#x want %#x",
 	      out.entry, ref_adjust(c->entry, entry));
-	CHECK(out.unrestricted_guest == ug, "ug %d", out.unrestricted_guest);
+	CHECK(out.unrestricted_guest, "unrestricted guest off");
 	CHECK(out.ept_1gb == !!(c->ept_vpid & B(17)), "1gb %d", out.ept_1gb);
 }
 
@@ -146,6 +204,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feat.invpcid = fz_bool(&f);
 	feat.xsaves = fz_bool(&f);
 	feat.waitpkg = fz_bool(&f);
+	feat.phys_bits = fz_u8(&f);
+	if (!(feat.phys_bits & 0x80))
+		feat.phys_bits = 36 + feat.phys_bits % 14;	/* 36..49 */
 	want = fz_u32(&f);
 
 	/* Any capability word: the result only ever uses allowed 1s. */
@@ -164,15 +225,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mode & 4)
 			c.basic ^= B(48);
 		c.ept_vpid |= 0x60106114040ULL & ~(u64)fz_u64(&f);
+		c.misc |= (mode & 0x10) ? 0 : B(8);
 		c.proc |= (B(28) | B(31)) << 32;
-		c.proc2 |= (B(1) | B(5) | B(3) | B(12) | B(20)) << 32;
+		c.proc2 |= (B(1) | B(5) | B(3) | B(7) | B(12) | B(20)) << 32;
 		c.exit |= (B(2) | B(9) | B(20) | B(21)) << 32;
 		c.entry |= (B(2) | B(9) | B(15)) << 32;
 		if (mode & 8) {
 			u64 drop = fz_u64(&f);
 
 			c.proc &= ~(drop & 0x90000000ULL) << 32;
-			c.proc2 &= ~(drop & 0x410102aULL) << 32;
+			c.proc2 &= ~(drop & 0x41010aaULL) << 32;
 			c.exit &= ~(drop & 0x300204ULL) << 32;
 			c.entry &= ~(drop & 0x8204ULL) << 32;
 		}
@@ -189,5 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (mode & 1)
 		check_choose(&c, &feat);
+	if (ret == TV_OK)
+		check_inv_types(&c);
 	return 0;
 }

@@ -3,12 +3,15 @@
  * CPUID shaping (tv_cpuid_shape): every bit of every leaf is the CPU's
  * except the documented ones (docs/design.md, core/emulate.h):
  *   leaf 1: ECX[5] (VMX) reads 0 and ECX[31] (hypervisor present) reads 1;
+ *   leaf 1 ECX[27] (OSXSAVE) and leaf 7 subleaf 0 ECX[4] (OSPKE) are the
+ *   guest's CR4.OSXSAVE (bit 18) and CR4.PKE (bit 22) (SDM Vol. 2A CPUID:
+ *   "reflects the setting of CR4.OSXSAVE", "... CR4.PKE");
  *   leaf 40000000H: EAX 40000001H (highest hypervisor leaf), EBX:ECX:EDX
  *   the signature "thinvisor-hv";
  *   leaf 40000001H: EAX the interface id "TV01", the rest 0;
  *   leaves 40000002H-400000FFH (the range reserved for hypervisors): 0.
- * The subleaf never matters.  Input: leaf selector, mode, subleaf, the
- * four native registers.
+ * The subleaf matters for leaf 7 only.  Input: leaf selector, mode,
+ * subleaf, the guest's CR4, the four native registers.
  */
 #include "fuzz_common.h"
 #include "core/emulate.h"
@@ -25,7 +28,7 @@ static u32 pick_leaf(u32 sel, unsigned int mode)
 	case 0:
 		return sel;
 	case 1:
-		return 1;
+		return (sel & 1) ? 1 : 7;
 	case 2:
 		return 0x40000000u + (sel & 0x1ff) - 0x80;	/* around it */
 	default:
@@ -40,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	u8 mode = fz_u8(&f);
 	u32 leaf = pick_leaf(sel, mode % 4);
 	u32 subleaf = fz_u32(&f);
+	u64 cr4 = fz_u64(&f);
 	struct tv_cpuid native, r, want;
 
 	native.eax = fz_u32(&f);
@@ -48,10 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	native.edx = fz_u32(&f);
 	r = native;
 	want = native;
-	tv_cpuid_shape(leaf, subleaf, &r);
+	if (mode & 4)
+		subleaf &= 1;
+	tv_cpuid_shape(leaf, subleaf, cr4, &r);
 
 	if (leaf == 1) {
 		want.ecx = (native.ecx & ~(1u << 5)) | (1u << 31);
+		want.ecx = (want.ecx & ~(1u << 27)) | (u32)((cr4 >> 18) & 1) << 27;
+	} else if (leaf == 7 && subleaf == 0) {
+		want.ecx = (native.ecx & ~(1u << 4)) | (u32)((cr4 >> 22) & 1) << 4;
 	} else if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
 		memset(&want, 0, sizeof(want));
 		if (leaf == 0x40000000u) {
@@ -65,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(r.eax == want.eax && r.ebx == want.ebx && r.ecx == want.ecx &&
 	      r.edx == want.edx,
-	      "leaf %#x.%#x native %08x %08x %08x %08x: got %08x %08x %08x %08x, want %08x %08x %08x %08x",
-	      leaf, subleaf, native.eax, native.ebx, native.ecx, native.edx,
+	      "leaf %#x.%#x cr4 %#llx native %08x %08x %08x %08x: got %08x %08x %08x %08x, want %08x %08x %08x %08x",
+	      leaf, subleaf, cr4, native.eax, native.ebx, native.ecx, native.edx,
 	      r.eax, r.ebx, r.ecx, r.edx, want.eax, want.ebx, want.ecx,
 	      want.edx);
 	return 0;

@@ -13,9 +13,18 @@
  * - the VM-entry checks on guest CR0/CR4 (Vol. 3C 27.3.1.1), which the real
  *   value must pass, including PG=1 requires PE=1 under unrestricted guest;
  * - read-back: with the VMCS masks, what the guest then reads from the
- *   register ((real & ~mask) | (shadow & mask)) is exactly what it wrote.
+ *   register ((real & ~mask) | (shadow & mask)) is exactly what it wrote;
+ * - the operand (tv_cr_operand): all 64 bits of the register in 64-bit
+ *   mode, its low 32 bits otherwise ("operand size ... always 32 bits in
+ *   non-64-bit modes", MOV to/from CR);
+ * - EFER after a CR0 write (tv_efer_after_cr0_write): LMA = LME && PG
+ *   (Vol. 3A 10.8.5, "Initializing IA-32e Mode"), no other bit touched;
+ * - the long-mode #GP causes of MOV to CR0 (tv_cr0_write_faults_long_mode,
+ *   MOV CR #GP lists and Vol. 3A 10.8.5): setting PG with EFER.LME=1 and
+ *   CR4.PAE=0, or with LME=1 while CS.L=1; clearing PG in 64-bit mode
+ *   (LMA=1, CS.L=1) or while CR4.PCIDE=1.
  * Input: policy mode and the four fixed MSRs, unrestricted guest, then a
- * list of (CR selector, value) writes.
+ * list of (CR selector, value[, EFER, old CR0, CR4]) writes.
  */
 #include "fuzz_common.h"
 #include "core/emulate.h"
@@ -80,6 +89,23 @@ REF_CODE static u64 ref_mask(const struct pol *p, int cr)
 	return ((p->cr4_f0 | ~p->cr4_f1) & 0xffffffffULL) | VMXE;
 }
 
+REF_CODE static bool ref_long_mode_gp(u64 efer, u64 old, u64 new, u64 cr4,
+				      bool cs_l)
+{
+	bool lme = efer & B(8), lma = efer & B(10);
+	bool pae = cr4 & B(5), pcide = cr4 & B(17);
+
+	if (!(old & PG) && (new & PG) && lme && !pae)
+		return true;
+	if (!(old & PG) && (new & PG) && lme && cs_l)
+		return true;
+	if ((old & PG) && !(new & PG) && lma && cs_l)
+		return true;
+	if ((old & PG) && !(new & PG) && pcide)
+		return true;
+	return false;
+}
+
 /* Caps under which tv_choose_controls() succeeds and takes @p's CR bits. */
 static bool core_masks(const struct pol *p, u64 *cr0_mask, u64 *cr4_mask)
 {
@@ -132,10 +158,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cp.cr4_fixed0 = p.cr4_f0;
 	cp.cr4_fixed1 = p.cr4_f1;
 	cp.unrestricted_guest = p.ug;
-	CHECK(core_masks(&p, &cmask[0], &cmask[1]), "controls refused");
-	CHECK(cmask[0] == ref_mask(&p, 0) && cmask[1] == ref_mask(&p, 4),
-	      "masks %#llx %#llx want %#llx %#llx", cmask[0], cmask[1],
-	      ref_mask(&p, 0), ref_mask(&p, 4));
+	/* thinvisor requires unrestricted guest; tv_cr_write() takes both. */
+	cmask[0] = ref_mask(&p, 0);
+	cmask[1] = ref_mask(&p, 4);
+	if (p.ug) {
+		CHECK(core_masks(&p, &cmask[0], &cmask[1]), "controls refused");
+		CHECK(cmask[0] == ref_mask(&p, 0) && cmask[1] == ref_mask(&p, 4),
+		      "masks %#llx %#llx want %#llx %#llx", cmask[0], cmask[1],
+		      ref_mask(&p, 0), ref_mask(&p, 4));
+	}
 
 	while (fz_left(&f)) {
 		u8 sel = fz_u8(&f);
@@ -143,6 +174,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		u64 v = fz_u64(&f);
 		u64 real = 0x5a5a, shadow = 0xa5a5, rreal = 0, rshadow = 0;
 		int ret, want;
+
+		if (sel & 0x10) {
+			u64 efer = fz_u64(&f), old = fz_u64(&f), cr4 = fz_u64(&f);
+			u64 efer2 = tv_efer_after_cr0_write(efer, v);
+			bool cs_l = sel & 8, lm = sel & 4;
+
+			CHECK(tv_cr_operand(v, lm) == (lm ? v : v & 0xffffffffULL),
+			      "operand %#llx long %d: %#llx", v, lm,
+			      tv_cr_operand(v, lm));
+			CHECK(efer2 == ((efer & ~B(10)) |
+					(((efer & B(8)) && (v & PG)) ? B(10) : 0)),
+			      "EFER %#llx after CR0 %#llx: %#llx", efer, v, efer2);
+			CHECK(tv_cr0_write_faults_long_mode(efer, old, v, cr4, cs_l) ==
+			      ref_long_mode_gp(efer, old, v, cr4, cs_l),
+			      "long-mode #GP: EFER %#llx CR0 %#llx -> %#llx CR4 %#llx CS.L %d",
+			      efer, old, v, cr4, cs_l);
+		}
 
 		if (sel & 0x40)
 			v &= 0xffffffffULL;
