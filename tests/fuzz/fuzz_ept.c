@@ -141,6 +141,12 @@ REF_CODE static unsigned int visit(struct walk_ctx *c, u64 pa, int level, u64 ba
 		}
 		CHECK(!(e & 0xf8), "non-leaf at %#llx level %d: bits 7:3 %#llx",
 		      a, level, e);
+		/* Before following it: a leaf that lost bit 7 maps @a. */
+		CHECK((e & 0xffffffffff000ULL) != a || !a,
+		      "entry at %#llx level %d maps itself without bit 7: %#llx",
+		      a, level, e);
+		CHECK(e & 0xffffffffff000ULL, "entry at %#llx level %d: table 0",
+		      a, level);
 		set = visit(c, e & 0xffffffffff000ULL, level - 1, a);
 		/* A table only where one leaf could not do. */
 		if (level == 2 || (level == 3 && c->use_1gb))
@@ -167,6 +173,8 @@ REF_CODE static u64 *hw_walk(u64 eptp, u64 gpa, int *level)
 			*level = l;
 			return e;
 		}
+		CHECK(*e & 0xffffffffff000ULL, "gpa %#llx level %d: table 0",
+		      gpa, l);
 		t = table_at(*e & 0xffffffffff000ULL);
 	}
 	return NULL;
