@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		u64 a = fz_u64(&f), b = fz_u64(&f);
 		unsigned int k = b % 65, i = (a >> 56) % REF_MAX_VAR;
 
-		switch (shape % 6) {
+		switch (shape % 7) {
 		case 0:		/* anything */
 			query(&m, &s, a, b);
 			break;
@@ -73,6 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:		/* to the top of the address space */
 			query(&m, &s, a, 0 - a);
+			break;
+		case 5:		/* the aligned block around a range's start */
+			a = k >= 64 ? 0 : m.physbase[i] & ~((1ULL << k) - 1);
+			query(&m, &s, a, k >= 64 ? 0 : 1ULL << k);
 			break;
 		default:	/* a few pages, anywhere in MAXPHYADDR */
 			a &= (1ULL << ref_phys_bits(&m)) - 1;

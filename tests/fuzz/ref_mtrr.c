@@ -77,9 +77,22 @@ void ref_machine(struct mtrr_machine *m, struct fz *f, unsigned int max_var,
 	for (i = 0; i < nvar && fz_left(f); i++) {
 		u8 fl = fz_u8(f);
 		unsigned int h = 12 + fz_u8(f) % (phys - 12 + 1);
-		u64 span = (h >= 64 ? 0 : ~0ULL << h) & ((1ULL << phys) - 1);
-		u64 holes = fz_u64(f) & span & ~(1ULL << h);
-		u64 base = fz_u64(f);
+		u64 span, holes, base, prev;
+
+		/*
+		 * Firmware's layouts: a range next to the previous one, or its
+		 * other half (same size, the neighbouring aligned block).
+		 */
+		prev = i ? m->physmask[i - 1] & ((1ULL << phys) - 1) & ~0xfffULL : 0;
+		if ((fl & 0x30) && prev)
+			h = __builtin_ctzll(prev);
+		span = ~0ULL << h & ((1ULL << phys) - 1);
+		holes = fz_u64(f) & span & ~(1ULL << h);
+		base = fz_u64(f);
+		if (i && (fl & 0x30) == 0x10)
+			base = m->physbase[i - 1] ^ (1ULL << h);
+		else if (i && (fl & 0x30) == 0x20)
+			base = (m->physbase[i - 1] & ~0xfffULL) + (1ULL << h);
 
 		if (!(fl & 8))
 			holes = 0;	/* most masks are contiguous */
