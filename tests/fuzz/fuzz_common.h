@@ -54,7 +54,7 @@ static inline u16 fz_u16(struct fz *f) { return (u16)fz_bytes(f, 2); }
 static inline u32 fz_u32(struct fz *f) { return (u32)fz_bytes(f, 4); }
 static inline u64 fz_u64(struct fz *f) { return fz_bytes(f, 8); }
 static inline bool fz_bool(struct fz *f) { return fz_u8(f) & 1; }
-static inline bool fz_left(const struct fz *f) { return f->n != 0; }
+static inline bool fz_left(const struct fz *f) { return f->n > 0; }
 
 /*
  * For the harnesses' own reference code: not instrumented for coverage, so

@@ -233,31 +233,38 @@ u8 ref_type_at(const struct mtrr_machine *m, u64 a)
 	return ref_var_type(m, a);
 }
 
+struct edges {
+	u64 lo, hi, *out;
+	size_t k, max;
+	bool full;
+};
+
+static void add_edge(struct edges *e, u64 p)
+{
+	if (p <= e->lo || p > e->hi)
+		return;
+	if (e->k == e->max)
+		e->full = true;
+	else
+		e->out[e->k++] = p;
+}
+
 size_t ref_edges(const struct mtrr_machine *m, u64 lo, u64 hi, u64 *out,
 		 size_t max)
 {
 	u64 am = addr_mask(m), top = am | 0xfff;
 	unsigned int i, n = ref_vcnt(m);
-	size_t k = 0;
-
-#define ADD(p)								\
-	do {								\
-		if ((p) > lo && (p) <= hi) {				\
-			if (k == max)					\
-				return 0;				\
-			out[k++] = (p);					\
-		}							\
-	} while (0)
+	struct edges e = { lo, hi, out, 0, max, false };
 
 	if (max == 0)
 		return 0;
-	out[k++] = lo;
+	out[e.k++] = lo;
 	/* Fixed ranges: every 4 KiB page below 1 MiB, and 1 MiB itself. */
 	if (ref_fixed_on(m) && lo < MiB1) {
 		u64 p;
 
 		for (p = 0x1000; p <= MiB1; p += 0x1000)
-			ADD(p);
+			add_edge(&e, p);
 	}
 	for (i = 0; i < n; i++) {
 		u64 mask = m->physmask[i] & am, holes, sub;
@@ -273,13 +280,12 @@ size_t ref_edges(const struct mtrr_machine *m, u64 lo, u64 hi, u64 *out,
 		do {
 			u64 s = (m->physbase[i] & mask) | sub;
 
-			ADD(s);
-			ADD(s + (1ULL << h));
+			add_edge(&e, s);
+			add_edge(&e, s + (1ULL << h));
 			sub = (sub - holes) & holes;
 		} while (sub);
 	}
-#undef ADD
-	return k;
+	return e.full ? 0 : e.k;
 }
 
 /* Types of the variable ranges over [lo, hi], both below 2^MAXPHYADDR. */
