@@ -15,8 +15,8 @@ FUZZ_CI_S ?= 8
 FUZZ_DIR := $(BUILD)/fuzz
 comma := ,
 
-# Core files that run VMX instructions or the arch stub (see unit.mk).
-FUZZ_PRIV_CORE := core/vcpu.c core/exit.c core/vmm.c core/dump.c
+# Core files that run VMX instructions or the arch stub: unit.mk's list.
+FUZZ_PRIV_CORE := $(shell sed -n 's/^PRIV_CORE := //p' tests/unit/unit.mk)
 FUZZ_CORE := $(filter-out $(FUZZ_PRIV_CORE),$(wildcard core/*.c))
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(if $(FUZZ_ONLY),$(filter $(subst $(comma), ,$(FUZZ_ONLY)),$(FUZZ_ALL)),$(FUZZ_ALL))
