@@ -33,7 +33,14 @@ for name in "$@"; do
 	corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' "$log" | tail -n 1)
 	line="runs=${runs:-?} exec/s=${eps:-?} cov=${cov% *} ft=${cov#* } corpus=${corp:-?}"
 	if [ "$rc" -eq 0 ] && grep -q '^Done [0-9]* runs' "$log"; then
-		echo "fuzz: $name PASS $line"
+		# The core's share: edges of core/ functions the corpus reaches
+		# (libFuzzer -print_coverage; per function in logs/NAME.cov).
+		"$bin" -runs=0 -print_coverage=1 "$work" 2>&1 |
+			grep -E '^(UN)?COVERED_FUNC: .*/core/' >"$dir/logs/$name.cov"
+		core=$(sed -n 's/^COVERED_FUNC: hits: [0-9]* edges: \([0-9]*\)\/\([0-9]*\) .*/\1 \2/p' \
+			"$dir/logs/$name.cov" |
+			awk '{c+=$1; t+=$2; n++} END {printf "%d/%d edges in %d functions", c, t, n}')
+		echo "fuzz: $name PASS $line core=$core"
 		passed=$((passed + 1))
 	else
 		echo "fuzz: $name FAIL (exit $rc) $line; log $log"
