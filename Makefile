@@ -6,6 +6,8 @@
 #   make test       everything: deps, unit tests, Windows build checks, e2e
 #   make demo       the main job: boot a guest in Bochs, load, show, unload
 #   make unit       host unit tests (cmocka, ASan + UBSan)
+#   make fuzz       libFuzzer harnesses of the core's decisions, FUZZ_S=N
+#                   seconds each (60); make fuzz-ci: 8 s each, in make test
 #   make e2e        the Bochs end-to-end suite (E2E_KERNEL, E2E_CPUS, E2E_EXTRA)
 #   make windows    thinvisor.sys with mingw-w64
 #   make bench      the guest benchmark in Bochs
@@ -29,6 +31,7 @@ TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 # and the Bochs suite on the minimal and on Debian's kernel (2 CPUs each).
 test: deps
 	$(MAKE) unit
+	$(MAKE) fuzz-ci
 	$(MAKE) windows-test
 	$(MAKE) e2e-ci
 
@@ -54,5 +57,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include tests/e2e/e2e.mk
+-include tests/fuzz/fuzz.mk
 -include platform/windows/windows.mk
 -include bench/bench.mk

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what thinvisor's builds and tests need on Debian 12, and nothing
 # that is already there.  Idempotent; needs root for apt-get.
-# usage: scripts/deps.sh [unit|module|e2e|windows|all]   (default: all)
+# usage: scripts/deps.sh [unit|module|e2e|windows|fuzz|all]   (default: all)
 set -eu
 
 unit="gcc make libc6-dev libcmocka-dev"
@@ -11,14 +11,18 @@ e2e="bochs bochsbios vgabios busybox-static cpio isolinux syslinux-common xorris
 	linux-image-amd64 linux-headers-amd64 kmod"
 windows="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev
 	osslsigncode openssl python3"
+# libFuzzer and the sanitizer runtimes come with clang's runtime package;
+# llvm gives llvm-symbolizer for readable crash stacks.
+fuzz="clang libclang-rt-14-dev llvm"
 
 case "${1:-all}" in
 unit) want=$unit ;;
 module) want="$unit $module" ;;
 e2e) want="$unit $module $e2e" ;;
 windows) want="$unit $windows" ;;
-all) want="$unit $module $e2e $windows" ;;
-*) echo "usage: $0 [unit|module|e2e|windows|all]" >&2; exit 2 ;;
+fuzz) want="$unit $fuzz" ;;
+all) want="$unit $module $e2e $windows $fuzz" ;;
+*) echo "usage: $0 [unit|module|e2e|windows|fuzz|all]" >&2; exit 2 ;;
 esac
 
 missing=
