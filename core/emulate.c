@@ -150,6 +150,15 @@ bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
 	return false;
 }
 
+#define TV_CR4_CET TV_BIT(23)
+
+TV_VMX_ROOT bool tv_cr_write_breaks_cet(int cr, u64 val, u64 other)
+{
+	if (cr == 0)
+		return (other & TV_CR4_CET) && !(val & CR0_WP);
+	return (val & TV_CR4_CET) && !(other & CR0_WP);
+}
+
 bool tv_exception_has_error_code(u32 vector, u64 guest_cr0)
 {
 	if (!(guest_cr0 & CR0_PE))

@@ -180,6 +180,16 @@ u64 tv_efer_after_cr0_write(u64 efer, u64 new_cr0);
  *  - clears PG while CR4.PCIDE=1 (both: MOV CR #GP lists).
  * Call it after tv_cr_write() accepted the value, before applying it.
  */
+/*
+ * Would a MOV to CR0 or CR4 (@cr) of @val break the CET rule, CR4.CET=1
+ * only with CR0.WP=1?  @other is the guest's CR4 (for a CR0 write) or CR0
+ * (for a CR4 write).  The MOV CR #GP lists: clearing CR0.WP while
+ * CR4.CET=1, setting CR4.CET while CR0.WP=0.  Without this the write
+ * would be applied and the next VM entry fail its CET check (SDM
+ * 26.3.1.1).
+ */
+bool tv_cr_write_breaks_cet(int cr, u64 val, u64 other);
+
 bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
 				   u64 cr4, bool cs_l);
 

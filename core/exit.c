@@ -193,6 +193,7 @@ static TV_VMX_ROOT int write_cr(struct tv_vcpu *v, int cr, u64 val)
 	u64 real, shadow;
 
 	if (tv_cr_write(&v->shared->cr_policy, cr, val, &real, &shadow) ||
+	    tv_cr_write_breaks_cet(cr, val, guest_visible_cr(cr == 0 ? 4 : 0)) ||
 	    (cr == 0 &&
 	     tv_cr0_write_faults_long_mode(tv_vmread(VMCS_GUEST_EFER),
 					   guest_visible_cr(0), val,

@@ -134,9 +134,10 @@ TV_VMX_ROOT void tv_root_events_hand_on(struct tv_vcpu *v)
 			   VEC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
 		v->pending_nmis--;
 		break;
-	case TV_EVENT_DROP_NMI:
-		v->root_nmis_dropped += v->pending_nmis;
+	case TV_EVENT_DROP:
+		v->root_events_dropped += v->pending_nmis + v->pending_mces;
 		v->pending_nmis = 0;
+		v->pending_mces = 0;
 		break;
 	case TV_EVENT_WAIT:
 	case TV_EVENT_NONE:

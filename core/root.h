@@ -32,7 +32,7 @@ enum tv_root_event_action {
 	TV_EVENT_INJECT_MCE,	/* inject #MC now */
 	TV_EVENT_INJECT_NMI,	/* inject an NMI now */
 	TV_EVENT_WAIT,		/* not now: come back after one instruction */
-	TV_EVENT_DROP_NMI,	/* an NMI for a CPU in wait-for-SIPI */
+	TV_EVENT_DROP,		/* events for a CPU in wait-for-SIPI */
 };
 
 /*
@@ -41,9 +41,10 @@ enum tv_root_event_action {
  * the guest's interruptibility and activity states.  One event per VM
  * entry, machine checks first.  An NMI waits while the guest blocks NMIs
  * or sits in an STI or MOV SS shadow (SDM 26.3.1.5 forbids injecting it
- * under MOV SS, and KVM treats the STI shadow alike); nothing may be
- * injected into a CPU waiting for SIPI (SDM 26.3.1.5), which would not
- * take an NMI natively either, so that one is dropped and counted.
+ * under MOV SS, and KVM treats the STI shadow alike).  Nothing at all may
+ * be injected into a CPU waiting for SIPI (SDM 26.3.1.5: "no interruptions
+ * are allowed"; the entry would fail), and natively it would take neither
+ * an NMI nor a machine check there: those are dropped and counted.
  */
 static inline enum tv_root_event_action
 tv_root_event_action(u32 nmis, u32 mces, u32 entry_intr_info,
@@ -51,12 +52,12 @@ tv_root_event_action(u32 nmis, u32 mces, u32 entry_intr_info,
 {
 	if (!nmis && !mces)
 		return TV_EVENT_NONE;
+	if (activity == ACTIVITY_WAIT_SIPI)
+		return TV_EVENT_DROP;
 	if (entry_intr_info & INTR_INFO_VALID)
 		return TV_EVENT_WAIT;
 	if (mces)
 		return TV_EVENT_INJECT_MCE;
-	if (activity == ACTIVITY_WAIT_SIPI)
-		return TV_EVENT_DROP_NMI;
 	if (interruptibility & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS |
 				INTERRUPTIBILITY_NMI))
 		return TV_EVENT_WAIT;

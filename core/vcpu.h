@@ -58,7 +58,7 @@ struct tv_vcpu {
 	bool mtf_armed;		/* MTF set to find that window */
 	u64 root_nmis;		/* NMIs and #MCs that hit VMX root, */
 	u64 root_mces;		/* for statistics */
-	u64 root_nmis_dropped;	/* NMIs for a CPU waiting for SIPI */
+	u64 root_events_dropped; /* for a CPU waiting for SIPI */
 	struct tv_exit_stat stat[TV_STAT_REASONS];
 };
 

@@ -440,9 +440,9 @@ static void log_exit_counts(const struct tv_vcpu *v)
 	unsigned int r;
 
 	tv_log(TV_LOG_INFO,
-	       "thinvisor: CPU %u given back after %llu exits; %llu NMIs and %llu machine checks reached VMX root (%llu NMIs dropped in wait-for-SIPI)\n",
+	       "thinvisor: CPU %u given back after %llu exits; %llu NMIs and %llu machine checks reached VMX root (%llu dropped in wait-for-SIPI)\n",
 	       v->cpu, v->exits, v->root_nmis, v->root_mces,
-	       v->root_nmis_dropped);
+	       v->root_events_dropped);
 	for (r = 0; r < TV_STAT_REASONS; r++)
 		if (v->stat[r].count)
 			tv_log(TV_LOG_INFO,

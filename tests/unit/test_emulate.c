@@ -475,9 +475,24 @@ static void xsetbv_validity(void **state)
 	assert_true(tv_xsetbv_valid(0, 0x60003, 0x60003));
 }
 
+/* MOV CR #GP lists: "clearing CR0.WP while CR4.CET = 1" and "setting
+ * CR4.CET while CR0.WP = 0"; CET is CR4 bit 23, WP is CR0 bit 16. */
+static void cet_needs_wp(void **state)
+{
+	const u64 cet = 1ULL << 23, wp = 1ULL << 16;
+
+	assert_true(tv_cr_write_breaks_cet(0, 0x80000033, 0x3506f0 | cet));
+	assert_false(tv_cr_write_breaks_cet(0, 0x80000033 | wp, 0x3506f0 | cet));
+	assert_false(tv_cr_write_breaks_cet(0, 0x80000033, 0x3506f0));
+	assert_true(tv_cr_write_breaks_cet(4, 0x3506f0 | cet, 0x80000033));
+	assert_false(tv_cr_write_breaks_cet(4, 0x3506f0 | cet, 0x80000033 | wp));
+	assert_false(tv_cr_write_breaks_cet(4, 0x3506f0, 0x80000033));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cet_needs_wp),
 		cmocka_unit_test(cpuid_leaf1_hides_vmx_and_shows_hypervisor),
 		cmocka_unit_test(cpuid_os_bits_follow_guest_cr4),
 		cmocka_unit_test(cpuid_hypervisor_leaves),

@@ -100,10 +100,16 @@ static void machine_check_first_even_in_a_shadow(void **state)
 			 TV_EVENT_INJECT_MCE);
 }
 
-static void wait_for_sipi_drops_nmis(void **state)
+static void wait_for_sipi_takes_no_event(void **state)
 {
+	/* SDM 26.3.1.5: no injection into wait-for-SIPI, #MC included. */
 	assert_int_equal(tv_root_event_action(1, 0, 0, 0, ACTIVITY_WAIT_SIPI),
-			 TV_EVENT_DROP_NMI);
+			 TV_EVENT_DROP);
+	assert_int_equal(tv_root_event_action(0, 1, 0, 0, ACTIVITY_WAIT_SIPI),
+			 TV_EVENT_DROP);
+	assert_int_equal(tv_root_event_action(2, 1, 0, INTERRUPTIBILITY_NMI,
+					      ACTIVITY_WAIT_SIPI),
+			 TV_EVENT_DROP);
 }
 
 static void resume_window_rewinds_only_inside(void **state)
@@ -127,7 +133,7 @@ int main(void)
 		cmocka_unit_test(nmi_waits_behind_a_shadow_or_nmi_blocking),
 		cmocka_unit_test(one_event_per_entry),
 		cmocka_unit_test(machine_check_first_even_in_a_shadow),
-		cmocka_unit_test(wait_for_sipi_drops_nmis),
+		cmocka_unit_test(wait_for_sipi_takes_no_event),
 		cmocka_unit_test(resume_window_rewinds_only_inside),
 	};
 
