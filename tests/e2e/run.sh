@@ -1,10 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Boot a Linux guest in Bochs (VT-x with EPT emulated) and run the e2e tests.
-# usage: tests/e2e/run.sh [test|demo]        (make e2e / make demo)
+# usage: tests/e2e/run.sh [test|demo|refuse|soak]   (make e2e / demo / soak)
+#   test    the guest tests, E2E_EXTRA, then the destructive tests; on a CPU
+#           model that lacks what thinvisor needs, the refusal check instead
+#   refuse  only the refusal check: insmod must fail with one named reason
+#   soak    only E2E_EXTRA's run.sh, with the module not loaded (soak.sh)
 # env:
 #   E2E_KERNEL=minimal|debian   guest kernel (default minimal, see kernel.sh)
 #   E2E_CPUS=N                  guest CPUs (default 2)
+#   E2E_CPU_MODEL=NAME          Bochs CPU model (default corei7_skylake_x;
+#                               `bochs-bin -help cpu` lists them).  Options a
+#                               model needs to boot are added by themselves.
+#   E2E_CMDLINE_EXTRA="OPTS"    more guest kernel options (last one wins;
+#                               clearcpuid= lists are merged)
+#   E2E_PTI=1                   page-table isolation on (pti=on; needs a
+#                               kernel with it: E2E_KERNEL=debian)
 #   E2E_MEM=MB                  guest memory (default 256)
 #   E2E_TIMEOUT=SECS            wall-clock limit for Bochs (default: per
 #                               kernel and CPU count, printed at start)
@@ -13,7 +24,7 @@
 #   E2E_TESTS=GLOB              only guest/tests/GLOB.sh (default: all)
 #   E2E_VERBOSE=1               full kernel boot log on the serial console
 # Every run keeps bochsrc, serial.log and bochs.log in
-# $BUILD/e2e/runs/<date>-<kernel>-<N>cpu[-demo]/.
+# $BUILD/e2e/runs/<date>-<kernel>-<N>cpu-<model>[-<mode>]/.
 # Pass/fail comes from the serial log (parse.sh), never from Bochs' exit
 # code, which is 1 even after a clean ACPI power-off.
 set -eu
@@ -29,11 +40,51 @@ export TOP BUILD
 kernel=${E2E_KERNEL:-minimal}
 cpus=${E2E_CPUS:-2}
 mem=${E2E_MEM:-256}
+cpu_model=${E2E_CPU_MODEL:-corei7_skylake_x}
 
 case $mode in
-test | demo) ;;
-*) echo "usage: $0 [test|demo]" >&2; exit 2 ;;
+test | demo | refuse | soak) ;;
+*) echo "usage: $0 [test|demo|refuse|soak]" >&2; exit 2 ;;
 esac
+# Only names Bochs knows: a typo would otherwise end as a Bochs panic.
+models=$(bochs-bin -help cpu 2>&1 | awk '/^Supported CPU models:/ { on = 1; next }
+	on && NF == 1 { print $1; n++; next } on && n { exit }')
+if ! echo "$models" | grep -qx "$cpu_model"; then
+	echo "e2e: unknown E2E_CPU_MODEL '$cpu_model'; Bochs knows: $(echo "$models" | tr '\n' ' ')" >&2
+	exit 2
+fi
+
+# What each Bochs 2.7 model needs (measured: docs/testing.md, "CPU models"):
+#   model_opts  guest kernel options without which the model does not boot
+#               cleanly: cnl, icelake_u and tigerlake report PKU with a
+#               0-byte PKRU xstate (boot WARNs, then XSAVE off); icelake_u
+#               and tigerlake report FSRM while Bochs' zero MISC_ENABLE makes
+#               Linux drop ERMS, and 6.1's memmove then runs short copies
+#               through memory (the boot hangs).
+#   refuse      the capability thinvisor lacks there, so that it must refuse
+#               to load (the refusal check runs instead of the suite).
+#   slow        time-limit factor: without 1 GB EPT pages every load builds
+#               2 MB of EPT tables and the suite takes about 2.5x longer.
+model_opts=
+refuse=
+slow=1
+case $cpu_model in
+corei7_skylake_x | corei7_haswell_4770 | broadwell_ult) ;;
+corei7_sandy_bridge_2600k | corei7_ivy_bridge_3770k | corei5_arrandale_m520) slow=2 ;;
+corei3_cnl) model_opts=clearcpuid=pku ;;
+corei7_icelake_u | tigerlake) model_opts=clearcpuid=fsrm,pku ;;
+core2_penryn_t9600) refuse=EPT ;;			# VMX without EPT
+corei5_lynnfield_750) refuse=unrestricted; slow=2 ;;	# EPT, no UG
+*) echo "e2e: note: $cpu_model is not a model thinvisor is known to run on (docs/testing.md)" >&2 ;;
+esac
+if [ "$mode" = test ] && [ -n "$refuse" ]; then
+	echo "e2e: $cpu_model lacks what thinvisor needs ($refuse): checking that it refuses to load"
+	mode=refuse
+fi
+if [ "$mode" = refuse ] && [ -z "$refuse" ]; then
+	echo "e2e: $cpu_model has no known missing capability to check a refusal for" >&2
+	exit 2
+fi
 if [ -n "${E2E_EXTRA:-}" ]; then
 	E2E_EXTRA=$(cd "$E2E_EXTRA" && pwd)
 	export E2E_EXTRA
@@ -50,7 +101,10 @@ minimal) base=120 ;;
 debian) base=300 ;;
 *) echo "e2e: unknown E2E_KERNEL '$kernel' (minimal or debian)" >&2; exit 2 ;;
 esac
-limit=${E2E_TIMEOUT:-$((base * cpus * cpus))}
+limit=${E2E_TIMEOUT:-$((base * cpus * cpus * slow))}
+# The soak runs SOAK_S guest seconds, each 2-5 s of wall time with both
+# CPUs busy, plus the time to boot and to report.
+[ "$mode" != soak ] || limit=${E2E_TIMEOUT:-$((base * cpus * cpus + ${SOAK_S:-120} * 10))}
 script_limit=${E2E_SCRIPT_TIMEOUT:-600}
 
 # Two runs sharing $BUILD (say make e2e in two terminals) must not build the
@@ -70,8 +124,28 @@ kdir=$(echo "$kinfo" | sed -n 's/^kdir=//p')
 # clearcpuid=xsavec,xsaves: Bochs 2.7 reports the standard-format XSAVE area
 # size for the compacted format too (CPUID 0xd.1 EBX), and the kernel WARNs
 # at boot about the mismatch; without both it uses the standard format.
+# pti=on wins over mitigations=off in 6.1 (arch/x86/mm/pti.c reads pti=
+# first), so E2E_PTI=1 keeps every other mitigation off; /init checks that
+# the kernel really runs with PTI.
 cmdline="console=ttyS0,115200 tsc=reliable no_timer_check mitigations=off"
-cmdline="$cmdline clearcpuid=xsavec,xsaves"
+if [ "${E2E_PTI:-0}" = 1 ]; then
+	if ! grep -qx 'CONFIG_PAGE_TABLE_ISOLATION=y' "$kdir/.config"; then
+		echo "e2e: E2E_PTI=1 needs a kernel built with PTI; $kernel's is not (E2E_KERNEL=debian is)" >&2
+		exit 2
+	fi
+	cmdline="$cmdline pti=on tv.pti=1"
+fi
+# E2E_CMDLINE_EXTRA's and the model's clearcpuid= join this one: 6.1 reads
+# only one clearcpuid=, a second would silently replace it.
+clear=xsavec,xsaves
+extra=
+for opt in $model_opts ${E2E_CMDLINE_EXTRA:-}; do
+	case $opt in
+	clearcpuid=*) clear=$clear,${opt#clearcpuid=} ;;
+	*) extra="$extra $opt" ;;
+	esac
+done
+cmdline="$cmdline clearcpuid=$clear"
 # nohz=off highres=off: a periodic tick keeps a LAPIC timer always armed.
 # With the default tickless one-shot timer, some 2-CPU boots of the minimal
 # kernel stop for good right after SMP bring-up: every CPU halted with no
@@ -86,14 +160,17 @@ cmdline="$cmdline nohz=off highres=off"
 # cheaper.  TSC deltas still count instructions.
 cmdline="$cmdline tsc_early_khz=100000"
 [ "${E2E_VERBOSE:-0}" = 1 ] || cmdline="$cmdline loglevel=4"
+# Last, so that they can override the harness's options.
+cmdline="$cmdline$extra"
 cmdline="$cmdline tv.cpus=$cpus tv.mode=$mode tv.timeout=$script_limit"
+[ -z "$refuse" ] || cmdline="$cmdline tv.refuse=$refuse"
 
 imgdir=$BUILD/e2e/img/$(basename "$kdir")
 mkdir -p "$imgdir"
 "$here/image.sh" "$kdir" "$image" "$imgdir" "$cmdline"
 
-suffix=
-[ "$mode" = demo ] && suffix=-demo
+suffix=-$cpu_model
+[ "$mode" = test ] || suffix=$suffix-$mode
 run=$BUILD/e2e/runs/$(date +%Y%m%d-%H%M%S)-$kernel-${cpus}cpu$suffix
 mkdir -p "$run"
 cp "$imgdir/boot.iso" "$run/boot.iso"
@@ -113,7 +190,7 @@ display_library: rfb, options="timeout=0"
 memory: guest=$mem, host=$mem
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
-cpu: model=corei7_skylake_x, count=$cpus, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=1
+cpu: model=$cpu_model, count=$cpus, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=1
 pci: enabled=1, chipset=i440fx
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
 ata0-master: type=cdrom, path=$run/boot.iso, status=inserted
@@ -134,7 +211,7 @@ EOF
 printf 'c\nquit\n' >"$run/dbg.rc"
 : >"$run/serial.log"
 
-echo "e2e: kernel=$kernel ($image) cpus=$cpus mem=${mem}M mode=$mode"
+echo "e2e: kernel=$kernel ($image) cpus=$cpus cpu_model=$cpu_model mem=${mem}M mode=$mode"
 echo "e2e: run dir $run, time limit ${limit}s"
 
 # Bochs runs in the background so that the trap below can stop it on every
@@ -211,7 +288,7 @@ if [ "$status" -ne 0 ]; then
 	echo "e2e: last 10 lines of $run/bochs.log:"
 	tail -n 10 bochs.log
 fi
-echo "e2e: $kernel on $cpus CPUs took $SECONDS s in all (kernel, image, boot)"
+echo "e2e: $kernel on $cpus CPUs ($cpu_model, $mode) took $SECONDS s in all (kernel, image, boot)"
 [ "$mode" != demo ] || { [ "$status" -eq 0 ] && echo "DEMO PASS" || echo "DEMO FAIL"; }
 exit "$status"
 }
