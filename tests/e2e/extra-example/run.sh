@@ -9,3 +9,12 @@ if tv_is_loaded thinvisor; then
 else
 	tv_fail extra-example-loaded "thinvisor is not in /proc/modules"
 fi
+
+# /init runs the extras on a whole guest: every CPU the host asked for is
+# online (no test before may leave one offline).
+ncpu=$(grep -c '^processor' /proc/cpuinfo)
+if [ "$ncpu" -eq "$TV_CPUS" ]; then
+	tv_pass extra-example-cpus "$ncpu of $TV_CPUS CPUs online"
+else
+	tv_fail extra-example-cpus "$ncpu of $TV_CPUS CPUs online"
+fi
