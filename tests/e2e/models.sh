@@ -13,9 +13,9 @@ BUILD=${BUILD:-$top/build}
 export BUILD
 # Not here: core_duo_t2400_yonah (32-bit, no long mode: Linux x86-64 does not
 # start), the VMX-less models (atom_n270, the Pentiums, the AMD ones).
-models=${*:-"corei7_skylake_x corei7_sandy_bridge_2600k corei7_ivy_bridge_3770k
-	corei7_haswell_4770 broadwell_ult corei3_cnl corei7_icelake_u tigerlake
-	corei5_arrandale_m520 core2_penryn_t9600 corei5_lynnfield_750"}
+models=${*:-"core2_penryn_t9600 corei5_lynnfield_750 corei7_skylake_x
+	corei7_sandy_bridge_2600k corei7_ivy_bridge_3770k corei7_haswell_4770
+	broadwell_ult corei3_cnl corei7_icelake_u tigerlake corei5_arrandale_m520"}
 summary=$BUILD/e2e/models-summary.txt
 mkdir -p "$BUILD/e2e"
 : >"$summary"
