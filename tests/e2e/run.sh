@@ -102,9 +102,9 @@ debian) base=300 ;;
 *) echo "e2e: unknown E2E_KERNEL '$kernel' (minimal or debian)" >&2; exit 2 ;;
 esac
 limit=${E2E_TIMEOUT:-$((base * cpus * cpus * slow))}
-# The soak runs SOAK_S guest seconds, each 2-5 s of wall time with both
+# The soak runs SOAK_S guest seconds, each 5-10 s of wall time with both
 # CPUs busy, plus the time to boot and to report.
-[ "$mode" != soak ] || limit=${E2E_TIMEOUT:-$((base * cpus * cpus + ${SOAK_S:-120} * 10))}
+[ "$mode" != soak ] || limit=${E2E_TIMEOUT:-$((base * cpus * cpus + ${SOAK_S:-120} * 15))}
 script_limit=${E2E_SCRIPT_TIMEOUT:-600}
 
 # Two runs sharing $BUILD (say make e2e in two terminals) must not build the
