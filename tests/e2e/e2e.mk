@@ -5,8 +5,9 @@
 #   make kernel   only build (or find) the guest kernel
 #   make e2e-ci   CI's runs: minimal kernel on the default model and on
 #                 sandy_bridge (no 1 GB EPT pages), the refusal check on
-#                 core2_penryn_t9600 (no EPT), Debian's kernel, the
-#                 expected-panic run (make e2e-panic)
+#                 core2_penryn_t9600 (no EPT), Debian's kernel with page-
+#                 table isolation on, the expected-panic run (make
+#                 e2e-panic) and the triple-fault runs (make e2e-triple)
 #   make e2e-models  the suite on every CPU model that can run thinvisor, the
 #                 refusal check on those that cannot (tests/e2e/models.sh)
 #   make soak     SOAK_S guest seconds of load/unload, hotplug, stress and
@@ -25,7 +26,7 @@ E2E_DIR := $(TOP)/tests/e2e
 # tvctl is packed into the guest when the tree has it.
 E2E_TOOLS := $(if $(wildcard $(TOP)/tools/tvctl.c),tvctl)
 
-.PHONY: e2e demo kernel e2e-ci e2e-deps e2e-panic e2e-models soak
+.PHONY: e2e demo kernel e2e-ci e2e-deps e2e-panic e2e-triple e2e-models soak
 
 e2e-deps:
 	$(TOP)/scripts/deps.sh e2e
@@ -48,8 +49,9 @@ e2e-ci: e2e-deps $(E2E_TOOLS)
 		$(E2E_DIR)/run.sh test
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=1 E2E_CPU_MODEL=core2_penryn_t9600 \
 		$(E2E_DIR)/run.sh refuse
-	$(E2E_CI) E2E_KERNEL=debian E2E_CPUS=2 $(E2E_DIR)/run.sh test
+	$(E2E_CI) E2E_KERNEL=debian E2E_CPUS=2 E2E_PTI=1 $(E2E_DIR)/run.sh test
 	$(E2E_CI) E2E_KERNEL=minimal $(E2E_DIR)/panic.sh
+	$(E2E_CI) E2E_KERNEL=minimal $(E2E_DIR)/triple.sh
 
 e2e-models: e2e-deps $(E2E_TOOLS)
 	$(E2E_DIR)/models.sh
@@ -61,3 +63,7 @@ soak: e2e-deps $(E2E_TOOLS)
 # An exit nothing handles must dump the guest state and panic, not hang.
 e2e-panic: e2e-deps $(E2E_TOOLS)
 	$(E2E_DIR)/panic.sh
+
+# A guest triple fault resets the machine (or, as a debug option, panics).
+e2e-triple: e2e-deps $(E2E_TOOLS)
+	$(E2E_DIR)/triple.sh

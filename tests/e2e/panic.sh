@@ -29,34 +29,14 @@ if E2E_CPUS=1 E2E_TESTS=00-cpuflags E2E_EXTRA=$extra \
 fi
 run=$(sed -n 's/^e2e: run dir \([^,]*\),.*/\1/p' "$log")
 serial=$run/serial.log
-passed=0
-failed=0
-# result NAME OK DETAIL: one TEST line, counted.
-result() {
-	if [ "$2" = 1 ]; then
-		echo "TEST $1 PASS"
-		passed=$((passed + 1))
-	else
-		echo "TEST $1 FAIL $3"
-		failed=$((failed + 1))
-	fi
-}
-# check NAME REGEX: the serial log has a line matching REGEX.
-check() {
-	ok=0
-	grep -Eq "$2" "$serial" && ok=1
-	result "$1" $ok "no '$2' in $serial"
-}
-check panic-message 'Kernel panic - not syncing: thinvisor: unexpected VM exit'
-check panic-dump-header 'thinvisor: \[cpu 0 vmm\] CPU 0: unexpected VM exit after [0-9]+ exits; guest state:'
-check panic-dump-reason 'thinvisor: \[cpu 0 vmm\] +reason=(c|24) .*rip='
-check panic-dump-registers 'thinvisor: \[cpu 0 vmm\] +rax=.*rbp='
-ok=1
-grep -q 'time limit of .* hit' "$log" && ok=0
-result panic-no-hang $ok "the run hit its time limit"
+. "$top/tests/e2e/verdict.sh"
+has panic-message "$serial" 'Kernel panic - not syncing: thinvisor: unexpected VM exit'
+has panic-dump-header "$serial" 'thinvisor: \[cpu 0 vmm\] CPU 0: unexpected VM exit after [0-9]+ exits; guest state:'
+has panic-dump-reason "$serial" 'thinvisor: \[cpu 0 vmm\] +reason=(c|24) .*rip='
+has panic-dump-registers "$serial" 'thinvisor: \[cpu 0 vmm\] +rax=.*rbp='
+no_hang panic-no-hang "$log"
 if [ "$failed" -ne 0 ]; then
 	echo "panic: last lines of $serial:"
 	tail -n 40 "$serial"
 fi
-echo "panic: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+verdict_summary panic

@@ -16,29 +16,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 export BUILD
-passed=0
-failed=0
-# result NAME OK DETAIL: one TEST line, counted.
-result() {
-	if [ "$2" = 1 ]; then
-		echo "TEST $1 PASS"
-		passed=$((passed + 1))
-	else
-		echo "TEST $1 FAIL $3"
-		failed=$((failed + 1))
-	fi
-}
-# has NAME FILE REGEX / lacks NAME FILE REGEX
-has() {
-	ok=0
-	grep -Eq "$3" "$2" && ok=1
-	result "$1" $ok "no '$3' in $2"
-}
-lacks() {
-	ok=1
-	grep -Eq "$3" "$2" && ok=0
-	result "$1" $ok "'$3' in $2"
-}
+. "$top/tests/e2e/verdict.sh"
 
 # boot MODE PARAMS: one run; sets $serial and $bochslog.
 boot() {
@@ -58,9 +36,7 @@ RUN
 	run=$(sed -n 's/^e2e: run dir \([^,]*\),.*/\1/p' "$log")
 	serial=$run/serial.log
 	bochslog=$run/bochs.log
-	ok=1
-	grep -q 'time limit of .* hit' "$log" && ok=0
-	result "triple-$1-no-hang" $ok "the run hit its time limit"
+	no_hang "triple-$1-no-hang" "$log"
 }
 
 boot reset ""
@@ -74,5 +50,4 @@ has triple-debug-panic "$serial" 'Kernel panic - not syncing: thinvisor: the gue
 has triple-debug-dump "$serial" 'thinvisor: \[cpu 0 vmm\] CPU 0: triple fault after [0-9]+ exits; guest state:'
 lacks triple-debug-no-native-shutdown "$bochslog" 'exception with no resolution'
 
-echo "triple: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+verdict_summary triple
