@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Verdicts for the host-side runs that judge a guest from its logs
 # (panic.sh, triple.sh): `. tests/e2e/verdict.sh`, then result/has/lacks,
 # and verdict_summary NAME at the end (exit status: 0 when all passed).
