@@ -89,7 +89,7 @@ int tv_check_caps(const struct tv_vmx_caps *c, const char **why)
 	return TV_OK;
 }
 
-u32 tv_invvpid_type(const struct tv_vmx_caps *c, u32 wanted)
+TV_VMX_ROOT u32 tv_invvpid_type(const struct tv_vmx_caps *c, u32 wanted)
 {
 	/* Each type and the narrower-first types that flush at least as much. */
 	static const u64 cap[] = {

@@ -6,7 +6,7 @@
 #include "arch/x86/vmcs.h"
 
 /* Byte offset of @msr's bit in the read half, or -1 outside both ranges. */
-static int msr_bitmap_offset(u32 msr)
+static TV_VMX_ROOT int msr_bitmap_offset(u32 msr)
 {
 	if (msr <= 0x1fff)
 		return 0;
@@ -50,7 +50,7 @@ void tv_msr_bitmap_build(u8 *bitmap)
 		tv_msr_bitmap_set(bitmap, msr, true, true);
 }
 
-enum tv_msr_action tv_msr_exit_action(u32 msr, bool write)
+TV_VMX_ROOT enum tv_msr_action tv_msr_exit_action(u32 msr, bool write)
 {
 	if (msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST)
 		return TV_MSR_INJECT_GP;
@@ -60,7 +60,7 @@ enum tv_msr_action tv_msr_exit_action(u32 msr, bool write)
 	return TV_MSR_PASSTHROUGH;
 }
 
-u32 tv_msr_guest_field(u32 msr)
+TV_VMX_ROOT u32 tv_msr_guest_field(u32 msr)
 {
 	switch (msr) {
 	case MSR_IA32_EFER:
@@ -82,7 +82,7 @@ u32 tv_msr_guest_field(u32 msr)
 	}
 }
 
-struct tv_cr_access tv_cr_access_decode(u64 q)
+TV_VMX_ROOT struct tv_cr_access tv_cr_access_decode(u64 q)
 {
 	struct tv_cr_access a;
 
@@ -93,7 +93,7 @@ struct tv_cr_access tv_cr_access_decode(u64 q)
 	return a;
 }
 
-int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
+TV_VMX_ROOT int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
 		u64 *shadow)
 {
 	u64 fixed0, fixed1;
@@ -125,19 +125,19 @@ int tv_cr_write(const struct tv_cr_policy *p, int cr, u64 val, u64 *real,
 	return 0;
 }
 
-u64 tv_cr_operand(u64 gpr, bool long_mode)
+TV_VMX_ROOT u64 tv_cr_operand(u64 gpr, bool long_mode)
 {
 	return long_mode ? gpr : (u32)gpr;
 }
 
-u64 tv_efer_after_cr0_write(u64 efer, u64 new_cr0)
+TV_VMX_ROOT u64 tv_efer_after_cr0_write(u64 efer, u64 new_cr0)
 {
 	if ((efer & EFER_LME) && (new_cr0 & CR0_PG))
 		return efer | EFER_LMA;
 	return efer & ~EFER_LMA;
 }
 
-bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
+TV_VMX_ROOT bool tv_cr0_write_faults_long_mode(u64 efer, u64 old_cr0, u64 new_cr0,
 				   u64 cr4, bool cs_l)
 {
 	bool sets_pg = !(old_cr0 & CR0_PG) && (new_cr0 & CR0_PG);
@@ -159,7 +159,7 @@ TV_VMX_ROOT bool tv_cr_write_breaks_cet(int cr, u64 val, u64 other)
 	return (val & TV_CR4_CET) && !(other & CR0_WP);
 }
 
-bool tv_exception_has_error_code(u32 vector, u64 guest_cr0)
+TV_VMX_ROOT bool tv_exception_has_error_code(u32 vector, u64 guest_cr0)
 {
 	if (!(guest_cr0 & CR0_PE))
 		return false;
@@ -178,7 +178,7 @@ bool tv_exception_has_error_code(u32 vector, u64 guest_cr0)
 	}
 }
 
-enum tv_getsec_action tv_getsec_action(u32 leaf, unsigned int cpl,
+TV_VMX_ROOT enum tv_getsec_action tv_getsec_action(u32 leaf, unsigned int cpl,
 				       u64 guest_cr4, u32 smx_caps)
 {
 	if (!(guest_cr4 & TV_CR4_SMXE))
@@ -193,7 +193,7 @@ enum tv_getsec_action tv_getsec_action(u32 leaf, unsigned int cpl,
 	return TV_GETSEC_INJECT_GP;
 }
 
-enum tv_entry_fail_action tv_entry_fail_action(u32 exit_reason,
+TV_VMX_ROOT enum tv_entry_fail_action tv_entry_fail_action(u32 exit_reason,
 					       bool launched)
 {
 	if (EXIT_REASON_BASIC(exit_reason) == EXIT_REASON_MACHINE_CHECK)
@@ -215,7 +215,7 @@ static bool all_or_none(u64 val, u64 group)
 	return (val & group) == 0 || (val & group) == group;
 }
 
-bool tv_xsetbv_valid(u32 xcr, u64 val, u64 supported)
+TV_VMX_ROOT bool tv_xsetbv_valid(u32 xcr, u64 val, u64 supported)
 {
 	if (xcr != 0)
 		return false;
