@@ -84,11 +84,16 @@ static TV_VMX_ROOT unsigned int guest_cpl(void)
 	return (tv_vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 }
 
-/* 64-bit mode: CS.L (access rights bit 13) with EFER.LMA. */
+/* The L bit of the guest's CS (access rights bit 13): 64-bit code. */
+static TV_VMX_ROOT bool guest_cs_l(void)
+{
+	return tv_vmread(VMCS_GUEST_CS_AR) & TV_BIT(13);
+}
+
+/* 64-bit mode: CS.L with EFER.LMA. */
 static TV_VMX_ROOT bool guest_in_long_mode(void)
 {
-	return (tv_vmread(VMCS_GUEST_CS_AR) & TV_BIT(13)) &&
-	       (tv_vmread(VMCS_GUEST_EFER) & EFER_LMA);
+	return guest_cs_l() && (tv_vmread(VMCS_GUEST_EFER) & EFER_LMA);
 }
 
 static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
@@ -198,8 +203,7 @@ static TV_VMX_ROOT int write_cr(struct tv_vcpu *v, int cr, u64 val)
 	     tv_cr0_write_faults_long_mode(tv_vmread(VMCS_GUEST_EFER),
 					   guest_visible_cr(0), val,
 					   tv_vmread(VMCS_GUEST_CR4),
-					   tv_vmread(VMCS_GUEST_CS_AR) &
-					   TV_BIT(13)))) {
+					   guest_cs_l()))) {
 		inject_gp();
 		return RESUME;
 	}

@@ -107,16 +107,24 @@ static TV_VMX_ROOT void set_mtf(struct tv_vcpu *v, bool on)
  * event delivery), the earliest the guest may take it.  Without MTF the
  * rest waits for the next exit.
  */
-TV_VMX_ROOT void tv_root_events_hand_on(struct tv_vcpu *v)
+/* Move what the root IDT recorded in the stack top to the vCPU's pending
+ * counts (and statistics); the stub's check reads only the stack top. */
+static TV_VMX_ROOT void take_root_events(struct tv_vcpu *v)
 {
-	struct tv_stack_top *top = tv_stack_top(v);
-	u64 ev = __atomic_exchange_n(&top->root_events, 0, __ATOMIC_RELAXED);
-	u32 intr = 0, info = 0, act = 0;
+	u64 ev = __atomic_exchange_n(&tv_stack_top(v)->root_events, 0,
+				     __ATOMIC_RELAXED);
 
 	v->pending_nmis += (u32)ev;
 	v->pending_mces += (u32)(ev >> 32);
 	v->root_nmis += (u32)ev;
 	v->root_mces += (u32)(ev >> 32);
+}
+
+TV_VMX_ROOT void tv_root_events_hand_on(struct tv_vcpu *v)
+{
+	u32 intr = 0, info = 0, act = 0;
+
+	take_root_events(v);
 	if (v->pending_nmis || v->pending_mces) {
 		info = (u32)tv_vmread(VMCS_ENTRY_INTR_INFO);
 		intr = (u32)tv_vmread(VMCS_GUEST_INTERRUPTIBILITY);
@@ -160,13 +168,11 @@ TV_VMX_ROOT void tv_vmexit_root_events(struct tv_regs *regs)
  */
 TV_VMX_ROOT void tv_root_events_deliver_native(struct tv_vcpu *v)
 {
-	struct tv_stack_top *top = tv_stack_top(v);
-	u64 ev = __atomic_exchange_n(&top->root_events, 0, __ATOMIC_RELAXED);
-	u32 nmis = v->pending_nmis + (u32)ev;
-	u32 mces = v->pending_mces + (u32)(ev >> 32);
+	u32 nmis, mces;
 
-	v->root_nmis += (u32)ev;
-	v->root_mces += (u32)(ev >> 32);
+	take_root_events(v);
+	nmis = v->pending_nmis;
+	mces = v->pending_mces;
 	v->pending_nmis = 0;
 	v->pending_mces = 0;
 	while (mces--)
