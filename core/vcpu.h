@@ -52,6 +52,12 @@ struct tv_vcpu {
 	u32 entry_fail_reason;	/* VM entry failed on guest state: reason */
 	u64 entry_fail_qual;
 	u64 exits;
+	/*
+	 * Basic exit reasons some registered extension asked to see on this
+	 * CPU (core/ext.c keeps it).  A fast path that handles an exit on its
+	 * own must take the general dispatcher when the reason's bit is set.
+	 */
+	u64 ext_exits[2];
 	/* Root events taken from the stack top, waiting for a window. */
 	u32 pending_nmis;
 	u32 pending_mces;
@@ -88,6 +94,11 @@ _Static_assert(offsetof(struct tv_stack_top, root_events) -
 	       "TOP_ROOT_EVENTS in arch/x86/vmx_stub.S");
 _Static_assert(sizeof(struct tv_stack_top) % 16 == 0,
 	       "HOST_RSP must stay 16-byte aligned");
+
+static inline bool tv_ext_wants_exit(const struct tv_vcpu *v, u32 basic)
+{
+	return basic < 128 && (v->ext_exits[basic / 64] >> (basic % 64)) & 1;
+}
 
 static inline struct tv_stack_top *tv_stack_top(const struct tv_vcpu *v)
 {
