@@ -29,6 +29,23 @@ bool tv_msr_bitmap_set(u8 *bitmap, u32 msr, bool read, bool write)
 	return true;
 }
 
+bool tv_msr_bitmap_clear(u8 *bitmap, u32 msr)
+{
+	int base = msr_bitmap_offset(msr);
+	u32 bit = msr & 0x1fff;
+
+	if (base < 0)
+		return false;
+	bitmap[base + bit / 8] &= (u8)~(1u << (bit % 8));
+	bitmap[base + 2048 + bit / 8] &= (u8)~(1u << (bit % 8));
+	return true;
+}
+
+bool tv_msr_in_bitmap(u32 msr)
+{
+	return msr_bitmap_offset(msr) >= 0;
+}
+
 bool tv_msr_bitmap_exits(const u8 *bitmap, u32 msr, bool write)
 {
 	int base = msr_bitmap_offset(msr);

@@ -91,6 +91,12 @@ static inline void tv_cpuid_shape(u32 leaf, u32 subleaf, u64 guest_cr4,
  */
 bool tv_msr_bitmap_set(u8 *bitmap, u32 msr, bool read, bool write);
 
+/* Clear both intercepts of @msr; false outside the bitmap ranges. */
+bool tv_msr_bitmap_clear(u8 *bitmap, u32 msr);
+
+/* Does the MSR bitmap cover @msr (else every access to it exits)? */
+bool tv_msr_in_bitmap(u32 msr);
+
 /* Would an access to @msr exit with this bitmap? */
 bool tv_msr_bitmap_exits(const u8 *bitmap, u32 msr, bool write);
 

@@ -19,6 +19,9 @@ static const char *const tv_err_names[TV_ERR_COUNT] = {
 	[TV_ERR_BUSY] = "busy",
 	[TV_ERR_INVALID] = "invalid argument",
 	[TV_ERR_PLATFORM] = "host platform call failed",
+	[TV_ERR_EXISTS] = "already registered",
+	[TV_ERR_NO_SPACE] = "table full",
+	[TV_ERR_UNSUPPORTED] = "not supported by this CPU",
 };
 
 const char *tv_err_name(int err)

@@ -11,90 +11,8 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
-
-enum { RESUME = 0, LEAVE = 1 };
-
-/* A hardware exception for the guest; the error code goes only where the
- * guest's mode pushes one (none in real mode, SDM 26.2.1.3). */
-static TV_VMX_ROOT void inject_exception(u32 vector, u32 error)
-{
-	u32 info = vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID;
-
-	if (tv_exception_has_error_code(vector,
-					tv_vmread(VMCS_GUEST_CR0))) {
-		info |= INTR_INFO_DELIVER_ERROR;
-		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
-	}
-	tv_vmwrite(VMCS_ENTRY_INTR_INFO, info);
-}
-
-static TV_VMX_ROOT void inject_ud(void)
-{
-	inject_exception(VEC_UD, 0);
-}
-
-static TV_VMX_ROOT void inject_gp(void)
-{
-	inject_exception(VEC_GP, 0);
-}
-
-/*
- * Complete an emulated instruction: step RIP past it, end any STI/MOV SS
- * interrupt shadow it was under, clear RFLAGS.RF as completing any
- * instruction does (a breakpoint on the next one must fire), and if the
- * guest was single-stepping deliver the #DB that the instruction would
- * have raised after itself.
- */
-static __attribute__((always_inline)) inline void skip_instruction(void)
-{
-	u64 rip = tv_vmread(VMCS_GUEST_RIP) + tv_vmread(VMCS_EXIT_INSTR_LEN);
-	u64 intr = tv_vmread(VMCS_GUEST_INTERRUPTIBILITY);
-	u64 rflags = tv_vmread(VMCS_GUEST_RFLAGS);
-
-	tv_vmwrite(VMCS_GUEST_RIP, rip);
-	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-		tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-			   intr & ~(INTERRUPTIBILITY_STI |
-				    INTERRUPTIBILITY_MOV_SS));
-	if (tv_unlikely(rflags & RFLAGS_RF))
-		tv_vmwrite(VMCS_GUEST_RFLAGS, rflags & ~RFLAGS_RF);
-	if ((rflags & RFLAGS_TF) &&
-	    !(tv_vmread(VMCS_GUEST_DEBUGCTL) & TV_BIT(1) /* BTF */))
-		tv_vmwrite(VMCS_GUEST_PENDING_DBG,
-			   tv_vmread(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
-}
-
-/*
- * The CR0 or CR4 value the guest believes it has: masked bits come from
- * the read shadow, the others are live in the guest field.  The shadow's
- * unmasked bits are stale (writes that leave masked bits alone do not
- * exit), so never read them alone.
- */
-static TV_VMX_ROOT u64 guest_visible_cr(int cr)
-{
-	u64 mask = tv_vmread(cr == 0 ? VMCS_CR0_MASK : VMCS_CR4_MASK);
-	u64 shadow = tv_vmread(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW);
-	u64 real = tv_vmread(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4);
-
-	return (real & ~mask) | (shadow & mask);
-}
-
-static TV_VMX_ROOT unsigned int guest_cpl(void)
-{
-	return (tv_vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
-}
-
-/* The L bit of the guest's CS (access rights bit 13): 64-bit code. */
-static TV_VMX_ROOT bool guest_cs_l(void)
-{
-	return tv_vmread(VMCS_GUEST_CS_AR) & TV_BIT(13);
-}
-
-/* 64-bit mode: CS.L with EFER.LMA. */
-static TV_VMX_ROOT bool guest_in_long_mode(void)
-{
-	return guest_cs_l() && (tv_vmread(VMCS_GUEST_EFER) & EFER_LMA);
-}
+#include "core/vmx_guest.h"
+#include "core/ext.h"
 
 static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
 {
@@ -121,33 +39,36 @@ static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
  * faults.  MSRs an extension intercepts: the real MSR, or for those that
  * VM entry and exit switch, the guest's copy in the VMCS.
  */
-static TV_VMX_ROOT int handle_msr(struct tv_regs *regs, bool write)
+TV_VMX_ROOT int tv_exit_msr_access(u32 msr, bool write, u64 *val)
 {
-	u32 msr = (u32)regs->rcx, field;
-	u64 val = (regs->rdx << 32) | (u32)regs->rax;
-	int faulted = 0;
+	u32 field;
 
 	switch (tv_msr_exit_action(msr, write)) {
 	case TV_MSR_INJECT_GP:
-		inject_gp();
-		return RESUME;
+		return 1;
 	case TV_MSR_HARDWARE:
-		faulted = write ? tv_asm_wrmsr_safe(msr, val) :
-				  tv_asm_rdmsr_safe(msr, &val);
-		break;
+		return write ? tv_asm_wrmsr_safe(msr, *val) :
+			       tv_asm_rdmsr_safe(msr, val);
 	case TV_MSR_PASSTHROUGH:
 		field = tv_msr_guest_field(msr);
 		if (field && write)
-			tv_vmwrite(field, val);
+			tv_vmwrite(field, *val);
 		else if (field)
-			val = tv_vmread(field);
+			*val = tv_vmread(field);
 		else if (write)
-			tv_wrmsr(msr, val);
+			tv_wrmsr(msr, *val);
 		else
-			val = tv_rdmsr(msr);
+			*val = tv_rdmsr(msr);
 		break;
 	}
-	if (faulted) {
+	return 0;
+}
+
+static TV_VMX_ROOT int handle_msr(struct tv_regs *regs, bool write)
+{
+	u64 val = (regs->rdx << 32) | (u32)regs->rax;
+
+	if (tv_exit_msr_access((u32)regs->rcx, write, &val)) {
 		inject_gp();
 		return RESUME;
 	}
@@ -157,20 +78,6 @@ static TV_VMX_ROOT int handle_msr(struct tv_regs *regs, bool write)
 	}
 	skip_instruction();
 	return RESUME;
-}
-
-static TV_VMX_ROOT u64 read_gpr(struct tv_regs *regs, unsigned int n)
-{
-	return n == 4 ? tv_vmread(VMCS_GUEST_RSP) : *tv_reg(regs, n);
-}
-
-static TV_VMX_ROOT void write_gpr(struct tv_regs *regs, unsigned int n,
-				  u64 val)
-{
-	if (n == 4)
-		tv_vmwrite(VMCS_GUEST_RSP, val);
-	else
-		*tv_reg(regs, n) = val;
 }
 
 /*
@@ -215,6 +122,104 @@ static TV_VMX_ROOT int write_cr(struct tv_vcpu *v, int cr, u64 val)
 	return RESUME;
 }
 
+/*
+ * Offer a control-register access to the extensions that asked for it;
+ * on TV_EXT_CONTINUE *@val holds the value to go on with (an extension
+ * may have changed it).
+ */
+static TV_VMX_ROOT enum tv_ext_reply cr_event(struct tv_vcpu *v,
+					      struct tv_regs *regs, u32 cr,
+					      bool write, u64 old, u64 *val,
+					      struct tv_ext_event *ev)
+{
+	enum tv_ext_reply r;
+
+	if (tv_likely(!tv_ext_wants_exit(v, EXIT_REASON_CR_ACCESS)))
+		return TV_EXT_CONTINUE;
+	*ev = (struct tv_ext_event){
+		.type = write ? TV_EV_CR_WRITE : TV_EV_CR_READ,
+		.instr_len = (u32)tv_vmread(VMCS_EXIT_INSTR_LEN),
+	};
+	ev->cr.cr = cr;
+	ev->cr.old_value = old;
+	ev->cr.new_value = *val;
+	r = tv_ext_deliver(v, regs, ev);
+	*val = ev->cr.new_value;
+	return r;
+}
+
+static TV_VMX_ROOT u64 read_cr8(void)
+{
+	u64 val;
+
+	asm volatile("mov %%cr8, %0" : "=r"(val));
+	return val;
+}
+
+static TV_VMX_ROOT int mov_to_cr(struct tv_vcpu *v, struct tv_regs *regs,
+				 u32 cr, u64 val)
+{
+	struct tv_ext_event ev;
+	enum tv_ext_reply r;
+	u64 old;
+
+	if (cr == 0 || cr == 4)
+		old = guest_visible_cr((int)cr);
+	else
+		old = cr == 3 ? tv_vmread(VMCS_GUEST_CR3) : read_cr8();
+	r = cr_event(v, regs, cr, true, old, &val, &ev);
+	if (r != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, r);
+	switch (cr) {
+	case 0:
+	case 4:
+		return write_cr(v, (int)cr, val);
+	case 3:
+		/* CR3-load exiting: forced on CPUs without TRUE MSRs, or an
+		 * extension's.  No-flush bit 63 is honoured conservatively. */
+		tv_vmwrite(VMCS_GUEST_CR3, val & ~TV_BIT(63));
+		tv_invvpid(tv_invvpid_type(&v->shared->caps,
+					   INVVPID_SINGLE_CONTEXT_GLOBALS),
+			   v->vpid, 0);
+		break;
+	case 8:
+		/* CR8 holds the TPR in bits 3:0; the rest is reserved. */
+		if (val >> 4) {
+			inject_gp();
+			return RESUME;
+		}
+		asm volatile("mov %0, %%cr8" : : "r"(val));
+		break;
+	default:
+		tv_dump_guest_state(v, "unexpected control-register write");
+		tv_plat_panic("thinvisor: unexpected control-register write exit");
+		return RESUME;
+	}
+	skip_instruction();
+	return RESUME;
+}
+
+static TV_VMX_ROOT int mov_from_cr(struct tv_vcpu *v, struct tv_regs *regs,
+				   u32 cr, u32 gpr)
+{
+	struct tv_ext_event ev;
+	enum tv_ext_reply r;
+	u64 val;
+
+	if (cr != 3 && cr != 8) {
+		tv_dump_guest_state(v, "unexpected control-register read");
+		tv_plat_panic("thinvisor: unexpected control-register read exit");
+		return RESUME;
+	}
+	val = cr == 3 ? tv_vmread(VMCS_GUEST_CR3) : read_cr8();
+	r = cr_event(v, regs, cr, false, val, &val, &ev);
+	if (r != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, r);
+	write_gpr(regs, gpr, val);
+	skip_instruction();
+	return RESUME;
+}
+
 static TV_VMX_ROOT int handle_cr_access(struct tv_vcpu *v,
 					struct tv_regs *regs)
 {
@@ -225,32 +230,17 @@ static TV_VMX_ROOT int handle_cr_access(struct tv_vcpu *v,
 	switch (a.type) {
 	case TV_CR_MOV_TO:
 		val = tv_cr_operand(read_gpr(regs, a.gpr), guest_in_long_mode());
-		if (a.cr == 0 || a.cr == 4)
-			return write_cr(v, a.cr, val);
-		if (a.cr == 3) {
-			/* Only on CPUs that force CR3 exiting (no TRUE MSRs). */
-			tv_vmwrite(VMCS_GUEST_CR3, val & ~TV_BIT(63));
-			tv_invvpid(tv_invvpid_type(&v->shared->caps,
-					INVVPID_SINGLE_CONTEXT_GLOBALS),
-				   v->vpid, 0);
-			skip_instruction();
-			return RESUME;
-		}
-		break;
+		return mov_to_cr(v, regs, a.cr, val);
 	case TV_CR_MOV_FROM:
-		if (a.cr == 3) {
-			write_gpr(regs, a.gpr, tv_vmread(VMCS_GUEST_CR3));
-			skip_instruction();
-			return RESUME;
-		}
-		break;
+		return mov_from_cr(v, regs, a.cr, a.gpr);
 	case TV_CR_LMSW:
 		/* LMSW writes CR0[3:0] but can never clear PE. */
 		val = guest_visible_cr(0);
 		val = (val & ~0xeULL) | (a.lmsw_source & 0xf) | (val & CR0_PE);
-		return write_cr(v, 0, val);
+		return mov_to_cr(v, regs, 0, val);
 	case TV_CR_CLTS:
-		break;
+		/* Exits only when an extension watches CR0.TS. */
+		return mov_to_cr(v, regs, 0, guest_visible_cr(0) & ~CR0_TS);
 	}
 	tv_dump_guest_state(v, "unexpected control-register access");
 	tv_plat_panic("thinvisor: unexpected control-register access exit");
@@ -266,8 +256,25 @@ static TV_VMX_ROOT int handle_xsetbv(struct tv_vcpu *v, struct tv_regs *regs)
 		inject_ud();
 		return RESUME;
 	}
-	if (guest_cpl() != 0 ||
-	    !tv_xsetbv_valid(xcr, val, v->shared->features.xcr0_supported)) {
+	if (guest_cpl() != 0) {
+		inject_gp();
+		return RESUME;
+	}
+	if (tv_unlikely(tv_ext_wants_exit(v, EXIT_REASON_XSETBV))) {
+		struct tv_ext_event ev = {
+			.type = TV_EV_XSETBV,
+			.instr_len = (u32)tv_vmread(VMCS_EXIT_INSTR_LEN),
+		};
+		enum tv_ext_reply r;
+
+		ev.xsetbv.xcr = xcr;
+		ev.xsetbv.value = val;
+		r = tv_ext_deliver(v, regs, &ev);
+		if (r != TV_EXT_CONTINUE)
+			return tv_ext_finish(&ev, r);
+		val = ev.xsetbv.value;
+	}
+	if (!tv_xsetbv_valid(xcr, val, v->shared->features.xcr0_supported)) {
 		inject_gp();
 		return RESUME;
 	}
@@ -332,10 +339,22 @@ static TV_VMX_ROOT bool terminate_allowed(struct tv_vcpu *v,
 	return false;
 }
 
+/* The root call's VMCALL: thinvisor's own, keyed like TERMINATE. */
+static TV_VMX_ROOT bool root_call_allowed(struct tv_vcpu *v,
+					  struct tv_regs *regs)
+{
+	return tv_vmread(VMCS_GUEST_RIP) == (u64)tv_asm_root_vmcall &&
+	       regs->rdx == v->shared->terminate_key;
+}
+
 static TV_VMX_ROOT int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 {
 	u64 rip;
 
+	/* Numbers extensions own, with the CPL each allows. */
+	if (regs->rax >= TV_HC_EXT_FIRST && regs->rax <= TV_HC_EXT_LAST &&
+	    tv_ext_wants_exit(v, EXIT_REASON_VMCALL))
+		return tv_exit_ext(v, regs, EXIT_REASON_VMCALL);
 	if (guest_cpl() != 0) {
 		inject_ud();
 		return RESUME;
@@ -351,11 +370,19 @@ static TV_VMX_ROOT int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 		regs->rdx = (TV_VERSION_MAJOR << 16) | TV_VERSION_MINOR;
 		regs->r8 = v->exits;
 		break;
+	case TV_HC_ROOT_CALL:
+		if (!root_call_allowed(v, regs)) {
+			inject_ud();
+			return RESUME;
+		}
+		regs->rax = tv_ext_root_call(v, regs->r8, regs->r9);
+		break;
 	case TV_HC_TERMINATE:
 		if (!terminate_allowed(v, regs)) {
 			inject_ud();
 			return RESUME;
 		}
+		tv_ext_cpu_down(v);
 		rip = tv_vmread(VMCS_GUEST_RIP) +
 		      tv_vmread(VMCS_EXIT_INSTR_LEN);
 		regs->rax = 0;
@@ -501,10 +528,20 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	u32 basic = EXIT_REASON_BASIC(reason);
 
 	/* The exit the guest takes most, ahead of the general dispatch. */
-	if (tv_likely(reason == EXIT_REASON_CPUID))
+	if (tv_likely(reason == EXIT_REASON_CPUID) &&
+	    tv_likely(!tv_ext_wants_exit(v, EXIT_REASON_CPUID)))
 		return handle_cpuid(regs);
 	if (tv_unlikely(reason & EXIT_REASON_ENTRY_FAILURE))
 		return handle_entry_failure(v, regs, reason);
+	/* Exits an extension asked for (VMCALL and CR: their handlers). */
+	if (tv_unlikely(tv_ext_wants_exit(v, basic)) &&
+	    basic != EXIT_REASON_VMCALL && basic != EXIT_REASON_CR_ACCESS &&
+	    basic != EXIT_REASON_XSETBV && basic != EXIT_REASON_MTF) {
+		int ret = tv_exit_ext(v, regs, basic);
+
+		if (ret >= 0)
+			return ret;
+	}
 
 	switch (basic) {
 	case EXIT_REASON_RDMSR:
@@ -540,7 +577,10 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	case EXIT_REASON_GETSEC:
 		return handle_getsec(regs);
 	case EXIT_REASON_MTF:
-		/* Armed to find an event window: tv_root_events_hand_on. */
+		/* An extension's single step or native step; or armed to find
+		 * an event window (tv_root_events_hand_on after this). */
+		if (v->native_step || v->ext_single_step)
+			return tv_exit_ext(v, regs, basic);
 		return RESUME;
 	case EXIT_REASON_INIT:
 		return handle_init(v, regs);

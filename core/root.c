@@ -14,6 +14,7 @@
  *   others    a VMM bug: log, dump and stop the machine.
  */
 #include "core/vcpu.h"
+#include "core/ext.h"
 #include "core/root.h"
 #include "core/platform.h"
 #include "core/vmm.h"
@@ -45,7 +46,7 @@ u64 tv_root_idt_base(const struct tv_vcpu *v)
 
 /* The vCPU of the CPU we are on, from its root IDT: no per-CPU data of
  * the host is needed, and none of its segment bases is trusted. */
-static TV_VMX_ROOT struct tv_vcpu *root_vcpu(void)
+TV_VMX_ROOT struct tv_vcpu *tv_root_vcpu(void)
 {
 	struct tv_dtr idt;
 
@@ -55,7 +56,7 @@ static TV_VMX_ROOT struct tv_vcpu *root_vcpu(void)
 
 TV_VMX_ROOT void tv_root_exception(struct tv_root_frame *f)
 {
-	struct tv_vcpu *v = root_vcpu();
+	struct tv_vcpu *v = tv_root_vcpu();
 	struct tv_stack_top *top = tv_stack_top(v);
 
 	switch (f->vector) {
@@ -96,8 +97,7 @@ static TV_VMX_ROOT void set_mtf(struct tv_vcpu *v, bool on)
 	if (v->mtf_armed == on)
 		return;
 	v->mtf_armed = on;
-	tv_vmwrite(VMCS_PROC_CONTROLS,
-		   v->shared->ctl.proc | (on ? PROC_MTF : 0));
+	tv_ext_write_controls(v);
 }
 
 /*

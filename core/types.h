@@ -50,6 +50,9 @@ enum tv_err {
 	TV_ERR_BUSY = 14,		/* a CPU is in a state we cannot handle */
 	TV_ERR_INVALID = 15,		/* bad argument */
 	TV_ERR_PLATFORM = 16,		/* the host refused (registration etc.) */
+	TV_ERR_EXISTS = 17,		/* already registered or owned */
+	TV_ERR_NO_SPACE = 18,		/* a fixed-size table is full */
+	TV_ERR_UNSUPPORTED = 19,	/* this CPU cannot do what was asked */
 	TV_ERR_COUNT
 };
 

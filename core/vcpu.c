@@ -6,6 +6,7 @@
  * after VMLAUNCH (see tv_asm_launch).
  */
 #include "core/vcpu.h"
+#include "core/ext.h"
 #include "core/platform.h"
 #include "core/vmm.h"
 #include "arch/x86/cpu.h"
@@ -259,6 +260,8 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 	ret = setup_vmcs(v, v->cr4_before);
 	if (ret)
 		goto out;
+	/* The controls the registered extensions need, before any exit. */
+	tv_ext_write_controls(v);
 
 	st = tv_asm_launch();
 	if (st == TV_LAUNCH_GUEST) {

@@ -58,6 +58,10 @@ struct tv_vcpu {
 	 * own must take the general dispatcher when the reason's bit is set.
 	 */
 	u64 ext_exits[2];
+	u8 ext_single_step;	/* bit n: extension slot n steps this CPU */
+	bool native_step;	/* an instruction runs natively under MTF */
+	u32 native_drop_proc;	/* with these controls off (ext_root.c) */
+	u32 native_drop_proc2;
 	/* Root events taken from the stack top, waiting for a window. */
 	u32 pending_nmis;
 	u32 pending_mces;
@@ -122,11 +126,15 @@ int tv_asm_rdmsr_safe(u32 msr, u64 *val);
 int tv_asm_wrmsr_safe(u32 msr, u64 val);
 extern const u8 tv_asm_rdmsr_insn[], tv_asm_wrmsr_insn[], tv_asm_msr_fault[];
 u64 tv_asm_vmcall_terminate(u64 key);
+u64 tv_asm_vmcall_root(u64 key, u64 fn, u64 arg);
+extern const u8 tv_asm_root_vmcall[];
 extern const u8 tv_asm_terminate_vmcall[];
 void tv_asm_triple_fault(void);
 
 /* core/root.c: VMX root's own IDT and the events it records */
 void tv_root_idt_build(struct tv_vcpu *v, u16 cs);
+/* The vCPU whose VMX root this is (from the root IDT).  VMX root only. */
+struct tv_vcpu *tv_root_vcpu(void);
 u64 tv_root_idt_base(const struct tv_vcpu *v);
 void tv_vmexit_root_events(struct tv_regs *regs);
 void tv_root_events_hand_on(struct tv_vcpu *v);
@@ -137,6 +145,21 @@ int tv_vcpu_launch(struct tv_vcpu *v);
 int tv_vcpu_terminate(const struct tv_vcpu *v);
 /* Leave VMX operation and shut the CPU down: the platform resets. */
 void tv_reset_by_triple_fault(struct tv_vcpu *v);
+
+/* core/vmm.c: sleepable, host lock held */
+/*
+ * Run @fn(@v, @arg) in VMX root on every virtualized CPU in turn (a keyed
+ * TV_HC_ROOT_CALL); returns the first error or non-zero @fn result.
+ */
+int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
+/* The same on CPU @cpu only; TV_ERR_INVALID when it is not virtualized. */
+int tv_vmm_root_call_one(unsigned int cpu,
+			 int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
+/* The shared state, NULL when thinvisor is not loaded. */
+const struct tv_shared *tv_vmm_shared(void);
+
+_Static_assert(TV_HC_ROOT_CALL == 0x7476000000000004ULL,
+	       "TV_HC_ROOT_CALL in arch/x86/vmx_stub.S");
 
 /* core/exit.c */
 int tv_vmexit_handler(struct tv_regs *regs);

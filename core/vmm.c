@@ -6,6 +6,7 @@
  */
 #include "core/vmm.h"
 #include "core/vcpu.h"
+#include "core/ext.h"
 #include "core/platform.h"
 #include "core/ept.h"
 #include "core/mtrr.h"
@@ -321,6 +322,7 @@ void tv_vmm_fini(void)
 	}
 	tv_plat_free(g_vcpus);
 	g_vcpus = NULL;
+	tv_ext_core_fini();
 	free_shared(g_shared);
 	g_shared = NULL;
 }
@@ -393,6 +395,58 @@ static int terminate_on_cpu(void *arg)
 	return tv_vcpu_terminate(v);
 }
 
+/* A root call (TV_HC_ROOT_CALL) on the current CPU. */
+struct root_call {
+	u64 key, fn, arg, ret;
+};
+
+static int root_call_on_cpu(void *arg)
+{
+	struct root_call *c = arg;
+
+	if (!hv_signature_present())
+		return TV_ERR_BUSY;
+	c->ret = tv_asm_vmcall_root(c->key, c->fn, c->arg);
+	return TV_OK;
+}
+
+int tv_vmm_root_call_one(unsigned int cpu,
+			 int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
+	struct tv_vcpu *v = vcpu_of(cpu);
+	struct root_call c;
+	int err;
+
+	if (!v || !v->launched)
+		return TV_ERR_INVALID;
+	c.key = g_shared->terminate_key;
+	c.fn = (u64)fn;
+	c.arg = (u64)arg;
+	c.ret = 0;
+	err = tv_plat_on_cpu(cpu, root_call_on_cpu, &c);
+	return err ? err : (int)c.ret;
+}
+
+int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
+	unsigned int cpu;
+	int err;
+
+	for (cpu = 0; cpu < g_cpu_limit; cpu++) {
+		if (!vcpu_of(cpu))
+			continue;
+		err = tv_vmm_root_call_one(cpu, fn, arg);
+		if (err && err != TV_ERR_INVALID)
+			return err;
+	}
+	return TV_OK;
+}
+
+const struct tv_shared *tv_vmm_shared(void)
+{
+	return g_shared;
+}
+
 static bool is_last_online_cpu(unsigned int cpu)
 {
 	unsigned int c;
@@ -432,6 +486,8 @@ int tv_vmm_cpu_up(unsigned int cpu)
 		return ret;
 	}
 	g_vcpus[cpu] = v;
+	/* The extensions' per-CPU set-up, in VMX root on that CPU. */
+	tv_vmm_root_call_one(cpu, tv_ext_cpu_up, NULL);
 	return TV_OK;
 }
 

@@ -34,18 +34,8 @@ enum tv_fault {
 	TV_FAULT_HOST_FIRST = 20,	/* host-specific steps start here */
 };
 
-/* Hypercall numbers (VMCALL with RAX = number; see docs/hypercalls.md). */
-#define TV_HC_MAGIC 0x7476000000000000ULL	/* "tv" in the top bytes */
-#define TV_HC_PING (TV_HC_MAGIC | 1)
-#define TV_HC_TERMINATE (TV_HC_MAGIC | 2)
-#define TV_HC_INFO (TV_HC_MAGIC | 3)
-#define TV_HC_PONG 0x706f6e67ULL		/* "pong" returned by ping */
-
-/* CPUID signature (leaf 0x40000000 EBX:ECX:EDX, leaf 0x40000001 EAX). */
-#define TV_CPUID_SIGNATURE "thinvisor-hv"
-#define TV_CPUID_INTERFACE 0x31305654u		/* "TV01" */
-#define TV_VERSION_MAJOR 0
-#define TV_VERSION_MINOR 1
+/* Hypercall numbers, CPUID signature and version: the guest ABI. */
+#include "thinvisor/hypercall.h"
 
 struct tv_cpu_status {
 	bool virtualized;

@@ -197,6 +197,7 @@ enum tv_exit_reason {
 /* Control registers */
 #define CR0_PE TV_BIT(0)
 #define CR0_MP TV_BIT(1)
+#define CR0_TS TV_BIT(3)
 #define CR0_ET TV_BIT(4)
 #define CR0_NE TV_BIT(5)
 #define CR0_WP TV_BIT(16)

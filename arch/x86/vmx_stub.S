@@ -10,6 +10,7 @@
 #if defined(_WIN64) || defined(__MINGW64__) || defined(__MINGW32__)
 #define ARG1 %rcx
 #define ARG2 %rdx
+#define ARG3 %r8
 #define ALLOC_SHADOW_SPACE sub $32, %rsp
 #define FREE_SHADOW_SPACE add $32, %rsp
 #define PUSH_ABI_SAVED push %rdi; .seh_pushreg %rdi; push %rsi; .seh_pushreg %rsi
@@ -28,6 +29,7 @@
 #else
 #define ARG1 %rdi
 #define ARG2 %rsi
+#define ARG3 %rdx
 #define ALLOC_SHADOW_SPACE
 #define FREE_SHADOW_SPACE
 #define PUSH_ABI_SAVED
@@ -44,6 +46,7 @@
 #define VMCS_GUEST_RSP 0x681c
 #define VMCS_GUEST_RIP 0x681e
 #define TV_HC_TERMINATE 0x7476000000000002
+#define TV_HC_ROOT_CALL 0x7476000000000004
 
 /* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
 #define TOP_ROOT_EVENTS 16
@@ -304,6 +307,25 @@ tv_asm_vmcall_terminate:
 	movabs $TV_HC_TERMINATE, %rax
 	.globl tv_asm_terminate_vmcall
 tv_asm_terminate_vmcall:
+	vmcall
+	ret
+
+/*
+ * u64 tv_asm_vmcall_root(u64 key, u64 fn, u64 arg)
+ *
+ * The only VMCALL the VMM accepts a root call from (core/vmm.c
+ * tv_vmm_root_call_each): RIP and key checked as for TERMINATE.  Returns
+ * what fn returned in VMX root.  The moves run from the last argument to
+ * the first so that neither ABI overwrites one before it is read.
+ */
+	.globl tv_asm_vmcall_root
+tv_asm_vmcall_root:
+	mov ARG3, %r9
+	mov ARG2, %r8
+	mov ARG1, %rdx
+	movabs $TV_HC_ROOT_CALL, %rax
+	.globl tv_asm_root_vmcall
+tv_asm_root_vmcall:
 	vmcall
 	ret
 

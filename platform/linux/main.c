@@ -70,6 +70,12 @@ int tv_linux_errno(int err)
 		return -ECANCELED;
 	case TV_ERR_INVALID:
 		return -EINVAL;
+	case TV_ERR_EXISTS:
+		return -EEXIST;
+	case TV_ERR_NO_SPACE:
+		return -ENOSPC;
+	case TV_ERR_UNSUPPORTED:
+		return -EOPNOTSUPP;
 	default:
 		return -EIO;
 	}

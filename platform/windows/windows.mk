@@ -30,7 +30,7 @@ HOSTCC ?= gcc
 WIN_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Werror \
 	-Werror=implicit-function-declaration \
-	-I$(WIN_SYSROOT)/include/ddk -I$(WIN_TOP) -I$(WIN_DIR) \
+	-I$(WIN_SYSROOT)/include/ddk -I$(WIN_TOP) -I$(WIN_TOP)/include -I$(WIN_DIR) \
 	-D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 \
 	-ffreestanding -fno-builtin -fno-stack-protector -fno-stack-check \
 	-mno-stack-arg-probe -mno-red-zone -fno-omit-frame-pointer \
@@ -176,7 +176,7 @@ WIN_STUB_SRCS := $(wildcard $(WIN_TESTS)/ntstub*.c)
 $(WIN_OUT)/ntstub: $(WIN_STUB_SRCS) $(WIN_TESTS)/ntstub.h $(WIN_DIR)/route.c $(WIN_DIR)/string.c \
 		$(WIN_DIR)/route.h $(WIN_TOP)/core/errors.c $(WIN_TOP)/core/types.h
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(WIN_HOST_CFLAGS) -I$(WIN_TOP)/tests/unit -I$(WIN_TOP) \
+	$(HOSTCC) $(WIN_HOST_CFLAGS) -I$(WIN_TOP)/tests/unit -I$(WIN_TOP) -I$(WIN_TOP)/include \
 		-I$(WIN_DIR) -o $@ $(WIN_STUB_SRCS) $(WIN_DIR)/route.c \
 		$(WIN_TOP)/core/errors.c -lpthread
 

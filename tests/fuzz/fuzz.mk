@@ -26,7 +26,7 @@ FUZZ_HEADERS := $(wildcard core/*.h arch/x86/*.h tests/unit/*.h tests/fuzz/*.h) 
 
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -I. -Itests/unit -Itests/fuzz
+	-fno-omit-frame-pointer -I. -Iinclude -Itests/unit -Itests/fuzz
 # The reference helpers are the judge, not the subject: sanitized, but not
 # instrumented for coverage, so cov:/ft: count the core and the harness.
 FUZZ_REF_CFLAGS := $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \

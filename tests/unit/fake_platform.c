@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "fake_platform.h"
+#include "core/vcpu.h"
+#include "core/ext.h"
 
 struct fake_platform fake;
 
@@ -124,4 +126,35 @@ void tv_plat_panic(const char *msg)
 bool tv_plat_fault(int step)
 {
 	return fake.fault_step == step;
+}
+
+/*
+ * What core/ext.c needs from core/vmm.c and core/ext_root.c, which run
+ * VMX instructions: the shared state a test sets up, and root calls that
+ * run their function on fake vCPUs (one per fake.vcpus).
+ */
+const struct tv_shared *tv_vmm_shared(void)
+{
+	return fake.shared;
+}
+
+int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
+	static struct tv_vcpu fake_vcpu;
+	unsigned int cpu;
+	int ret;
+
+	for (cpu = 0; cpu < fake.vcpus; cpu++) {
+		fake.root_calls++;
+		fake_vcpu.cpu = cpu;
+		ret = fn(&fake_vcpu, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void tv_ext_write_controls(struct tv_vcpu *v)
+{
+	fake.controls_written++;
 }

@@ -3,6 +3,8 @@
 #define TV_FAKE_PLATFORM_H
 #include "core/platform.h"
 
+struct tv_shared;
+
 /* State of the fake platform; tests reset it with fake_reset(). */
 struct fake_platform {
 	long pages_live;	/* pages allocated and not yet freed */
@@ -13,6 +15,11 @@ struct fake_platform {
 	unsigned int cpus;
 	unsigned int current_cpu;
 	long log_lines;
+	/* The core's side of the extension registry (core/ext.c). */
+	const struct tv_shared *shared;	/* tv_vmm_shared() */
+	unsigned int vcpus;		/* CPUs a root call reaches */
+	long root_calls;		/* root calls made, per CPU */
+	long controls_written;		/* tv_ext_write_controls() calls */
 };
 
 extern struct fake_platform fake;

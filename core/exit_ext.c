@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The exits that exist only because an extension asked for them (and the
+ * ones it shares with the core: CPUID and MSRs it asked for).  Each builds
+ * the event, offers it (tv_ext_deliver), and on TV_EXT_CONTINUE does what
+ * the CPU would have done without the exit.  Where that is more than a
+ * few lines (string I/O, the descriptor-table instructions), the
+ * instruction runs natively once: its exit control off and the monitor
+ * trap flag on, so that the CPU itself executes it with every check, and
+ * the MTF exit puts the control back.  VMX root only.
+ */
+#include "core/ext.h"
+#include "core/vcpu.h"
+#include "core/vmx_guest.h"
+#include "core/emulate.h"
+#include "core/platform.h"
+#include "arch/x86/msr.h"
+
+static TV_VMX_ROOT void event_init(struct tv_ext_event *ev,
+				   enum tv_ext_event_type type)
+{
+	*ev = (struct tv_ext_event){ .type = type };
+	ev->instr_len = (u32)tv_vmread(VMCS_EXIT_INSTR_LEN);
+}
+
+/* Run the exiting instruction natively once: see the file comment. */
+static TV_VMX_ROOT int step_natively(struct tv_vcpu *v, u32 drop_proc,
+				     u32 drop_proc2)
+{
+	if (!v->shared->mtf) {
+		tv_dump_guest_state(v, "no monitor trap flag to step an instruction");
+		tv_plat_panic("thinvisor: cannot complete an exit an extension asked for");
+		return RESUME;
+	}
+	v->native_step = true;
+	v->native_drop_proc = drop_proc;
+	v->native_drop_proc2 = drop_proc2;
+	tv_ext_write_controls(v);
+	return RESUME;
+}
+
+static TV_VMX_ROOT int ext_cpuid(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	struct tv_ext_event ev;
+	struct tv_cpuid r;
+	enum tv_ext_reply rep;
+	u32 leaf = (u32)regs->rax, subleaf = (u32)regs->rcx;
+
+	tv_cpuid(leaf, subleaf, &r);
+	tv_cpuid_shape(leaf, subleaf, tv_vmread(VMCS_GUEST_CR4), &r);
+	event_init(&ev, TV_EV_CPUID);
+	ev.cpuid.leaf = leaf;
+	ev.cpuid.subleaf = subleaf;
+	ev.cpuid.eax = r.eax;
+	ev.cpuid.ebx = r.ebx;
+	ev.cpuid.ecx = r.ecx;
+	ev.cpuid.edx = r.edx;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	regs->rax = ev.cpuid.eax;
+	regs->rbx = ev.cpuid.ebx;
+	regs->rcx = ev.cpuid.ecx;
+	regs->rdx = ev.cpuid.edx;
+	skip_instruction();
+	return RESUME;
+}
+
+static TV_VMX_ROOT int ext_msr(struct tv_vcpu *v, struct tv_regs *regs,
+			       bool write)
+{
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u32 msr = (u32)regs->rcx;
+	u64 val = (regs->rdx << 32) | (u32)regs->rax;
+
+	event_init(&ev, write ? TV_EV_MSR_WRITE : TV_EV_MSR_READ);
+	ev.msr.index = msr;
+	if (!write) {
+		/* The event sees the value the guest would get. */
+		if (tv_exit_msr_access(msr, false, &val)) {
+			inject_gp();
+			return RESUME;
+		}
+	}
+	ev.msr.value = val;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	if (write) {
+		if (tv_exit_msr_access(msr, true, &ev.msr.value)) {
+			inject_gp();
+			return RESUME;
+		}
+	} else {
+		regs->rax = (u32)ev.msr.value;
+		regs->rdx = ev.msr.value >> 32;
+	}
+	skip_instruction();
+	return RESUME;
+}
+
+static TV_VMX_ROOT u64 read_dr(u32 dr)
+{
+	u64 val = 0;
+
+	switch (dr) {
+	case 0:
+		asm volatile("mov %%dr0, %0" : "=r"(val));
+		break;
+	case 1:
+		asm volatile("mov %%dr1, %0" : "=r"(val));
+		break;
+	case 2:
+		asm volatile("mov %%dr2, %0" : "=r"(val));
+		break;
+	case 3:
+		asm volatile("mov %%dr3, %0" : "=r"(val));
+		break;
+	case 6:
+		asm volatile("mov %%dr6, %0" : "=r"(val));
+		break;
+	default:
+		val = tv_vmread(VMCS_GUEST_DR7);
+		break;
+	}
+	return val;
+}
+
+static TV_VMX_ROOT void write_dr(u32 dr, u64 val)
+{
+	switch (dr) {
+	case 0:
+		asm volatile("mov %0, %%dr0" : : "r"(val));
+		break;
+	case 1:
+		asm volatile("mov %0, %%dr1" : : "r"(val));
+		break;
+	case 2:
+		asm volatile("mov %0, %%dr2" : : "r"(val));
+		break;
+	case 3:
+		asm volatile("mov %0, %%dr3" : : "r"(val));
+		break;
+	case 6:
+		asm volatile("mov %0, %%dr6" : : "r"(val));
+		break;
+	default:
+		tv_vmwrite(VMCS_GUEST_DR7, val);
+		break;
+	}
+}
+
+/*
+ * MOV DR.  The CPU checked CPL, CR4.DE for DR4/DR5 and DR7.GD before the
+ * exit (SDM 25.1.1); what is left is DR4/DR5 aliasing DR6/DR7 and the #GP
+ * for setting the upper half of DR6 or DR7.  DR0-DR3 and DR6 are live in
+ * root (VM exits do not switch them), DR7 is in the VMCS.
+ */
+static TV_VMX_ROOT int ext_dr(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION), val;
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u32 dr = qual & 7, gpr = (qual >> 8) & 15;
+	bool to_dr = !((qual >> 4) & 1), long_mode = guest_in_long_mode();
+
+	event_init(&ev, TV_EV_DR_ACCESS);
+	ev.dr.dr = dr;
+	ev.dr.gpr = gpr;
+	ev.dr.write = to_dr;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	if (dr == 4 || dr == 5)
+		dr += 2;
+	if (to_dr) {
+		val = read_gpr(regs, gpr);
+		if (!long_mode)
+			val = (u32)val;
+		if ((dr == 6 || dr == 7) && (val >> 32)) {
+			inject_gp();
+			return RESUME;
+		}
+		write_dr(dr, val);
+	} else {
+		val = read_dr(dr);
+		write_gpr(regs, gpr, long_mode ? val : (u32)val);
+	}
+	skip_instruction();
+	return RESUME;
+}
+
+static TV_VMX_ROOT u32 port_in(u16 port, u32 size)
+{
+	u32 val = 0;
+
+	if (size == 1)
+		asm volatile("inb %w1, %b0" : "=a"(val) : "Nd"(port));
+	else if (size == 2)
+		asm volatile("inw %w1, %w0" : "=a"(val) : "Nd"(port));
+	else
+		asm volatile("inl %w1, %0" : "=a"(val) : "Nd"(port));
+	return val;
+}
+
+static TV_VMX_ROOT void port_out(u16 port, u32 size, u32 val)
+{
+	if (size == 1)
+		asm volatile("outb %b0, %w1" : : "a"(val), "Nd"(port));
+	else if (size == 2)
+		asm volatile("outw %w0, %w1" : : "a"(val), "Nd"(port));
+	else
+		asm volatile("outl %0, %w1" : : "a"(val), "Nd"(port));
+}
+
+/*
+ * IN/OUT.  The I/O permission checks (IOPL, the TSS bitmap) come before
+ * the exit, so root may do the access itself; the string forms run
+ * natively under MTF instead of being emulated.
+ */
+static TV_VMX_ROOT int ext_io(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u32 size = (qual & 7) + 1, val;
+	u16 port = (u16)(qual >> 16);
+	u64 mask;
+
+	event_init(&ev, TV_EV_IO);
+	ev.io.port = port;
+	ev.io.size = size;
+	ev.io.in = (qual >> 3) & 1;
+	ev.io.string = (qual >> 4) & 1;
+	ev.io.rep = (qual >> 5) & 1;
+	mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
+	if (!ev.io.in && !ev.io.string)
+		ev.io.value = regs->rax & mask;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	if (ev.io.string)
+		return step_natively(v, PROC_USE_IO_BITMAPS |
+				     PROC_UNCOND_IO_EXITING, 0);
+	if (ev.io.in) {
+		val = port_in(port, size);
+		/* A 32-bit destination zero-extends; 8 and 16 bits merge. */
+		regs->rax = size == 4 ? val : (regs->rax & ~mask) | val;
+	} else {
+		port_out(port, size, (u32)ev.io.value);
+	}
+	skip_instruction();
+	return RESUME;
+}
+
+static TV_VMX_ROOT int ext_descriptor(struct tv_vcpu *v, struct tv_regs *regs,
+				      u32 basic)
+{
+	u32 info = (u32)tv_vmread(VMCS_EXIT_INSTR_INFO);
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u32 identity = (info >> 28) & 3;
+
+	event_init(&ev, TV_EV_DESCRIPTOR);
+	ev.descriptor.insn = (basic == EXIT_REASON_GDTR_IDTR ? TV_DESC_SGDT :
+			      TV_DESC_SLDT) + identity;
+	ev.descriptor.instr_info = info;
+	ev.descriptor.qualification = tv_vmread(VMCS_EXIT_QUALIFICATION);
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	return step_natively(v, 0, PROC2_DESC_TABLE_EXITING);
+}
+
+static TV_VMX_ROOT bool canonical(u64 la)
+{
+	return (u64)((s64)(la << 16) >> 16) == la;
+}
+
+static TV_VMX_ROOT int ext_invlpg(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u64 la = tv_vmread(VMCS_EXIT_QUALIFICATION);
+
+	event_init(&ev, TV_EV_INVLPG);
+	ev.invlpg.linear = la;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	/* INVLPG of a non-canonical address is a no-op. */
+	if (canonical(la))
+		tv_invvpid(tv_invvpid_type(&v->shared->caps,
+					   INVVPID_ADDRESS),
+			   v->vpid, la);
+	skip_instruction();
+	return RESUME;
+}
+
+static TV_VMX_ROOT int ext_rdtsc(struct tv_vcpu *v, struct tv_regs *regs,
+				 bool rdtscp)
+{
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u64 tsc;
+
+	event_init(&ev, TV_EV_RDTSC);
+	ev.rdtsc.rdtscp = rdtscp;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep != TV_EXT_CONTINUE)
+		return tv_ext_finish(&ev, rep);
+	tsc = tv_rdtsc();
+	if (v->shared->ctl.proc & PROC_TSC_OFFSETTING)
+		tsc += tv_vmread(VMCS_TSC_OFFSET);
+	regs->rax = (u32)tsc;
+	regs->rdx = tsc >> 32;
+	/* TSC_AUX is not switched: root's is the guest's. */
+	if (rdtscp)
+		regs->rcx = (u32)tv_rdmsr(MSR_IA32_TSC_AUX);
+	skip_instruction();
+	return RESUME;
+}
+
+/* Re-inject the event whose delivery the exit interrupted. */
+static TV_VMX_ROOT void reinject_vectoring(u32 idt)
+{
+	u32 type = idt & 0x700;
+
+	tv_vmwrite(VMCS_ENTRY_INTR_INFO, idt & ~TV_BIT(12));
+	if (idt & INTR_INFO_DELIVER_ERROR)
+		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR,
+			   tv_vmread(VMCS_IDT_VECTORING_ERROR));
+	/* Software interrupts and exceptions, and INT1, need a length. */
+	if (type == (4u << 8) || type == (5u << 8) || type == (6u << 8))
+		tv_vmwrite(VMCS_ENTRY_INSTR_LEN,
+			   tv_vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+/*
+ * The exception an intercepted one becomes when it hit the delivery of
+ * another (SDM Vol. 3, Table 6-5): #DF for contributory-on-contributory
+ * and anything-but-benign on #PF; delivering an exception during #DF is
+ * a shutdown, which the CPU gives us as a triple-fault exit when we
+ * re-inject the #DF and it faults again.
+ */
+static TV_VMX_ROOT bool makes_double_fault(u32 first_idt, u32 second)
+{
+	u32 first = first_idt & 0xff;
+	bool c1 = first == 0 || (first >= 10 && first <= 13);
+	bool c2 = second == 0 || (second >= 10 && second <= 13);
+
+	if ((first_idt & 0x700) != INTR_TYPE_HW_EXCEPTION)
+		return false;
+	return (c1 && c2) || (first == VEC_PF && (c2 || second == VEC_PF));
+}
+
+/* What the CPU would have done with the exception: deliver it. */
+static TV_VMX_ROOT void deliver_exception(const struct tv_ext_event *ev,
+					  u32 intr, u32 idt)
+{
+	u32 vec = ev->exception.vector, type = intr & 0x700;
+	u64 dr6;
+
+	if ((idt & INTR_INFO_VALID) && makes_double_fault(idt, vec)) {
+		tv_ext_inject_exception(VEC_DF, 1, 0);
+		return;
+	}
+	if (vec == VEC_PF)
+		asm volatile("mov %0, %%cr2" : : "r"(ev->exception.fault_address));
+	if (vec == VEC_DB && type == INTR_TYPE_HW_EXCEPTION) {
+		/* An intercepted #DB has not updated DR6 (SDM 27.1). */
+		dr6 = read_dr(6) & ~0x1e00fULL;
+		dr6 |= ev->exception.fault_address & 0x600f;
+		dr6 |= 0xffff0ff0ULL;
+		if (ev->exception.fault_address & TV_BIT(16))
+			dr6 &= ~TV_BIT(16);	/* RTM is active low */
+		write_dr(6, dr6);
+	}
+	tv_vmwrite(VMCS_ENTRY_INTR_INFO, intr & ~TV_BIT(12));
+	if (intr & INTR_INFO_DELIVER_ERROR)
+		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, ev->exception.error_code);
+	if (type != INTR_TYPE_HW_EXCEPTION)
+		tv_vmwrite(VMCS_ENTRY_INSTR_LEN, ev->instr_len);
+}
+
+static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	u32 intr = (u32)tv_vmread(VMCS_EXIT_INTR_INFO);
+	u32 idt = (u32)tv_vmread(VMCS_IDT_VECTORING_INFO);
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	u32 type = intr & 0x700;
+
+	event_init(&ev, TV_EV_EXCEPTION);
+	ev.exception.vector = intr & 0xff;
+	ev.exception.software = type != INTR_TYPE_HW_EXCEPTION;
+	ev.exception.has_error_code = !!(intr & INTR_INFO_DELIVER_ERROR);
+	if (ev.exception.has_error_code)
+		ev.exception.error_code = (u32)tv_vmread(VMCS_EXIT_INTR_ERROR);
+	ev.exception.fault_address = tv_vmread(VMCS_EXIT_QUALIFICATION);
+	rep = tv_ext_deliver(v, regs, &ev);
+	switch (rep) {
+	case TV_EXT_CONTINUE:
+		deliver_exception(&ev, intr, idt);
+		break;
+	case TV_EXT_INJECT:
+		tv_ext_inject_reply(&ev);
+		break;
+	case TV_EXT_HANDLED:
+	case TV_EXT_RETRY:
+		/* Consumed: the interrupted delivery, if any, goes on. */
+		if (idt & INTR_INFO_VALID)
+			reinject_vectoring(idt);
+		break;
+	}
+	return RESUME;
+}
+
+/* Returns -1 when nobody took it: the core's own handling follows. */
+static TV_VMX_ROOT int ext_ept_violation(struct tv_vcpu *v,
+					 struct tv_regs *regs)
+{
+	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
+	u32 idt = (u32)tv_vmread(VMCS_IDT_VECTORING_INFO);
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+
+	event_init(&ev, TV_EV_EPT_VIOLATION);
+	ev.instr_len = 0;
+	ev.ept.gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
+	ev.ept.gla_valid = (qual >> 7) & 1;
+	if (ev.ept.gla_valid)
+		ev.ept.gla = tv_vmread(VMCS_GUEST_LINEAR_ADDR);
+	ev.ept.access = qual & 7;
+	ev.ept.allowed = (qual >> 3) & 7;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep == TV_EXT_CONTINUE)
+		return -1;
+	if (rep == TV_EXT_INJECT)
+		tv_ext_inject_reply(&ev);
+	else if (idt & INTR_INFO_VALID)
+		reinject_vectoring(idt);
+	return RESUME;
+}
+
+static TV_VMX_ROOT int ext_mtf(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	struct tv_ext_event ev;
+
+	if (v->native_step) {
+		v->native_step = false;
+		tv_ext_write_controls(v);
+	}
+	if (v->ext_single_step) {
+		event_init(&ev, TV_EV_MTF);
+		ev.instr_len = 0;
+		/* Nothing to complete or refuse: any reply just resumes. */
+		tv_ext_deliver(v, regs, &ev);
+	}
+	return RESUME;
+}
+
+static TV_VMX_ROOT int ext_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
+{
+	struct tv_ext_event ev;
+	enum tv_ext_reply rep;
+	int max_cpl = tv_ext_vmcall_max_cpl(regs->rax);
+
+	if (max_cpl < 0 || guest_cpl() > (u32)max_cpl) {
+		inject_ud();
+		return RESUME;
+	}
+	event_init(&ev, TV_EV_VMCALL);
+	ev.vmcall.nr = regs->rax;
+	rep = tv_ext_deliver(v, regs, &ev);
+	if (rep == TV_EXT_CONTINUE) {
+		/* Its owner declined it: as for any unknown number. */
+		inject_ud();
+		return RESUME;
+	}
+	return tv_ext_finish(&ev, rep);
+}
+
+TV_VMX_ROOT int tv_exit_ext(struct tv_vcpu *v, struct tv_regs *regs, u32 basic)
+{
+	switch (basic) {
+	case EXIT_REASON_CPUID:
+		return ext_cpuid(v, regs);
+	case EXIT_REASON_RDMSR:
+		return ext_msr(v, regs, false);
+	case EXIT_REASON_WRMSR:
+		return ext_msr(v, regs, true);
+	case EXIT_REASON_DR_ACCESS:
+		return ext_dr(v, regs);
+	case EXIT_REASON_IO_INSTRUCTION:
+		return ext_io(v, regs);
+	case EXIT_REASON_GDTR_IDTR:
+	case EXIT_REASON_LDTR_TR:
+		return ext_descriptor(v, regs, basic);
+	case EXIT_REASON_INVLPG:
+		return ext_invlpg(v, regs);
+	case EXIT_REASON_RDTSC:
+		return ext_rdtsc(v, regs, false);
+	case EXIT_REASON_RDTSCP:
+		return ext_rdtsc(v, regs, true);
+	case EXIT_REASON_EXCEPTION_NMI:
+		return ext_exception(v, regs);
+	case EXIT_REASON_EPT_VIOLATION:
+		return ext_ept_violation(v, regs);
+	case EXIT_REASON_MTF:
+		return ext_mtf(v, regs);
+	case EXIT_REASON_VMCALL:
+		return ext_vmcall(v, regs);
+	default:
+		return -1;
+	}
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's side of the extension API (include/thinvisor/extension.h):
+ * the registry (core/ext.c, sleepable, the host serializes it with its
+ * VMM lock), and what VMX root does with it (core/ext_root.c: the controls
+ * every CPU runs with, the delivery of events, the callbacks' helpers).
+ */
+#ifndef TV_CORE_EXT_H
+#define TV_CORE_EXT_H
+
+#include "core/types.h"
+#include "thinvisor/extension.h"
+
+struct tv_vcpu;
+struct tv_regs;
+
+#define TV_EXT_MAX_LEAVES 16
+#define TV_EXT_MAX_MSRS 64
+#define TV_EXT_MAX_VMCALLS 16
+#define TV_EXT_IO_BITMAP_BYTES 8192	/* bitmaps A and B: ports 0-0xffff */
+
+/* What one registered extension asked for. */
+struct tv_ext_slot {
+	struct tv_ext *ext;	/* NULL: free */
+	bool active;		/* init done: events reach it */
+	void **percpu;		/* [tv_plat_cpu_limit()] when percpu_size */
+	u32 events;		/* TV_EV_* bits without a finer selection */
+	u32 leaves[TV_EXT_MAX_LEAVES];
+	u32 nleaves;
+	bool all_leaves;
+	u32 msrs[TV_EXT_MAX_MSRS];
+	u8 msr_rw[TV_EXT_MAX_MSRS];	/* bit 0 read, bit 1 write */
+	u32 nmsrs;
+	u8 cr_read, cr_write;	/* bit n: CR n (0, 3, 4, 8) */
+	u64 cr0_mask, cr4_mask;
+	u8 *io_ports;		/* TV_EXT_IO_BITMAP_BYTES, or NULL */
+	u32 exceptions, pf_mask, pf_match;
+	u64 vmcalls[TV_EXT_MAX_VMCALLS];
+	u8 vmcall_cpl[TV_EXT_MAX_VMCALLS];
+	u32 nvmcalls;
+};
+
+/*
+ * Every extension and the union of what they ask, which VMX root turns
+ * into controls (tv_ext_write_controls): recomputed in sleepable context
+ * after any change, then applied on every CPU through a root call.
+ */
+struct tv_ext_state {
+	struct tv_ext_slot slot[TV_EXT_MAX];
+	u32 proc, proc2;
+	u32 exceptions, pf_mask, pf_match;
+	u64 cr0_mask, cr4_mask;
+	u64 exits[2];
+	u8 *io_bitmap;		/* the VMCS's I/O bitmaps A and B */
+	u64 io_bitmap_pa;	/* (no host call for it in VMX root) */
+	u8 *msr_default;	/* the MSR bitmap with no extension */
+};
+
+extern struct tv_ext_state tv_ext_g;
+
+/* core/ext.c: sleepable, host lock held. */
+int tv_ext_core_attach(struct tv_ext *ext);
+void tv_ext_core_activate(struct tv_ext *ext);
+void tv_ext_core_detach(struct tv_ext *ext);
+int tv_ext_core_want_cpuid(struct tv_ext *ext, u32 leaf, bool on);
+int tv_ext_core_want_msr(struct tv_ext *ext, u32 msr, bool read, bool write);
+int tv_ext_core_want_cr(struct tv_ext *ext, u32 cr, bool read, bool write,
+			u64 mask);
+int tv_ext_core_want_io(struct tv_ext *ext, u32 port, bool on);
+int tv_ext_core_want_exception(struct tv_ext *ext, u32 vector, bool on,
+			       u32 pf_mask, u32 pf_match);
+int tv_ext_core_want_vmcall(struct tv_ext *ext, u64 nr, u32 max_cpl);
+int tv_ext_core_want(struct tv_ext *ext, enum tv_ext_event_type type,
+		     bool on);
+int tv_ext_core_run_on_cpus(struct tv_ext *ext,
+			    int (*fn)(struct tv_ext *ext, void *arg),
+			    void *arg);
+/* Free what the registry holds (tv_vmm_fini: no extension is left). */
+void tv_ext_core_fini(void);
+
+/* core/ext_root.c: VMX root, on the vCPU's own CPU. */
+/* Write the controls this CPU runs with: the core's, the extensions',
+ * and the single steps in progress. */
+void tv_ext_write_controls(struct tv_vcpu *v);
+/* A root call right after the CPU came under the VMM: cpu_up callbacks. */
+int tv_ext_cpu_up(struct tv_vcpu *v, void *unused);
+/* Right before the CPU is given back. */
+void tv_ext_cpu_down(struct tv_vcpu *v);
+/*
+ * Offer @ev to every active extension that asked for it, in registration
+ * order; the first reply other than TV_EXT_CONTINUE wins.  @regs' RSP is
+ * loaded from the VMCS before and written back after.
+ */
+enum tv_ext_reply tv_ext_deliver(struct tv_vcpu *v, struct tv_regs *regs,
+				 struct tv_ext_event *ev);
+/* The highest CPL the owner of hypercall @nr allows, or -1: no owner. */
+int tv_ext_vmcall_max_cpl(u64 nr);
+/* Apply a TV_EXT_INJECT reply. */
+void tv_ext_inject_reply(const struct tv_ext_event *ev);
+/*
+ * An instruction exit's reply other than CONTINUE: HANDLED steps past the
+ * instruction, INJECT delivers the extension's exception, RETRY leaves
+ * RIP alone.  Returns what the exit handler returns (resume).
+ */
+int tv_ext_finish(const struct tv_ext_event *ev, enum tv_ext_reply r);
+/* The root call (TV_HC_ROOT_CALL): run the registry's function here. */
+u64 tv_ext_root_call(struct tv_vcpu *v, u64 fn, u64 arg);
+
+/*
+ * core/exit.c: RDMSR (@write false) or WRMSR of @msr for the guest, as
+ * the core does it; non-zero when the guest must get #GP instead.
+ */
+int tv_exit_msr_access(u32 msr, bool write, u64 *val);
+
+/* core/exit_ext.c: handlers of the exits only extensions ask for. */
+int tv_exit_ext(struct tv_vcpu *v, struct tv_regs *regs, u32 basic);
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The extension API in VMX root: the controls each CPU runs with, the
+ * delivery of an event to the extensions that asked for it, and the
+ * helpers their callbacks use.  Every function here is TV_VMX_ROOT.
+ */
+#include "core/ext.h"
+#include "core/vcpu.h"
+#include "core/vmx_guest.h"
+#include "core/platform.h"
+
+static TV_VMX_ROOT u32 proc_controls(const struct tv_vcpu *v)
+{
+	u32 proc = v->shared->ctl.proc | tv_ext_g.proc;
+
+	if (v->native_step)
+		proc &= ~v->native_drop_proc;
+	if (v->mtf_armed || v->ext_single_step || v->native_step)
+		proc |= PROC_MTF;
+	return proc;
+}
+
+/*
+ * A CR0/CR4 bit that becomes masked is read from the shadow from now on:
+ * the shadow must hold what the guest sees first, for every bit.
+ */
+static TV_VMX_ROOT void write_cr_mask(struct tv_vcpu *v, int cr, u64 mask)
+{
+	u32 mask_field = cr == 0 ? VMCS_CR0_MASK : VMCS_CR4_MASK;
+
+	if (tv_vmread(mask_field) == mask)
+		return;
+	tv_vmwrite(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW,
+		   guest_visible_cr(cr));
+	tv_vmwrite(mask_field, mask);
+}
+
+TV_VMX_ROOT void tv_ext_write_controls(struct tv_vcpu *v)
+{
+	const struct tv_ext_state *g = &tv_ext_g;
+	const struct tv_controls *c = &v->shared->ctl;
+	u32 proc2 = c->proc2 | g->proc2;
+
+	if (v->native_step)
+		proc2 &= ~v->native_drop_proc2;
+	tv_vmwrite(VMCS_PROC_CONTROLS, proc_controls(v));
+	tv_vmwrite(VMCS_PROC2_CONTROLS, proc2);
+	tv_vmwrite(VMCS_EXCEPTION_BITMAP, g->exceptions);
+	tv_vmwrite(VMCS_PF_ERROR_MASK, g->pf_mask);
+	tv_vmwrite(VMCS_PF_ERROR_MATCH, g->pf_match);
+	if (g->io_bitmap) {
+		tv_vmwrite(VMCS_IO_BITMAP_A, g->io_bitmap_pa);
+		tv_vmwrite(VMCS_IO_BITMAP_B, g->io_bitmap_pa + TV_PAGE_SIZE);
+	}
+	write_cr_mask(v, 0, c->cr0_mask | g->cr0_mask);
+	write_cr_mask(v, 4, c->cr4_mask | g->cr4_mask);
+	v->ext_exits[0] = g->exits[0];
+	v->ext_exits[1] = g->exits[1];
+}
+
+TV_VMX_ROOT int tv_ext_cpu_up(struct tv_vcpu *v, void *unused)
+{
+	unsigned int i;
+
+	(void)unused;
+	for (i = 0; i < TV_EXT_MAX; i++) {
+		struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		if (s->ext && s->active && s->ext->cpu_up)
+			s->ext->cpu_up(s->ext, v->cpu);
+	}
+	return 0;
+}
+
+TV_VMX_ROOT void tv_ext_cpu_down(struct tv_vcpu *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < TV_EXT_MAX; i++) {
+		struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		if (s->ext && s->active && s->ext->cpu_down)
+			s->ext->cpu_down(s->ext, v->cpu);
+	}
+}
+
+static TV_VMX_ROOT bool in_list32(const u32 *list, u32 n, u32 val)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == val)
+			return true;
+	return false;
+}
+
+static TV_VMX_ROOT bool msr_wanted(const struct tv_ext_slot *s, u32 msr,
+				   u8 rw)
+{
+	u32 i;
+
+	for (i = 0; i < s->nmsrs; i++)
+		if (s->msrs[i] == msr)
+			return s->msr_rw[i] & rw;
+	return false;
+}
+
+/* Did extension slot @s ask for this very event? */
+static TV_VMX_ROOT bool slot_wants(const struct tv_vcpu *v, unsigned int idx,
+				   const struct tv_ext_event *ev)
+{
+	const struct tv_ext_slot *s = &tv_ext_g.slot[idx];
+	u32 cr, vec;
+
+	switch (ev->type) {
+	case TV_EV_CPUID:
+		return s->all_leaves ||
+		       in_list32(s->leaves, s->nleaves, ev->cpuid.leaf);
+	case TV_EV_MSR_READ:
+		return msr_wanted(s, ev->msr.index, 1);
+	case TV_EV_MSR_WRITE:
+		return msr_wanted(s, ev->msr.index, 2);
+	case TV_EV_CR_WRITE:
+		cr = ev->cr.cr;
+		if (cr == 0)
+			return s->cr0_mask &
+			       (ev->cr.old_value ^ ev->cr.new_value);
+		if (cr == 4)
+			return s->cr4_mask &
+			       (ev->cr.old_value ^ ev->cr.new_value);
+		return s->cr_write & TV_BIT(cr);
+	case TV_EV_CR_READ:
+		return s->cr_read & TV_BIT(ev->cr.cr);
+	case TV_EV_IO:
+		return s->io_ports &&
+		       (s->io_ports[ev->io.port / 8] >> (ev->io.port % 8)) & 1;
+	case TV_EV_EXCEPTION:
+		vec = ev->exception.vector;
+		if (!(s->exceptions & TV_BIT(vec)))
+			return false;
+		return vec != VEC_PF || ev->exception.software ||
+		       (ev->exception.error_code & s->pf_mask) == s->pf_match;
+	case TV_EV_VMCALL: {
+		u32 i;
+
+		for (i = 0; i < s->nvmcalls; i++)
+			if (s->vmcalls[i] == ev->vmcall.nr)
+				return true;
+		return false;
+	}
+	case TV_EV_MTF:
+		return v->ext_single_step & TV_BIT(idx);
+	default:
+		return s->events & TV_BIT(ev->type);
+	}
+}
+
+TV_VMX_ROOT enum tv_ext_reply tv_ext_deliver(struct tv_vcpu *v,
+					     struct tv_regs *regs,
+					     struct tv_ext_event *ev)
+{
+	enum tv_ext_reply r = TV_EXT_CONTINUE;
+	u64 rsp = tv_vmread(VMCS_GUEST_RSP);
+	unsigned int i;
+
+	regs->rsp = rsp;
+	ev->cpu = v->cpu;
+	ev->regs = (struct tv_guest_regs *)regs;
+	ev->rip = tv_vmread(VMCS_GUEST_RIP);
+	for (i = 0; i < TV_EXT_MAX && r == TV_EXT_CONTINUE; i++) {
+		struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		if (!s->ext || !s->active || !slot_wants(v, i, ev))
+			continue;
+		r = s->ext->event(s->ext, ev);
+	}
+	if (regs->rsp != rsp)
+		tv_vmwrite(VMCS_GUEST_RSP, regs->rsp);
+	return r;
+}
+
+/* Where a VMCALL number belongs: the CPL its owner allows, or -1. */
+TV_VMX_ROOT int tv_ext_vmcall_max_cpl(u64 nr)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < TV_EXT_MAX; i++) {
+		const struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		if (!s->ext || !s->active)
+			continue;
+		for (j = 0; j < s->nvmcalls; j++)
+			if (s->vmcalls[j] == nr)
+				return s->vmcall_cpl[j];
+	}
+	return -1;
+}
+
+TV_VMX_ROOT void tv_ext_inject_reply(const struct tv_ext_event *ev)
+{
+	tv_ext_inject_exception(ev->inject.vector, ev->inject.has_error_code,
+				ev->inject.error_code);
+}
+
+TV_VMX_ROOT int tv_ext_finish(const struct tv_ext_event *ev,
+			      enum tv_ext_reply r)
+{
+	if (r == TV_EXT_HANDLED)
+		skip_instruction();
+	else if (r == TV_EXT_INJECT)
+		tv_ext_inject_reply(ev);
+	return RESUME;
+}
+
+TV_VMX_ROOT u64 tv_ext_root_call(struct tv_vcpu *v, u64 fn, u64 arg)
+{
+	int (*call)(struct tv_vcpu *v, void *arg) =
+		(int (*)(struct tv_vcpu *, void *))fn;
+
+	return (u64)(s64)call(v, (void *)arg);
+}
+
+/* --- helpers of include/thinvisor/extension.h ------------------------ */
+
+TV_VMX_ROOT unsigned int tv_ext_guest_cpl(void)
+{
+	return guest_cpl();
+}
+
+TV_VMX_ROOT unsigned long long tv_ext_guest_cr(unsigned int cr)
+{
+	u64 val = 0;
+
+	switch (cr) {
+	case 0:
+	case 4:
+		return guest_visible_cr((int)cr);
+	case 2:
+		/* Not switched by VM exits: root's CR2 is the guest's. */
+		asm volatile("mov %%cr2, %0" : "=r"(val));
+		return val;
+	case 3:
+		return tv_vmread(VMCS_GUEST_CR3);
+	case 8:
+		asm volatile("mov %%cr8, %0" : "=r"(val));
+		return val;
+	default:
+		return 0;
+	}
+}
+
+TV_VMX_ROOT unsigned long long tv_ext_vmread(unsigned int field)
+{
+	u64 val = 0;
+
+	return tv_vmread_safe(field, &val) ? 0 : val;
+}
+
+TV_VMX_ROOT void tv_ext_set_rip(unsigned long long rip)
+{
+	tv_vmwrite(VMCS_GUEST_RIP, rip);
+}
+
+TV_VMX_ROOT void tv_ext_inject_exception(unsigned int vector,
+					 int has_error_code,
+					 unsigned int error_code)
+{
+	u32 info = (vector & 0xff) | INTR_INFO_VALID;
+
+	if (vector == VEC_NMI) {
+		tv_vmwrite(VMCS_ENTRY_INTR_INFO, info | INTR_TYPE_NMI);
+		return;
+	}
+	info |= INTR_TYPE_HW_EXCEPTION;
+	if (has_error_code) {
+		info |= INTR_INFO_DELIVER_ERROR;
+		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error_code);
+	}
+	tv_vmwrite(VMCS_ENTRY_INTR_INFO, info);
+}
+
+TV_VMX_ROOT int tv_ext_single_step(struct tv_ext *ext, int on)
+{
+	struct tv_vcpu *v = tv_root_vcpu();
+
+	if (!ext || ext->slot < 0 || ext->slot >= TV_EXT_MAX ||
+	    tv_ext_g.slot[ext->slot].ext != ext)
+		return TV_ERR_INVALID;
+	if (!v->shared->mtf)
+		return TV_ERR_UNSUPPORTED;
+	if (on)
+		v->ext_single_step |= (u8)TV_BIT(ext->slot);
+	else
+		v->ext_single_step &= (u8)~TV_BIT(ext->slot);
+	tv_ext_write_controls(v);
+	return 0;
+}
+
+TV_VMX_ROOT void *tv_ext_cpu_data(struct tv_ext *ext, unsigned int cpu)
+{
+	const struct tv_ext_slot *s;
+
+	if (!ext || ext->slot < 0 || ext->slot >= TV_EXT_MAX)
+		return NULL;
+	s = &tv_ext_g.slot[ext->slot];
+	if (s->ext != ext || !s->percpu || cpu >= tv_plat_cpu_limit())
+		return NULL;
+	return s->percpu[cpu];
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thinvisor's extension API: code that runs inside the VMM and filters the
+ * VM exits it asks for, at the cost of a function call.
+ *
+ * An extension fills a struct tv_ext and registers it; it then asks for
+ * events (tv_ext_want_*).  An exit exists only while some extension asks
+ * for it: with none registered, thinvisor takes exactly the exits it takes
+ * for itself.  Several extensions may be registered at once; each event is
+ * offered to them in registration order until one answers something other
+ * than TV_EXT_CONTINUE.
+ *
+ * Contexts, as in core/platform.h:
+ *   sleepable - normal kernel thread context; may block and allocate.
+ *   vmx-root  - inside the VMM, in an event callback: interrupts off, no
+ *               lock, no allocation, no sleeping, no call into the OS (the
+ *               interrupted guest may hold any of its locks), no SIMD
+ *               (build extension objects with -mgeneral-regs-only).
+ *
+ * Linux: thinvisor.ko exports these symbols; an extension is a module of
+ * its own (modprobe thinvisor; insmod my_tool.ko), which registers in its
+ * init and unregisters in its exit; the module dependency keeps thinvisor
+ * loaded while it is.  Windows: an extension is linked into the driver and
+ * registered from the host's extension table (docs/extensions.md).
+ */
+#ifndef THINVISOR_EXTENSION_H
+#define THINVISOR_EXTENSION_H
+
+#include "thinvisor/hypercall.h"
+
+#define TV_EXT_API_VERSION 1
+
+/**
+ * struct tv_guest_regs - the guest's general registers at an exit
+ *
+ * In SDM order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15): register
+ * number n of an instruction encoding is element n.  RSP is the guest's
+ * (the core loads it before a callback and writes it back after).  A
+ * callback may change any of them; the guest resumes with the result.
+ */
+struct tv_guest_regs {
+	unsigned long long rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	unsigned long long r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/**
+ * enum tv_ext_reply - what a callback tells the core to do next
+ * @TV_EXT_CONTINUE: not mine, or done looking: the next extension, then
+ *	the default behaviour (with any value the callback changed in the
+ *	event, e.g. the MSR value or the new CR value).
+ * @TV_EXT_HANDLED: the extension emulated the instruction (the core steps
+ *	RIP past it) or consumed the exception or violation; no default.
+ * @TV_EXT_INJECT: deliver the exception in &tv_ext_event.inject to the
+ *	guest instead; RIP stays on the instruction (a fault).
+ * @TV_EXT_RETRY: resume at the same instruction, which runs again (the
+ *	extension changed permissions, the EPT view or the registers).
+ */
+enum tv_ext_reply {
+	TV_EXT_CONTINUE = 0,
+	TV_EXT_HANDLED,
+	TV_EXT_INJECT,
+	TV_EXT_RETRY,
+};
+
+/**
+ * enum tv_ext_event_type - the events an extension can ask for
+ * @TV_EV_CPUID: CPUID of a leaf asked for; after the default result is
+ *	computed (change it in @cpuid).
+ * @TV_EV_MSR_READ: RDMSR of an MSR asked for, after the read (change
+ *	@msr.value); inject #GP to refuse.
+ * @TV_EV_MSR_WRITE: WRMSR, before the write (change @msr.value or refuse).
+ * @TV_EV_CR_WRITE: MOV to CR0/CR3/CR4/CR8 (and CLTS/LMSW as CR0 writes),
+ *	before it takes effect: @cr.old_value, @cr.new_value (changeable).
+ * @TV_EV_CR_READ: MOV from CR3/CR8; @cr.new_value is what the guest gets.
+ * @TV_EV_DR_ACCESS: MOV to or from DR0-DR7.
+ * @TV_EV_IO: IN/OUT/INS/OUTS of a port asked for.
+ * @TV_EV_DESCRIPTOR: SGDT/SIDT/LGDT/LIDT/SLDT/STR/LLDT/LTR.
+ * @TV_EV_XSETBV: XSETBV, before it executes.
+ * @TV_EV_INVLPG: INVLPG, before it executes.
+ * @TV_EV_RDTSC: RDTSC or RDTSCP; the default executes it.
+ * @TV_EV_EXCEPTION: an exception of a vector asked for; the default
+ *	delivers it to the guest as the CPU would have.
+ * @TV_EV_VMCALL: a hypercall number the extension registered.
+ * @TV_EV_EPT_VIOLATION: an access the EPT forbade.
+ * @TV_EV_MTF: the single step asked for with tv_ext_single_step() ended.
+ */
+enum tv_ext_event_type {
+	TV_EV_CPUID = 0,
+	TV_EV_MSR_READ,
+	TV_EV_MSR_WRITE,
+	TV_EV_CR_WRITE,
+	TV_EV_CR_READ,
+	TV_EV_DR_ACCESS,
+	TV_EV_IO,
+	TV_EV_DESCRIPTOR,
+	TV_EV_XSETBV,
+	TV_EV_INVLPG,
+	TV_EV_RDTSC,
+	TV_EV_EXCEPTION,
+	TV_EV_VMCALL,
+	TV_EV_EPT_VIOLATION,
+	TV_EV_MTF,
+	TV_EV_COUNT,
+};
+
+/* Descriptor-table instructions (TV_EV_DESCRIPTOR). */
+enum tv_ext_descriptor_insn {
+	TV_DESC_SGDT, TV_DESC_SIDT, TV_DESC_LGDT, TV_DESC_LIDT,
+	TV_DESC_SLDT, TV_DESC_STR, TV_DESC_LLDT, TV_DESC_LTR,
+};
+
+/* EPT access and permission bits (TV_EV_EPT_VIOLATION). */
+#define TV_EPT_READ 0x1u
+#define TV_EPT_WRITE 0x2u
+#define TV_EPT_EXEC 0x4u
+
+/**
+ * struct tv_ext_event - one event, as a callback sees it
+ * @type: which event; selects the member of the union.
+ * @cpu: the host's index of the CPU that exited.
+ * @regs: the guest's registers (RSP included); changeable.
+ * @rip: the guest's RIP at the instruction that exited.
+ * @instr_len: its length, where the exit reports one (else 0).
+ * @inject: the exception to deliver for %TV_EXT_INJECT: @inject.vector,
+ *	@inject.error_code if @inject.has_error_code.
+ */
+struct tv_ext_event {
+	enum tv_ext_event_type type;
+	unsigned int cpu;
+	struct tv_guest_regs *regs;
+	unsigned long long rip;
+	unsigned int instr_len;
+	union {
+		/* leaf and subleaf asked; the result the guest will get */
+		struct {
+			unsigned int leaf, subleaf;
+			unsigned int eax, ebx, ecx, edx;
+		} cpuid;
+		struct {
+			unsigned int index;
+			unsigned long long value;
+		} msr;
+		/* cr: 0, 3, 4 or 8 */
+		struct {
+			unsigned int cr;
+			unsigned long long old_value, new_value;
+		} cr;
+		/* dr: 0-7; gpr: the register number of the other operand */
+		struct {
+			unsigned int dr, gpr;
+			int write;
+		} dr;
+		/* size 1, 2 or 4; value: OUT's data (non-string) */
+		struct {
+			unsigned int port, size;
+			int in, string, rep;
+			unsigned long long value;
+		} io;
+		struct {
+			enum tv_ext_descriptor_insn insn;
+			unsigned int instr_info;
+			unsigned long long qualification;
+		} descriptor;
+		struct {
+			unsigned int xcr;
+			unsigned long long value;
+		} xsetbv;
+		struct {
+			unsigned long long linear;
+		} invlpg;
+		struct {
+			int rdtscp;
+		} rdtsc;
+		/*
+		 * vector; software: from INT3/INTO (deliver with instr_len);
+		 * fault_address: CR2 for #PF, the DR6 bits for #DB
+		 */
+		struct {
+			unsigned int vector;
+			int has_error_code, software;
+			unsigned int error_code;
+			unsigned long long fault_address;
+		} exception;
+		/* nr: RAX; arguments and results in @regs */
+		struct {
+			unsigned long long nr;
+		} vmcall;
+		/* access and allowed: TV_EPT_* */
+		struct {
+			unsigned long long gpa, gla;
+			int gla_valid;
+			unsigned int access, allowed;
+		} ept;
+	};
+	struct {
+		unsigned int vector;
+		int has_error_code;
+		unsigned int error_code;
+	} inject;
+};
+
+struct tv_ext;
+
+/**
+ * struct tv_ext - an extension
+ * @name: for logs and tvctl.
+ * @api_version: %TV_EXT_API_VERSION the extension was built against.
+ * @owner: the Linux module (THIS_MODULE), NULL elsewhere.
+ * @percpu_size: bytes of per-CPU data the core allocates (zeroed) at
+ *	registration; tv_ext_cpu_data() finds them.
+ * @priv: the extension's own shared data.
+ * @init: after registration with every CPU virtualized, before any event
+ *	is asked for.  Context: sleepable.  Non-zero fails the registration.
+ * @fini: at unregistration, after the extension's events are off on every
+ *	CPU and no callback runs.  Context: sleepable.
+ * @cpu_up: a CPU came under the VMM: at load, at CPU online, after
+ *	resume, and for every CPU at registration.  The events asked for are
+ *	already on there.  Context: vmx-root, on that CPU.
+ * @cpu_down: a CPU is about to be given back (unload, offline, suspend).
+ *	Context: vmx-root, on that CPU.
+ * @event: an event asked for.  Context: vmx-root, on the CPU that exited.
+ * @slot: the core's bookkeeping; zero-initialize.
+ */
+struct tv_ext {
+	const char *name;
+	unsigned int api_version;
+	void *owner;
+	unsigned long percpu_size;
+	void *priv;
+	int (*init)(struct tv_ext *ext);
+	void (*fini)(struct tv_ext *ext);
+	void (*cpu_up)(struct tv_ext *ext, unsigned int cpu);
+	void (*cpu_down)(struct tv_ext *ext, unsigned int cpu);
+	enum tv_ext_reply (*event)(struct tv_ext *ext, struct tv_ext_event *ev);
+	int slot;
+};
+
+/* --- registration (sleepable) ---------------------------------------- */
+
+/**
+ * tv_ext_register() - add an extension
+ * @ext: filled in; must stay valid until tv_ext_unregister() returns.
+ *
+ * Context: sleepable.  Return: 0; -EINVAL (TV_ERR_INVALID) for a bad
+ * @ext or API version; -EBUSY when all TV_EXT_MAX slots are taken or
+ * thinvisor is not running; -ENOMEM; or what @ext->init returned.
+ */
+int tv_ext_register(struct tv_ext *ext);
+
+/**
+ * tv_ext_unregister() - remove an extension and everything it asked for
+ * @ext: registered earlier.
+ *
+ * Every event it asked for is off on every CPU and no callback of it is
+ * running when this returns.  Context: sleepable.
+ */
+void tv_ext_unregister(struct tv_ext *ext);
+
+#define TV_EXT_MAX 8
+
+/* --- asking for events (sleepable; in effect on every CPU on return) -- */
+
+#define TV_EXT_ALL_LEAVES 0xffffffffu
+
+/**
+ * tv_ext_want_cpuid() - see CPUID of @leaf (%TV_EXT_ALL_LEAVES: every leaf)
+ * @ext: the extension.
+ * @leaf: the leaf (EAX).
+ * @on: ask (true) or stop asking (false).
+ * Return: 0, or -ENOSPC when the extension asked for too many leaves.
+ */
+int tv_ext_want_cpuid(struct tv_ext *ext, unsigned int leaf, int on);
+
+/**
+ * tv_ext_want_msr() - see RDMSR and/or WRMSR of @msr
+ * @ext: the extension.
+ * @msr: an MSR in the ranges the MSR bitmap covers (0-0x1fff and
+ *	0xc0000000-0xc0001fff).
+ * @read: see reads.
+ * @write: see writes.
+ * Return: 0, -EINVAL outside the bitmap ranges, -ENOSPC.
+ */
+int tv_ext_want_msr(struct tv_ext *ext, unsigned int msr, int read, int write);
+
+/**
+ * tv_ext_want_cr() - see MOV to and/or from a control register
+ * @ext: the extension.
+ * @cr: 0 or 4 (writes only: @mask selects the bits whose change exits;
+ *	~0 for every write), 3 or 8 (reads and writes).
+ * @read: see reads (CR3, CR8).
+ * @write: see writes.
+ * @mask: CR0/CR4 bits to watch.
+ * Return: 0, -EINVAL for another register, -EOPNOTSUPP when the CPU
+ * cannot exit on it.
+ */
+int tv_ext_want_cr(struct tv_ext *ext, unsigned int cr, int read, int write,
+		   unsigned long long mask);
+
+/**
+ * tv_ext_want_io() - see IN/OUT (and their string forms) of @port
+ * @ext: the extension.
+ * @port: 0-0xffff.
+ * @on: ask or stop asking.
+ * Return: 0, -EINVAL, -ENOMEM.
+ */
+int tv_ext_want_io(struct tv_ext *ext, unsigned int port, int on);
+
+/**
+ * tv_ext_want_exception() - see exceptions of @vector (0-31)
+ * @ext: the extension.
+ * @vector: e.g. 3 (#BP), 1 (#DB), 14 (#PF), 13 (#GP), 6 (#UD).
+ * @on: ask or stop asking.
+ * @pf_mask: for #PF, which error-code bits to compare (0: every #PF) ...
+ * @pf_match: ... against these (SDM 25.2 "page-fault error code").
+ * Return: 0, -EINVAL (vector 2 is NMI and 18 is #MC: thinvisor's own).
+ */
+int tv_ext_want_exception(struct tv_ext *ext, unsigned int vector, int on,
+			  unsigned int pf_mask, unsigned int pf_match);
+
+/**
+ * tv_ext_want_vmcall() - own the hypercall @nr
+ * @ext: the extension.
+ * @nr: in TV_HC_EXT_FIRST..TV_HC_EXT_LAST.
+ * @max_cpl: the highest CPL allowed to make it (0: kernel only, 3: user
+ *	mode too); from above it the guest gets #UD.
+ * Return: 0, -EINVAL, -EEXIST when another extension owns it, -ENOSPC.
+ */
+int tv_ext_want_vmcall(struct tv_ext *ext, unsigned long long nr,
+		       unsigned int max_cpl);
+
+/**
+ * tv_ext_want() - see one of the events that has no finer selection
+ * @ext: the extension.
+ * @type: %TV_EV_DR_ACCESS, %TV_EV_DESCRIPTOR, %TV_EV_XSETBV,
+ *	%TV_EV_INVLPG, %TV_EV_RDTSC, %TV_EV_EPT_VIOLATION or %TV_EV_MTF.
+ * @on: ask or stop asking.
+ * Return: 0, -EINVAL for another type, -EOPNOTSUPP when the CPU cannot.
+ */
+int tv_ext_want(struct tv_ext *ext, enum tv_ext_event_type type, int on);
+
+/* --- running code in the VMM (sleepable) ----------------------------- */
+
+/**
+ * tv_ext_run_on_cpus() - run @fn(@ext, @arg) in VMX root on every
+ *	virtualized CPU, one after the other, and wait
+ * @ext: the extension.
+ * @fn: runs in vmx-root context, on each CPU.
+ * @arg: passed through.
+ * Return: 0, or the first non-zero @fn returned.
+ */
+int tv_ext_run_on_cpus(struct tv_ext *ext,
+		       int (*fn)(struct tv_ext *ext, void *arg), void *arg);
+
+/**
+ * tv_ext_cpu_data() - this extension's per-CPU data on CPU @cpu
+ * @ext: the extension.
+ * @cpu: a CPU index.
+ * Context: any.  Return: @ext->percpu_size zeroed bytes, or NULL.
+ */
+void *tv_ext_cpu_data(struct tv_ext *ext, unsigned int cpu);
+
+/* --- helpers for callbacks (vmx-root, on the CPU that exited) -------- */
+
+/* The guest's CPL (0-3). */
+unsigned int tv_ext_guest_cpl(void);
+/* The CR0 (0) or CR4 (4) value the guest sees; CR2, CR3 as they are. */
+unsigned long long tv_ext_guest_cr(unsigned int cr);
+/* Read a VMCS field of the current CPU (SDM Appendix B encodings). */
+unsigned long long tv_ext_vmread(unsigned int field);
+/* Set the guest's RIP (e.g. to redirect it; then answer TV_EXT_RETRY). */
+void tv_ext_set_rip(unsigned long long rip);
+/*
+ * Queue an event for the next VM entry: a hardware exception (with an
+ * error code if @has_error_code), and NMI (vector 2).
+ */
+void tv_ext_inject_exception(unsigned int vector, int has_error_code,
+			     unsigned int error_code);
+/*
+ * Single-step the guest on this CPU: after the next guest instruction
+ * (or event delivery) a TV_EV_MTF event reaches @ext; it stays on until
+ * called with @on false.  Return: 0, or non-zero when the CPU has no
+ * monitor trap flag or @ext is not registered.
+ */
+int tv_ext_single_step(struct tv_ext *ext, int on);
+
+#endif

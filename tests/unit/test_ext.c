@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The extension registry (core/ext.c): registration rules, and the union
+ * of what the extensions ask for that every CPU's controls are built from
+ * (exits, controls, exception bitmap and #PF filter, CR masks, MSR and
+ * I/O bitmaps), including what unregistration takes back.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include "fake_platform.h"
+#include "core/vcpu.h"
+#include "core/ext.h"
+#include "core/emulate.h"
+
+static struct tv_shared shared;
+static u8 msr_bitmap[TV_MSR_BITMAP_BYTES];
+
+/* A CPU that allows every control the API may ask for. */
+static int setup(void **state)
+{
+	fake_reset();
+	fake.cpus = 2;
+	fake.vcpus = 2;
+	memset(&shared, 0, sizeof(shared));
+	shared.caps.proc = 0xffffffff00000000ULL;
+	shared.caps.proc2 = 0xffffffff00000000ULL;
+	shared.msr_bitmap = msr_bitmap;
+	tv_msr_bitmap_build(msr_bitmap);
+	fake.shared = &shared;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tv_ext_core_fini();
+	assert_int_equal(fake.pages_live, 0);
+	return 0;
+}
+
+static enum tv_ext_reply no_event(struct tv_ext *ext, struct tv_ext_event *ev)
+{
+	return TV_EXT_CONTINUE;
+}
+
+#define EXT(n) { .name = (n), .api_version = TV_EXT_API_VERSION, \
+		 .event = no_event }
+
+static bool exits(u32 reason)
+{
+	return (tv_ext_g.exits[reason / 64] >> (reason % 64)) & 1;
+}
+
+static void attach_active(struct tv_ext *e)
+{
+	assert_int_equal(tv_ext_core_attach(e), TV_OK);
+	tv_ext_core_activate(e);
+}
+
+static void registration_rules(void **state)
+{
+	struct tv_ext bad_version = EXT("old"), no_name = EXT(NULL);
+	struct tv_ext e[TV_EXT_MAX + 1] = { 0 };
+	unsigned int i;
+
+	bad_version.api_version = TV_EXT_API_VERSION + 1;
+	assert_int_equal(tv_ext_core_attach(&bad_version), TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_attach(&no_name), TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_attach(NULL), TV_ERR_INVALID);
+	for (i = 0; i <= TV_EXT_MAX; i++)
+		e[i] = (struct tv_ext)EXT("e");
+	for (i = 0; i < TV_EXT_MAX; i++)
+		assert_int_equal(tv_ext_core_attach(&e[i]), TV_OK);
+	assert_int_equal(tv_ext_core_attach(&e[0]), TV_ERR_EXISTS);
+	assert_int_equal(tv_ext_core_attach(&e[TV_EXT_MAX]), TV_ERR_BUSY);
+	tv_ext_core_detach(&e[3]);
+	assert_int_equal(tv_ext_core_attach(&e[TV_EXT_MAX]), TV_OK);
+	for (i = 0; i <= TV_EXT_MAX; i++)
+		tv_ext_core_detach(&e[i]);
+	/* Not loaded: nothing to extend. */
+	fake.shared = NULL;
+	assert_int_equal(tv_ext_core_attach(&e[0]), TV_ERR_BUSY);
+}
+
+static void percpu_data_is_zeroed_and_freed(void **state)
+{
+	struct tv_ext e = EXT("pc");
+
+	e.percpu_size = 24;
+	assert_int_equal(tv_ext_core_attach(&e), TV_OK);
+	assert_non_null(tv_ext_g.slot[e.slot].percpu[1]);
+	assert_int_equal(((char *)tv_ext_g.slot[e.slot].percpu[1])[23], 0);
+	tv_ext_core_detach(&e);
+	assert_int_equal(fake.zallocs_live, 0);
+	/* Allocation failure midway frees what was allocated. */
+	fake.fail_after = 1;
+	assert_int_equal(tv_ext_core_attach(&e), TV_ERR_NO_MEMORY);
+	assert_int_equal(fake.zallocs_live, 0);
+}
+
+static void inactive_extensions_ask_nothing(void **state)
+{
+	struct tv_ext e = EXT("init");
+
+	assert_int_equal(tv_ext_core_attach(&e), TV_OK);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_RDTSC, true), TV_OK);
+	assert_int_equal(tv_ext_g.proc, 0);
+	assert_false(exits(EXIT_REASON_RDTSC));
+	fake.root_calls = 0;
+	tv_ext_core_activate(&e);
+	assert_int_equal(tv_ext_g.proc, PROC_RDTSC_EXITING);
+	assert_true(exits(EXIT_REASON_RDTSC));
+	assert_true(exits(EXIT_REASON_RDTSCP));
+	/* Applied on every CPU, then cpu_up on every CPU. */
+	assert_int_equal(fake.root_calls, 2 * 2);
+	tv_ext_core_detach(&e);
+	assert_int_equal(tv_ext_g.proc, 0);
+	assert_false(exits(EXIT_REASON_RDTSC));
+}
+
+static void controls_follow_events(void **state)
+{
+	struct tv_ext e = EXT("ctl");
+
+	attach_active(&e);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_DR_ACCESS, true), TV_OK);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_INVLPG, true), TV_OK);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_DESCRIPTOR, true), TV_OK);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_XSETBV, true), TV_OK);
+	assert_int_equal(tv_ext_g.proc,
+			 PROC_MOV_DR_EXITING | PROC_INVLPG_EXITING);
+	assert_int_equal(tv_ext_g.proc2, PROC2_DESC_TABLE_EXITING);
+	assert_true(exits(EXIT_REASON_DR_ACCESS));
+	assert_true(exits(EXIT_REASON_GDTR_IDTR));
+	assert_true(exits(EXIT_REASON_LDTR_TR));
+	assert_true(exits(EXIT_REASON_XSETBV));
+	assert_false(exits(EXIT_REASON_CPUID));
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_CPUID, true),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_INVLPG, false), TV_OK);
+	assert_int_equal(tv_ext_g.proc, PROC_MOV_DR_EXITING);
+	tv_ext_core_detach(&e);
+}
+
+static void unsupported_controls_are_refused(void **state)
+{
+	struct tv_ext e = EXT("old cpu");
+
+	/* A CPU that cannot exit on descriptor tables nor CR8 loads. */
+	shared.caps.proc2 &= ~((u64)PROC2_DESC_TABLE_EXITING << 32);
+	shared.caps.proc &= ~((u64)PROC_CR8_LOAD_EXITING << 32);
+	attach_active(&e);
+	assert_int_equal(tv_ext_core_want(&e, TV_EV_DESCRIPTOR, true),
+			 TV_ERR_UNSUPPORTED);
+	assert_int_equal(tv_ext_core_want_cr(&e, 8, false, true, 0),
+			 TV_ERR_UNSUPPORTED);
+	assert_int_equal(tv_ext_g.proc | tv_ext_g.proc2, 0);
+	tv_ext_core_detach(&e);
+}
+
+static void cr_selection(void **state)
+{
+	struct tv_ext e = EXT("cr");
+
+	attach_active(&e);
+	assert_int_equal(tv_ext_core_want_cr(&e, 3, true, true, 0), TV_OK);
+	assert_int_equal(tv_ext_core_want_cr(&e, 4, false, true, CR4_VMXE << 1),
+			 TV_OK);
+	assert_int_equal(tv_ext_core_want_cr(&e, 0, false, true, CR0_WP),
+			 TV_OK);
+	assert_int_equal(tv_ext_g.proc,
+			 PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING);
+	assert_int_equal(tv_ext_g.cr0_mask, CR0_WP);
+	assert_int_equal(tv_ext_g.cr4_mask, CR4_VMXE << 1);
+	assert_true(exits(EXIT_REASON_CR_ACCESS));
+	/* CR0/CR4 reads never exit; CR2 is no exit at all. */
+	assert_int_equal(tv_ext_core_want_cr(&e, 0, true, false, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want_cr(&e, 2, false, true, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want_cr(&e, 3, false, false, 0), TV_OK);
+	assert_int_equal(tv_ext_g.proc, 0);
+	tv_ext_core_detach(&e);
+	assert_int_equal(tv_ext_g.cr0_mask | tv_ext_g.cr4_mask, 0);
+	assert_false(exits(EXIT_REASON_CR_ACCESS));
+}
+
+static void page_fault_filters_merge(void **state)
+{
+	struct tv_ext a = EXT("a"), b = EXT("b");
+
+	attach_active(&a);
+	attach_active(&b);
+	/* Only writes to present pages: P=1, W/R=1. */
+	assert_int_equal(tv_ext_core_want_exception(&a, VEC_PF, true, 3, 3),
+			 TV_OK);
+	assert_int_equal(tv_ext_g.exceptions, TV_BIT(VEC_PF));
+	assert_int_equal(tv_ext_g.pf_mask, 3);
+	assert_int_equal(tv_ext_g.pf_match, 3);
+	assert_int_equal(tv_ext_core_want_exception(&b, VEC_BP, true, 0, 0),
+			 TV_OK);
+	assert_int_equal(tv_ext_g.pf_mask, 3);
+	/* A second, different filter: every #PF exits, software filters. */
+	assert_int_equal(tv_ext_core_want_exception(&b, VEC_PF, true, 1, 0),
+			 TV_OK);
+	assert_int_equal(tv_ext_g.pf_mask, 0);
+	assert_int_equal(tv_ext_g.pf_match, 0);
+	assert_int_equal(tv_ext_g.exceptions, TV_BIT(VEC_PF) | TV_BIT(VEC_BP));
+	tv_ext_core_detach(&b);
+	assert_int_equal(tv_ext_g.pf_mask, 3);
+	assert_int_equal(tv_ext_g.exceptions, TV_BIT(VEC_PF));
+	/* NMI and #MC are thinvisor's own. */
+	assert_int_equal(tv_ext_core_want_exception(&a, VEC_NMI, true, 0, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want_exception(&a, VEC_MC, true, 0, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want_exception(&a, 32, true, 0, 0),
+			 TV_ERR_INVALID);
+	tv_ext_core_detach(&a);
+	assert_int_equal(tv_ext_g.exceptions, 0);
+}
+
+static void msr_bitmap_follows_extensions(void **state)
+{
+	struct tv_ext a = EXT("a"), b = EXT("b");
+
+	attach_active(&a);
+	attach_active(&b);
+	assert_false(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, true));
+	assert_int_equal(tv_ext_core_want_msr(&a, 0xc0000082, false, true),
+			 TV_OK);
+	assert_int_equal(tv_ext_core_want_msr(&b, 0xc0000082, true, false),
+			 TV_OK);
+	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, true));
+	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, false));
+	assert_true(exits(EXIT_REASON_WRMSR));
+	assert_true(exits(EXIT_REASON_RDMSR));
+	tv_ext_core_detach(&a);
+	assert_false(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, true));
+	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, false));
+	assert_false(exits(EXIT_REASON_WRMSR));
+	/* A default intercept (VMX capabilities) survives its release. */
+	assert_int_equal(tv_ext_core_want_msr(&b, 0x480, true, true), TV_OK);
+	assert_int_equal(tv_ext_core_want_msr(&b, 0x480, false, false), TV_OK);
+	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0x480, false));
+	/* Outside the bitmap ranges every access exits anyway. */
+	assert_int_equal(tv_ext_core_want_msr(&b, 0x40000000, true, false),
+			 TV_ERR_INVALID);
+	tv_ext_core_detach(&b);
+	assert_false(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, false));
+	assert_false(exits(EXIT_REASON_RDMSR));
+}
+
+static void io_bitmap_union(void **state)
+{
+	struct tv_ext a = EXT("a"), b = EXT("b");
+
+	attach_active(&a);
+	attach_active(&b);
+	assert_int_equal(tv_ext_core_want_io(&a, 0x70, true), TV_OK);
+	assert_int_equal(tv_ext_core_want_io(&b, 0x8001, true), TV_OK);
+	assert_int_equal(tv_ext_g.proc, PROC_USE_IO_BITMAPS);
+	assert_int_equal(tv_ext_g.io_bitmap[0x70 / 8], 1 << (0x70 % 8));
+	assert_int_equal(tv_ext_g.io_bitmap[4096 + 1 / 8], 1 << 1);
+	assert_int_equal(tv_ext_core_want_io(&a, 0x10000, true),
+			 TV_ERR_INVALID);
+	tv_ext_core_detach(&a);
+	assert_int_equal(tv_ext_g.io_bitmap[0x70 / 8], 0);
+	assert_int_equal(tv_ext_g.io_bitmap[4096], 2);
+	tv_ext_core_detach(&b);
+	assert_int_equal(tv_ext_g.proc, 0);
+	assert_int_equal(tv_ext_g.io_bitmap[4096], 0);
+}
+
+static void vmcall_numbers(void **state)
+{
+	struct tv_ext a = EXT("a"), b = EXT("b");
+
+	attach_active(&a);
+	attach_active(&b);
+	assert_int_equal(tv_ext_core_want_vmcall(&a, TV_HC_EXT_FIRST, 3),
+			 TV_OK);
+	assert_true(exits(EXIT_REASON_VMCALL));
+	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_FIRST, 0),
+			 TV_ERR_EXISTS);
+	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_PING, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_LAST + 1, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_LAST, 4),
+			 TV_ERR_INVALID);
+	tv_ext_core_detach(&a);
+	assert_false(exits(EXIT_REASON_VMCALL));
+	/* Released with its owner. */
+	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_FIRST, 0),
+			 TV_OK);
+	tv_ext_core_detach(&b);
+}
+
+static void cpuid_leaves(void **state)
+{
+	struct tv_ext e = EXT("cpuid");
+	u32 i;
+
+	attach_active(&e);
+	for (i = 0; i < TV_EXT_MAX_LEAVES; i++)
+		assert_int_equal(tv_ext_core_want_cpuid(&e, 0x1000 + i, true),
+				 TV_OK);
+	assert_int_equal(tv_ext_core_want_cpuid(&e, 0x2000, true),
+			 TV_ERR_NO_SPACE);
+	/* Asking twice takes no second entry. */
+	assert_int_equal(tv_ext_core_want_cpuid(&e, 0x1000, true), TV_OK);
+	assert_true(exits(EXIT_REASON_CPUID));
+	for (i = 0; i < TV_EXT_MAX_LEAVES; i++)
+		assert_int_equal(tv_ext_core_want_cpuid(&e, 0x1000 + i, false),
+				 TV_OK);
+	assert_false(exits(EXIT_REASON_CPUID));
+	assert_int_equal(tv_ext_core_want_cpuid(&e, TV_EXT_ALL_LEAVES, true),
+			 TV_OK);
+	assert_true(exits(EXIT_REASON_CPUID));
+	tv_ext_core_detach(&e);
+	assert_false(exits(EXIT_REASON_CPUID));
+}
+
+static int run_fn_calls;
+
+static int run_fn(struct tv_ext *ext, void *arg)
+{
+	run_fn_calls++;
+	return run_fn_calls == *(int *)arg ? 42 : 0;
+}
+
+static void run_on_cpus(void **state)
+{
+	struct tv_ext e = EXT("run"), other = EXT("other");
+	int fail_at = 0;
+
+	attach_active(&e);
+	assert_int_equal(tv_ext_core_run_on_cpus(&e, run_fn, &fail_at), 0);
+	assert_int_equal(run_fn_calls, 2);
+	fail_at = 3;
+	assert_int_equal(tv_ext_core_run_on_cpus(&e, run_fn, &fail_at), 42);
+	assert_int_equal(tv_ext_core_run_on_cpus(&other, run_fn, &fail_at),
+			 TV_ERR_INVALID);
+	tv_ext_core_detach(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(registration_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(percpu_data_is_zeroed_and_freed, setup, teardown),
+		cmocka_unit_test_setup_teardown(inactive_extensions_ask_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(controls_follow_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(unsupported_controls_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(cr_selection, setup, teardown),
+		cmocka_unit_test_setup_teardown(page_fault_filters_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(msr_bitmap_follows_extensions, setup, teardown),
+		cmocka_unit_test_setup_teardown(io_bitmap_union, setup, teardown),
+		cmocka_unit_test_setup_teardown(vmcall_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(cpuid_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(run_on_cpus, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
