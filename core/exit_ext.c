@@ -265,8 +265,6 @@ static TV_VMX_ROOT int ext_descriptor(struct tv_vcpu *v, struct tv_regs *regs,
 	event_init(&ev, TV_EV_DESCRIPTOR);
 	ev.descriptor.insn = (basic == EXIT_REASON_GDTR_IDTR ? TV_DESC_SGDT :
 			      TV_DESC_SLDT) + identity;
-	ev.descriptor.instr_info = info;
-	ev.descriptor.qualification = tv_vmread(VMCS_EXIT_QUALIFICATION);
 	rep = tv_ext_deliver(v, regs, &ev);
 	if (rep != TV_EXT_CONTINUE)
 		return tv_ext_finish(&ev, rep);
@@ -408,6 +406,10 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 		tv_ext_inject_reply(&ev);
 		break;
 	case TV_EXT_HANDLED:
+		/* INT3/INTO/INT1 consumed: the guest goes on after them. */
+		if (ev.exception.software)
+			skip_instruction();
+		fallthrough;
 	case TV_EXT_RETRY:
 		/* Consumed: the interrupted delivery, if any, goes on. */
 		if (idt & INTR_INFO_VALID)
@@ -426,14 +428,14 @@ static TV_VMX_ROOT int ext_ept_violation(struct tv_vcpu *v,
 	struct tv_ext_event ev;
 	enum tv_ext_reply rep;
 
-	event_init(&ev, TV_EV_EPT_VIOLATION);
+	event_init(&ev, TV_EV_PAGE_ACCESS);
 	ev.instr_len = 0;
-	ev.ept.gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
-	ev.ept.gla_valid = (qual >> 7) & 1;
-	if (ev.ept.gla_valid)
-		ev.ept.gla = tv_vmread(VMCS_GUEST_LINEAR_ADDR);
-	ev.ept.access = qual & 7;
-	ev.ept.allowed = (qual >> 3) & 7;
+	ev.page.gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
+	ev.page.gla_valid = (qual >> 7) & 1;
+	if (ev.page.gla_valid)
+		ev.page.gla = tv_vmread(VMCS_GUEST_LINEAR_ADDR);
+	ev.page.access = qual & 7;
+	ev.page.allowed = (qual >> 3) & 7;
 	rep = tv_ext_deliver(v, regs, &ev);
 	if (rep == TV_EXT_CONTINUE)
 		return -1;

@@ -70,7 +70,7 @@ static void exits_of_event(u64 *exits, enum tv_ext_event_type type)
 	case TV_EV_VMCALL:
 		set_bit64(exits, EXIT_REASON_VMCALL);
 		break;
-	case TV_EV_EPT_VIOLATION:
+	case TV_EV_PAGE_ACCESS:
 		set_bit64(exits, EXIT_REASON_EPT_VIOLATION);
 		break;
 	case TV_EV_MTF:
@@ -508,7 +508,7 @@ int tv_ext_core_want(struct tv_ext *ext, enum tv_ext_event_type type, bool on)
 		need = PROC_MTF;
 		break;
 	case TV_EV_XSETBV:
-	case TV_EV_EPT_VIOLATION:
+	case TV_EV_PAGE_ACCESS:
 		break;
 	default:
 		return TV_ERR_INVALID;
@@ -550,6 +550,26 @@ int tv_ext_core_run_on_cpus(struct tv_ext *ext,
 	if (!slot_of(ext) || !fn)
 		return TV_ERR_INVALID;
 	return tv_vmm_root_call_each(ext_call_on_cpu, &c);
+}
+
+unsigned int tv_ext_core_list(struct tv_ext_info *out, unsigned int max)
+{
+	unsigned int i, n = 0, c, t;
+
+	for (i = 0; i < TV_EXT_MAX && n < max; i++) {
+		const struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		if (!s->ext || !s->active)
+			continue;
+		for (c = 0; c + 1 < TV_EXT_NAME_MAX && s->ext->name[c]; c++)
+			out[n].name[c] = s->ext->name[c];
+		out[n].name[c] = 0;
+		for (t = 0; t < TV_EV_COUNT; t++)
+			out[n].counts[t] = __atomic_load_n(&s->counts[t],
+							   __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
 }
 
 void tv_ext_core_fini(void)

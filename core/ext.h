@@ -38,6 +38,14 @@ struct tv_ext_slot {
 	u64 vmcalls[TV_EXT_MAX_VMCALLS];
 	u8 vmcall_cpl[TV_EXT_MAX_VMCALLS];
 	u32 nvmcalls;
+	u64 counts[TV_EV_COUNT];	/* events delivered to it */
+};
+
+/* What tvctl shows of one registered extension (tv_ext_core_list). */
+#define TV_EXT_NAME_MAX 32
+struct tv_ext_info {
+	char name[TV_EXT_NAME_MAX];
+	u64 counts[TV_EV_COUNT];
 };
 
 /*
@@ -75,6 +83,8 @@ int tv_ext_core_want(struct tv_ext *ext, enum tv_ext_event_type type,
 int tv_ext_core_run_on_cpus(struct tv_ext *ext,
 			    int (*fn)(struct tv_ext *ext, void *arg),
 			    void *arg);
+/* Copy up to @max registered extensions, in order; returns how many. */
+unsigned int tv_ext_core_list(struct tv_ext_info *out, unsigned int max);
 /* Free what the registry holds (tv_vmm_fini: no extension is left). */
 void tv_ext_core_fini(void);
 

@@ -172,6 +172,7 @@ TV_VMX_ROOT enum tv_ext_reply tv_ext_deliver(struct tv_vcpu *v,
 
 		if (!s->ext || !s->active || !slot_wants(v, i, ev))
 			continue;
+		__atomic_fetch_add(&s->counts[ev->type], 1, __ATOMIC_RELAXED);
 		r = s->ext->event(s->ext, ev);
 	}
 	if (regs->rsp != rsp)
@@ -247,13 +248,6 @@ TV_VMX_ROOT unsigned long long tv_ext_guest_cr(unsigned int cr)
 	default:
 		return 0;
 	}
-}
-
-TV_VMX_ROOT unsigned long long tv_ext_vmread(unsigned int field)
-{
-	u64 val = 0;
-
-	return tv_vmread_safe(field, &val) ? 0 : val;
 }
 
 TV_VMX_ROOT void tv_ext_set_rip(unsigned long long rip)

@@ -25,6 +25,10 @@ typedef __builtin_va_list tv_va_list;
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
 #define tv_likely(x) __builtin_expect(!!(x), 1)
+/* The kernel's own where it has one; the same attribute elsewhere. */
+#ifndef fallthrough
+#define fallthrough __attribute__((__fallthrough__))
+#endif
 #define tv_unlikely(x) __builtin_expect(!!(x), 0)
 
 /*

@@ -50,6 +50,9 @@ struct tv_guest_regs {
  *	event, e.g. the MSR value or the new CR value).
  * @TV_EXT_HANDLED: the extension emulated the instruction (the core steps
  *	RIP past it) or consumed the exception or violation; no default.
+ *	A consumed INT3/INTO is stepped past too; after a consumed fault
+ *	the guest runs the faulting instruction again unless the callback
+ *	moved RIP (tv_ext_set_rip()).
  * @TV_EXT_INJECT: deliver the exception in &tv_ext_event.inject to the
  *	guest instead; RIP stays on the instruction (a fault).
  * @TV_EXT_RETRY: resume at the same instruction, which runs again (the
@@ -81,7 +84,8 @@ enum tv_ext_reply {
  * @TV_EV_EXCEPTION: an exception of a vector asked for; the default
  *	delivers it to the guest as the CPU would have.
  * @TV_EV_VMCALL: a hypercall number the extension registered.
- * @TV_EV_EPT_VIOLATION: an access the EPT forbade.
+ * @TV_EV_PAGE_ACCESS: an access the second-level page permissions of the
+ *	CPU's view forbade (tv_ext_page_set()).
  * @TV_EV_MTF: the single step asked for with tv_ext_single_step() ended.
  */
 enum tv_ext_event_type {
@@ -98,7 +102,7 @@ enum tv_ext_event_type {
 	TV_EV_RDTSC,
 	TV_EV_EXCEPTION,
 	TV_EV_VMCALL,
-	TV_EV_EPT_VIOLATION,
+	TV_EV_PAGE_ACCESS,
 	TV_EV_MTF,
 	TV_EV_COUNT,
 };
@@ -109,10 +113,11 @@ enum tv_ext_descriptor_insn {
 	TV_DESC_SLDT, TV_DESC_STR, TV_DESC_LLDT, TV_DESC_LTR,
 };
 
-/* EPT access and permission bits (TV_EV_EPT_VIOLATION). */
-#define TV_EPT_READ 0x1u
-#define TV_EPT_WRITE 0x2u
-#define TV_EPT_EXEC 0x4u
+/* Access types and second-level page permissions (TV_EV_PAGE_ACCESS). */
+#define TV_ACCESS_READ 0x1u
+#define TV_ACCESS_WRITE 0x2u
+#define TV_ACCESS_EXEC 0x4u
+#define TV_ACCESS_ALL 0x7u
 
 /**
  * struct tv_ext_event - one event, as a callback sees it
@@ -158,8 +163,6 @@ struct tv_ext_event {
 		} io;
 		struct {
 			enum tv_ext_descriptor_insn insn;
-			unsigned int instr_info;
-			unsigned long long qualification;
 		} descriptor;
 		struct {
 			unsigned int xcr;
@@ -185,12 +188,17 @@ struct tv_ext_event {
 		struct {
 			unsigned long long nr;
 		} vmcall;
-		/* access and allowed: TV_EPT_* */
+		/*
+		 * gpa: the guest-physical address; gla: the linear address
+		 * when gla_valid; access: what was tried, allowed: what the
+		 * view allows (TV_ACCESS_*); view: the CPU's view
+		 */
 		struct {
 			unsigned long long gpa, gla;
 			int gla_valid;
 			unsigned int access, allowed;
-		} ept;
+			int view;
+		} page;
 	};
 	struct {
 		unsigned int vector;
@@ -332,7 +340,7 @@ int tv_ext_want_vmcall(struct tv_ext *ext, unsigned long long nr,
  * tv_ext_want() - see one of the events that has no finer selection
  * @ext: the extension.
  * @type: %TV_EV_DR_ACCESS, %TV_EV_DESCRIPTOR, %TV_EV_XSETBV,
- *	%TV_EV_INVLPG, %TV_EV_RDTSC, %TV_EV_EPT_VIOLATION or %TV_EV_MTF.
+ *	%TV_EV_INVLPG, %TV_EV_RDTSC, %TV_EV_PAGE_ACCESS or %TV_EV_MTF.
  * @on: ask or stop asking.
  * Return: 0, -EINVAL for another type, -EOPNOTSUPP when the CPU cannot.
  */
@@ -365,16 +373,116 @@ void *tv_ext_cpu_data(struct tv_ext *ext, unsigned int cpu);
 unsigned int tv_ext_guest_cpl(void);
 /* The CR0 (0) or CR4 (4) value the guest sees; CR2, CR3 as they are. */
 unsigned long long tv_ext_guest_cr(unsigned int cr);
-/* Read a VMCS field of the current CPU (SDM Appendix B encodings). */
-unsigned long long tv_ext_vmread(unsigned int field);
 /* Set the guest's RIP (e.g. to redirect it; then answer TV_EXT_RETRY). */
 void tv_ext_set_rip(unsigned long long rip);
 /*
- * Queue an event for the next VM entry: a hardware exception (with an
- * error code if @has_error_code), and NMI (vector 2).
+ * Queue an event for the next entry to the guest: a hardware exception
+ * (with an error code if @has_error_code), or an NMI (vector 2).  For a
+ * #PF set CR2 first (the CPU does not).  One event per entry: the last
+ * call wins.
  */
 void tv_ext_inject_exception(unsigned int vector, int has_error_code,
 			     unsigned int error_code);
+/*
+ * A software interrupt or exception (INT n, INT3, INTO) as if the guest
+ * had executed the @instr_len bytes at RIP: delivered with the return
+ * address after them.
+ */
+void tv_ext_inject_software(unsigned int vector, unsigned int instr_len);
+/*
+ * An external interrupt @vector (32-255), delivered as soon as the guest
+ * can take one (RFLAGS.IF set, no interrupt shadow): at once if it can
+ * now, else at the end of an interrupt window.  Return: 0, or non-zero
+ * when one is already pending on this CPU.
+ */
+int tv_ext_inject_interrupt(unsigned int vector);
+
+/*
+ * Read or write @len bytes of guest virtual memory at @gva through the
+ * guest's page tables (its current CR3), fault-safe.  Return: 0, or
+ * non-zero when a page is not present or not writable (nothing is
+ * partially written: the whole range is checked first).
+ */
+int tv_ext_read_guest(unsigned long long gva, void *buf, unsigned long len);
+int tv_ext_write_guest(unsigned long long gva, const void *buf,
+		       unsigned long len);
+/* Guest virtual to guest physical; non-zero when it is not mapped. */
+int tv_ext_gva_to_gpa(unsigned long long gva, unsigned long long *gpa);
+
+/*
+ * Run @fn(@ext, @arg) later in a host thread (sleepable context), for
+ * work VMX root cannot do (allocate, log through the OS, call the OS).
+ * Return: 0, or non-zero when the queue is full (TV_EXT_DEFER_SLOTS per
+ * CPU); the work is then not done.
+ */
+#define TV_EXT_DEFER_SLOTS 64
+int tv_ext_defer(struct tv_ext *ext,
+		 void (*fn)(struct tv_ext *ext, unsigned long arg),
+		 unsigned long arg);
+
+/* --- second-level page tables: permissions and views ------------------ */
+
+/*
+ * Every CPU runs in a view of guest-physical memory: view 0, the identity
+ * map thinvisor builds, or one an extension created (a copy of view 0 it
+ * then changes).  A CPU switches view in VMX root (tv_ext_view_switch()),
+ * through VMFUNC when the CPU has it.  Changes made in sleepable context
+ * are in effect on every CPU on return; changes made in VMX root
+ * (tv_ext_page_set_root()) only on pages prepared before and only on the
+ * CPU that makes them until the other CPUs' next switch or change.
+ */
+#define TV_VIEW_DEFAULT 0
+#define TV_EXT_MAX_VIEWS 8
+
+/* Capabilities of the second-level tables (tv_ext_page_caps()). */
+#define TV_PAGE_CAP_EXEC_ONLY 0x1u	/* execute-only pages */
+#define TV_PAGE_CAP_FAST_SWITCH 0x2u	/* view switch without an exit */
+#define TV_PAGE_CAP_VE 0x4u		/* violations as guest exceptions */
+
+/* What this CPU model offers.  Context: any. */
+unsigned int tv_ext_page_caps(void);
+
+/**
+ * tv_ext_view_create() - a new view, a copy of view 0
+ * @ext: the extension; the view is its own and goes with it.
+ * Context: sleepable.  Return: the view number (> 0) or a negative errno.
+ */
+int tv_ext_view_create(struct tv_ext *ext);
+
+/* Destroy a view of @ext; CPUs in it go back to view 0.  Sleepable. */
+void tv_ext_view_destroy(struct tv_ext *ext, int view);
+
+/**
+ * tv_ext_page_set() - set the permissions of one 4 KiB guest-physical page
+ * @ext: the extension.
+ * @view: %TV_VIEW_DEFAULT or a view of @ext.
+ * @gpa: the page (low 12 bits ignored).
+ * @allowed: TV_ACCESS_* the guest may do there; write without read is
+ *	invalid, execute-only needs %TV_PAGE_CAP_EXEC_ONLY.
+ * @host_pa: the host page the guest sees there (@gpa itself for the
+ *	identity), e.g. a copy for an execute-only hook.
+ *
+ * Splits a larger mapping on demand, flushes every CPU.  Context:
+ * sleepable.  Return: 0 or a negative errno.
+ */
+int tv_ext_page_set(struct tv_ext *ext, int view, unsigned long long gpa,
+		    unsigned int allowed, unsigned long long host_pa);
+
+/* Undo tv_ext_page_set(): the identity mapping, all access.  Sleepable. */
+int tv_ext_page_reset(struct tv_ext *ext, int view, unsigned long long gpa);
+
+/*
+ * The same from VMX root, on a page tv_ext_page_set() set before in this
+ * view (so no table is needed).  Flushes this CPU only.  Return: 0, or
+ * non-zero when the page was not prepared.
+ */
+int tv_ext_page_set_root(int view, unsigned long long gpa,
+			 unsigned int allowed, unsigned long long host_pa);
+
+/* Switch this CPU to @view (VMX root); non-zero for an unknown view. */
+int tv_ext_view_switch(int view);
+/* The view this CPU runs in (VMX root). */
+int tv_ext_view_current(void);
 /*
  * Single-step the guest on this CPU: after the next guest instruction
  * (or event delivery) a TV_EV_MTF event reaches @ext; it stays on until

@@ -138,7 +138,6 @@ EXPORT_SYMBOL_GPL(tv_ext_run_on_cpus);
 EXPORT_SYMBOL_GPL(tv_ext_cpu_data);
 EXPORT_SYMBOL_GPL(tv_ext_guest_cpl);
 EXPORT_SYMBOL_GPL(tv_ext_guest_cr);
-EXPORT_SYMBOL_GPL(tv_ext_vmread);
 EXPORT_SYMBOL_GPL(tv_ext_set_rip);
 EXPORT_SYMBOL_GPL(tv_ext_inject_exception);
 EXPORT_SYMBOL_GPL(tv_ext_single_step);

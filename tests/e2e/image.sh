@@ -15,6 +15,7 @@
 #   /opt/tv/bin/            tvctl (if the tree has it), rtcwake (util-linux)
 #                           and one static program per tests/e2e/progs/*.c
 #   /opt/tv/kmod/*.ko       one module per tests/e2e/kmod/*.c
+#   /opt/tv/ext/*.ko        the extensions of extensions/*/
 #   /opt/tv/kmod-host/*.ko  the guest kernel's msr/cpuid modules, if modular
 #   /opt/tv/kmod-kvm/       the guest kernel's kvm-intel.ko and its dependencies,
 #                           if modular, not loaded; "order" lists them
@@ -57,6 +58,23 @@ done
 # stripped from the packed copy only: it would triple the initramfs.
 "$top/scripts/build-module.sh" "$kdir" "$build/e2e/module/$kid" "-DTV_FAULT_INJECTION=1"
 strip --strip-debug -o "$root/opt/tv/thinvisor.ko" "$build/e2e/module/$kid/thinvisor.ko"
+
+# Extensions (extensions/*/), each built out of tree against the guest
+# kernel and the module's exported symbols, as a tool author would.
+mkdir -p "$root/opt/tv/ext"
+for dir in "$top"/extensions/*/; do
+	[ -f "$dir/Kbuild" ] || continue
+	name=$(basename "$dir")
+	ext=$build/e2e/ext/$kid/$name
+	mkdir -p "$ext"
+	rm -f "$ext"/*.c "$ext"/*.h
+	cp -p "$dir"/*.c "$dir"/Kbuild "$dir"/Makefile "$ext/"
+	make -C "$ext" KDIR="$kdir" THINVISOR="$top" \
+		SYMVERS="$build/e2e/module/$kid/src/Module.symvers"
+	for ko in "$ext"/*.ko; do
+		strip --strip-debug -o "$root/opt/tv/ext/$(basename "$ko")" "$ko"
+	done
+done
 
 # tvctl, built by the top Makefile (`make tvctl`) before we get here.
 if [ -x "$build/tools/tvctl" ]; then

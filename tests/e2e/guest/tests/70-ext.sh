@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: MIT
+# The extension API from a separate module, as a tool uses it: modprobe
+# thinvisor, insmod an extension.  tvext_selftest (extensions/selftest)
+# registers two extensions, asks for every kind of event, causes each
+# itself and reports what its callbacks saw and what their replies did.
+# Then: a user-mode hypercall it owns, thinvisor pinned while it is
+# loaded, a CPU offline/online with its events re-applied there, and
+# unregistration taking everything back.
+. "$TV_LIB"
+
+ext=/opt/tv/ext/tvext_selftest.ko
+params=/sys/module/tvext_selftest/parameters
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+
+tv_dmesg_mark
+if ! insmod "$TV_MODULE"; then
+	tv_fail ext-load "insmod $TV_MODULE failed"
+	exit 0
+fi
+if ! insmod "$ext"; then
+	tv_fail ext-register "insmod tvext_selftest.ko failed: $(dmesg | tail -n 3)"
+	rmmod thinvisor
+	exit 0
+fi
+sed 's/^/TEST ext-/' "$params/results"
+
+out=$(tvextcall 7476000000010000)
+if [ "$out" = "rax=0xc0ffee rdx=3" ]; then
+	tv_pass ext-vmcall-user "CPL 3 hypercall answered by the extension ($out)"
+else
+	tv_fail ext-vmcall-user "got '$out'"
+fi
+out=$(tvextcall 7476000000010001)
+if [ "$out" = sigill ]; then
+	tv_pass ext-vmcall-unowned "a number nobody owns is #UD ($out)"
+else
+	tv_fail ext-vmcall-unowned "got '$out'"
+fi
+
+if rmmod thinvisor 2>/dev/null; then
+	tv_fail ext-pins-thinvisor "thinvisor unloaded under a registered extension"
+	exit 0
+fi
+tv_pass ext-pins-thinvisor "rmmod thinvisor refused while the extension is loaded"
+
+if [ "$ncpu" -ge 2 ]; then
+	ups=$(cat "$params/cpu_ups")
+	downs=$(cat "$params/cpu_downs")
+	echo 0 >/sys/devices/system/cpu/cpu1/online
+	echo 1 >/sys/devices/system/cpu/cpu1/online
+	echo 1 >"$params/recheck"
+	if grep -q '^cpuid-every-cpu PASS' "$params/results" &&
+	   [ "$(cat "$params/cpu_ups")" = $((ups + 1)) ] &&
+	   [ "$(cat "$params/cpu_downs")" = $((downs + 1)) ]; then
+		tv_pass ext-cpu-online "cpu_down and cpu_up ran for CPU 1 and its events are back: $(head -n 1 "$params/results")"
+	else
+		tv_fail ext-cpu-online "ups $ups -> $(cat "$params/cpu_ups"), downs $downs -> $(cat "$params/cpu_downs"): $(cat "$params/results")"
+	fi
+else
+	tv_pass ext-cpu-online "skipped: needs a second CPU"
+fi
+
+rmmod tvext_selftest
+line=$(tv_dmesg_new | grep 'tvext_selftest: after unregister')
+case "$line" in
+*"EAX 0x0 EBX 0x0"*)
+	tv_pass ext-unregister "events gone: ${line#*tvext_selftest: }" ;;
+*)
+	tv_fail ext-unregister "after unregister: '$line'" ;;
+esac
+out=$(tvextcall 7476000000010000)
+if [ "$out" = sigill ]; then
+	tv_pass ext-vmcall-released "the hypercall went with its owner"
+else
+	tv_fail ext-vmcall-released "got '$out'"
+fi
+if rmmod thinvisor; then
+	tv_pass ext-unload "thinvisor unloads once the extension is gone"
+else
+	tv_fail ext-unload "rmmod thinvisor failed"
+fi
+tv_check_dmesg ext-dmesg
