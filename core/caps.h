@@ -16,6 +16,7 @@ struct tv_vmx_caps {
 	u64 proc2;			/* 0 when secondary controls can't be 1 */
 	u64 ept_vpid;			/* 0 when neither EPT nor VPID can be 1 */
 	u64 misc;
+	u64 vmfunc;			/* 0 unless VM functions can be on */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 

@@ -79,6 +79,46 @@ u64 tv_ept_mapped_end(const struct tv_ept *ept);
 u64 *tv_ept_leaf(struct tv_ept *ept, u64 gpa, int *level);
 
 /*
+ * Run-time changes (the extension API's page permissions and views).
+ * Tables are written from VMX root only once the map protects itself
+ * (core/ext.c), so changes take their tables from spares reserved before,
+ * in sleepable context; nothing here allocates but tv_ept_reserve() and
+ * tv_ept_clone_prepare().
+ *
+ * tv_ept_reserve(): keep at least @tables spare tables (and a few spare
+ * child arrays).  Context: sleepable.
+ *
+ * tv_ept_split_4k(): make @gpa's 4 KiB page a leaf of its own, splitting
+ * the 1 GiB/2 MiB leaf above it into leaves of the same rights and type
+ * (at most two spares per call); each new table is complete before it is
+ * linked, so CPUs running on the map meanwhile see the old leaf or the new
+ * table, never a hole.  Returns the leaf entry, or NULL when @gpa is not
+ * mapped or the spares ran out.  The caller flushes (INVEPT) after
+ * changing leaves.  Context: any, vmx-root included.
+ *
+ * tv_ept_leaf_4k(): the 4 KiB leaf of @gpa if it was split before, else
+ * NULL.  Context: any.
+ *
+ * tv_ept_clone_prepare() reserves a new map's tables (sleepable);
+ * tv_ept_clone_fill() copies @src into them (any context: VMX root when
+ * @src is protected); tv_ept_clone() does both.
+ *
+ * tv_ept_for_each_table(): call @fn with the physical address of every
+ * table page, spares included.  Context: sleepable (the caller keeps the
+ * map unchanged meanwhile).
+ */
+#define TV_EPT_SPARE_CHILD 4
+int tv_ept_reserve(struct tv_ept *ept, u32 tables);
+u32 tv_ept_spare_tables(const struct tv_ept *ept);
+u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa);
+u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa);
+int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src);
+void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src);
+int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src);
+void tv_ept_for_each_table(const struct tv_ept *ept,
+			   void (*fn)(u64 pa, void *arg), void *arg);
+
+/*
  * The page-size decision, pure: for the block of level @level (3: 1 GiB,
  * 2: 2 MiB, 1: 4 KiB) that contains @base, return the MEMTYPE_* to map it
  * with as one leaf, or TV_EPT_SPLIT when it must be mapped by the next

@@ -536,7 +536,8 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	/* Exits an extension asked for (VMCALL and CR: their handlers). */
 	if (tv_unlikely(tv_ext_wants_exit(v, basic)) &&
 	    basic != EXIT_REASON_VMCALL && basic != EXIT_REASON_CR_ACCESS &&
-	    basic != EXIT_REASON_XSETBV && basic != EXIT_REASON_MTF) {
+	    basic != EXIT_REASON_XSETBV && basic != EXIT_REASON_MTF &&
+	    basic != EXIT_REASON_EPT_VIOLATION) {
 		int ret = tv_exit_ext(v, regs, basic);
 
 		if (ret >= 0)
@@ -576,6 +577,11 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		return RESUME;
 	case EXIT_REASON_GETSEC:
 		return handle_getsec(regs);
+	case EXIT_REASON_EPT_VIOLATION:
+		/* thinvisor's own pages, then what extensions asked for. */
+		if (tv_exit_ext(v, regs, basic) >= 0)
+			return RESUME;
+		break;
 	case EXIT_REASON_MTF:
 		/* An extension's single step or native step; or armed to find
 		 * an event window (tv_root_events_hand_on after this). */

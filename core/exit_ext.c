@@ -419,9 +419,23 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 	return RESUME;
 }
 
+/*
+ * A guest access to one of thinvisor's own pages (VMCS, VMXON region,
+ * EPT tables, bitmaps, VMM stacks): refused with #GP(0), which a kernel's
+ * fault-tolerant accessors handle, and logged.  The VMM is not reachable
+ * from the guest whatever runs at CPL 0 there.
+ */
+static TV_VMX_ROOT int refuse_vmm_page(struct tv_vcpu *v, u64 gpa)
+{
+	tv_vmm_log(TV_LOG_WARN,
+		   "CPU %u: guest access to thinvisor's page 0x%llx from RIP 0x%llx refused (#GP)\n",
+		   v->cpu, gpa & ~0xfffULL, tv_vmread(VMCS_GUEST_RIP));
+	tv_ext_inject_exception(VEC_GP, 1, 0);
+	return RESUME;
+}
+
 /* Returns -1 when nobody took it: the core's own handling follows. */
-static TV_VMX_ROOT int ext_ept_violation(struct tv_vcpu *v,
-					 struct tv_regs *regs)
+static TV_VMX_ROOT int ext_page_access(struct tv_vcpu *v, struct tv_regs *regs)
 {
 	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
 	u32 idt = (u32)tv_vmread(VMCS_IDT_VECTORING_INFO);
@@ -431,11 +445,16 @@ static TV_VMX_ROOT int ext_ept_violation(struct tv_vcpu *v,
 	event_init(&ev, TV_EV_PAGE_ACCESS);
 	ev.instr_len = 0;
 	ev.page.gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
+	if (tv_ext_is_protected(ev.page.gpa))
+		return refuse_vmm_page(v, ev.page.gpa);
+	if (!tv_ext_wants_exit(v, EXIT_REASON_EPT_VIOLATION))
+		return -1;
 	ev.page.gla_valid = (qual >> 7) & 1;
 	if (ev.page.gla_valid)
 		ev.page.gla = tv_vmread(VMCS_GUEST_LINEAR_ADDR);
 	ev.page.access = qual & 7;
 	ev.page.allowed = (qual >> 3) & 7;
+	ev.page.view = tv_ext_view_current();
 	rep = tv_ext_deliver(v, regs, &ev);
 	if (rep == TV_EXT_CONTINUE)
 		return -1;
@@ -509,7 +528,7 @@ TV_VMX_ROOT int tv_exit_ext(struct tv_vcpu *v, struct tv_regs *regs, u32 basic)
 	case EXIT_REASON_EXCEPTION_NMI:
 		return ext_exception(v, regs);
 	case EXIT_REASON_EPT_VIOLATION:
-		return ext_ept_violation(v, regs);
+		return ext_page_access(v, regs);
 	case EXIT_REASON_MTF:
 		return ext_mtf(v, regs);
 	case EXIT_REASON_VMCALL:

@@ -11,6 +11,10 @@
 #include "core/vcpu.h"
 #include "core/platform.h"
 #include "core/emulate.h"
+#include "core/ept.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/ept.h"
+#include "arch/x86/msr.h"
 
 struct tv_ext_state tv_ext_g;
 
@@ -113,9 +117,10 @@ static void recompute(void)
 	bool pf_seen = false, pf_mixed = false;
 	u32 pf_mask = 0, pf_match = 0;
 
-	if (g->io_bitmap)
+	/* The union is built here and copied to the real bitmaps in root. */
+	if (g->io_scratch)
 		for (i = 0; i < TV_EXT_IO_BITMAP_BYTES; i++)
-			g->io_bitmap[i] = 0;
+			g->io_scratch[i] = 0;
 	for (i = 0; i < TV_EXT_MAX; i++) {
 		const struct tv_ext_slot *s = &g->slot[i];
 
@@ -149,10 +154,10 @@ static void recompute(void)
 			proc |= PROC_RDTSC_EXITING;
 		if (ev & TV_BIT(TV_EV_DESCRIPTOR))
 			proc2 |= PROC2_DESC_TABLE_EXITING;
-		if (s->io_ports && g->io_bitmap) {
+		if (s->io_ports && g->io_scratch) {
 			proc |= PROC_USE_IO_BITMAPS;
 			for (t = 0; t < TV_EXT_IO_BITMAP_BYTES; t++)
-				g->io_bitmap[t] |= s->io_ports[t];
+				g->io_scratch[t] |= s->io_ports[t];
 		}
 		exc |= s->exceptions;
 		if (s->exceptions & TV_BIT(VEC_PF)) {
@@ -182,9 +187,28 @@ static void recompute(void)
  * Make the MSR bitmap agree with the extensions: an MSR exits when the
  * core does by default or some active extension asked for it.
  */
+struct msr_op {
+	u8 *bitmap;
+	u32 msr;
+	bool rd, wr;
+};
+
+/* The MSR bitmap is protected: written in VMX root. */
+static TV_VMX_ROOT int op_msr_bitmap(struct tv_vcpu *v, void *arg)
+{
+	struct msr_op *op = arg;
+
+	(void)v;
+	/* Clear both, then set what is wanted: tv_msr_bitmap_set ORs. */
+	tv_msr_bitmap_clear(op->bitmap, op->msr);
+	tv_msr_bitmap_set(op->bitmap, op->msr, op->rd, op->wr);
+	return 0;
+}
+
 static void sync_msr_bitmap(u32 msr)
 {
 	const struct tv_shared *sh = tv_vmm_shared();
+	struct msr_op op;
 	bool rd, wr;
 	u32 i, m;
 
@@ -204,14 +228,24 @@ static void sync_msr_bitmap(u32 msr)
 			wr |= !!(s->msr_rw[m] & 2);
 		}
 	}
-	/* Clear both, then set what is wanted: tv_msr_bitmap_set ORs. */
-	tv_msr_bitmap_clear(sh->msr_bitmap, msr);
-	tv_msr_bitmap_set(sh->msr_bitmap, msr, rd, wr);
+	op.bitmap = sh->msr_bitmap;
+	op.msr = msr;
+	op.rd = rd;
+	op.wr = wr;
+	tv_vmm_root_call_any(op_msr_bitmap, &op);
 }
 
 static TV_VMX_ROOT int apply_on_cpu(struct tv_vcpu *v, void *arg)
 {
+	unsigned int i;
+
 	(void)arg;
+	/* The first CPU copies the I/O bitmaps' union (protected pages). */
+	if (tv_ext_g.io_dirty && tv_ext_g.io_bitmap) {
+		for (i = 0; i < TV_EXT_IO_BITMAP_BYTES; i++)
+			tv_ext_g.io_bitmap[i] = tv_ext_g.io_scratch[i];
+		tv_ext_g.io_dirty = false;
+	}
 	tv_ext_write_controls(v);
 	return 0;
 }
@@ -220,6 +254,7 @@ static TV_VMX_ROOT int apply_on_cpu(struct tv_vcpu *v, void *arg)
 static void apply_everywhere(void)
 {
 	recompute();
+	tv_ext_g.io_dirty = tv_ext_g.io_scratch != NULL;
 	tv_vmm_root_call_each(apply_on_cpu, NULL);
 }
 
@@ -247,6 +282,7 @@ int tv_ext_core_attach(struct tv_ext *ext)
 		tv_msr_bitmap_build(tv_ext_g.msr_default);
 	}
 	*s = (struct tv_ext_slot){ 0 };
+	tv_ext_g.page_caps = tv_ext_core_page_caps();
 	if (ext->percpu_size) {
 		s->percpu = tv_plat_zalloc(limit * sizeof(void *));
 		if (!s->percpu)
@@ -297,6 +333,8 @@ static TV_VMX_ROOT int cpu_down_on_cpu(struct tv_vcpu *v, void *arg)
 	return 0;
 }
 
+static void reset_view0_pages(struct tv_ext_slot *s);
+
 void tv_ext_core_detach(struct tv_ext *ext)
 {
 	struct tv_ext_slot *s = slot_of(ext);
@@ -309,6 +347,10 @@ void tv_ext_core_detach(struct tv_ext *ext)
 		tv_vmm_root_call_each(cpu_down_on_cpu, ext);
 		s->active = false;
 	}
+	/* Its views and its changes to view 0 go with it. */
+	for (m = 1; m < TV_EXT_MAX_VIEWS; m++)
+		tv_ext_core_view_destroy(ext, (int)m);
+	reset_view0_pages(s);
 	/* Off on every CPU; the root calls also wait out any callback. */
 	apply_everywhere();
 	s->ext = NULL;
@@ -420,6 +462,11 @@ int tv_ext_core_want_io(struct tv_ext *ext, u32 port, bool on)
 
 	if (!s || port > 0xffff)
 		return TV_ERR_INVALID;
+	if (!tv_ext_g.io_scratch) {
+		tv_ext_g.io_scratch = tv_plat_zalloc(TV_EXT_IO_BITMAP_BYTES);
+		if (!tv_ext_g.io_scratch)
+			return TV_ERR_NO_MEMORY;
+	}
 	if (!tv_ext_g.io_bitmap) {
 		tv_ext_g.io_bitmap =
 			tv_plat_alloc_pages(TV_EXT_IO_BITMAP_BYTES /
@@ -427,6 +474,9 @@ int tv_ext_core_want_io(struct tv_ext *ext, u32 port, bool on)
 		if (!tv_ext_g.io_bitmap)
 			return TV_ERR_NO_MEMORY;
 		tv_ext_g.io_bitmap_pa = tv_plat_virt_to_phys(tv_ext_g.io_bitmap);
+		if (tv_ext_core_protect(tv_ext_g.io_bitmap_pa) ||
+		    tv_ext_core_protect(tv_ext_g.io_bitmap_pa + TV_PAGE_SIZE))
+			return TV_ERR_NO_MEMORY;
 	}
 	if (!s->io_ports && on) {
 		s->io_ports = tv_plat_zalloc(TV_EXT_IO_BITMAP_BYTES);
@@ -574,10 +624,549 @@ unsigned int tv_ext_core_list(struct tv_ext_info *out, unsigned int max)
 
 void tv_ext_core_fini(void)
 {
+	int v;
+
+	/* Every CPU is given back: no view is in use. */
+	for (v = 1; v < TV_EXT_MAX_VIEWS; v++)
+		tv_ept_free(tv_ext_g.views[v].ept);
+	tv_plat_free(tv_ext_g.protected);
+	if (tv_ext_g.eptp_list)
+		tv_plat_free_pages(tv_ext_g.eptp_list, 1);
 	if (tv_ext_g.io_bitmap)
 		tv_plat_free_pages(tv_ext_g.io_bitmap,
 				   TV_EXT_IO_BITMAP_BYTES / TV_PAGE_SIZE);
+	tv_plat_free(tv_ext_g.io_scratch);
 	if (tv_ext_g.msr_default)
 		tv_plat_free_pages(tv_ext_g.msr_default, 1);
 	tv_ext_g = (struct tv_ext_state){ 0 };
+}
+
+/* --- second-level page permissions and views ------------------------- */
+/*
+ * Once thinvisor protects itself, the EPT tables, the bitmaps and the
+ * EPTP list are out of the guest's reach, and this code runs in the guest:
+ * every write to them is made in VMX root through a root call (op_*),
+ * with the tables it may need reserved here before, in sleepable context.
+ */
+
+static struct tv_shared *shared_mut(void)
+{
+	return (struct tv_shared *)tv_vmm_shared();
+}
+
+u32 tv_ext_core_page_caps(void)
+{
+	const struct tv_shared *sh = tv_vmm_shared();
+	u32 caps = 0;
+
+	if (!sh)
+		return 0;
+	if (sh->caps.ept_vpid & EPT_CAP_EXEC_ONLY)
+		caps |= TV_PAGE_CAP_EXEC_ONLY;
+	/* EPTP switching is VM function 0 (IA32_VMX_VMFUNC bit 0). */
+	if ((sh->caps.proc2 & ((u64)PROC2_ENABLE_VMFUNC << 32)) &&
+	    (sh->caps.vmfunc & 1))
+		caps |= TV_PAGE_CAP_FAST_SWITCH;
+	if (sh->caps.proc2 & ((u64)PROC2_EPT_VE << 32))
+		caps |= TV_PAGE_CAP_VE;
+	return caps;
+}
+
+static struct tv_ept *view_ept_any(int view)
+{
+	if (view == TV_VIEW_DEFAULT)
+		return shared_mut() ? shared_mut()->ept : NULL;
+	if (view < 0 || view >= TV_EXT_MAX_VIEWS)
+		return NULL;
+	return tv_ext_g.views[view].ept;
+}
+
+static struct tv_ept *view_ept(struct tv_ext *ext, int view)
+{
+	if (view != TV_VIEW_DEFAULT &&
+	    (view < 0 || view >= TV_EXT_MAX_VIEWS ||
+	     tv_ext_g.views[view].owner != ext))
+		return NULL;
+	return view_ept_any(view);
+}
+
+static TV_VMX_ROOT int flush_on_cpu(struct tv_vcpu *v, void *arg)
+{
+	(void)arg;
+	tv_ext_flush_this_cpu(v);
+	return 0;
+}
+
+/* Changed leaves are in effect on every CPU once this returns. */
+static void flush_everywhere(void)
+{
+	tv_vmm_root_call_each(flush_on_cpu, NULL);
+}
+
+static u64 ept_rights(u32 allowed)
+{
+	return (allowed & TV_ACCESS_READ ? EPT_READ : 0) |
+	       (allowed & TV_ACCESS_WRITE ? EPT_WRITE : 0) |
+	       (allowed & TV_ACCESS_EXEC ? EPT_EXEC : 0);
+}
+
+/* Write a 4 KiB leaf: keep its memory type, set rights and frame. */
+static TV_VMX_ROOT void set_leaf(u64 *leaf, u64 rights, u64 host_pa)
+{
+	u64 keep = *leaf & ((7ULL << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT);
+
+	__atomic_store_n(leaf, (host_pa & EPT_ADDR_MASK) | rights | keep,
+			 __ATOMIC_RELEASE);
+}
+
+TV_VMX_ROOT bool tv_ext_is_protected(u64 gpa)
+{
+	u32 i;
+
+	gpa &= ~(u64)(TV_PAGE_SIZE - 1);
+	for (i = 0; i < tv_ext_g.nprotected; i++)
+		if (tv_ext_g.protected[i] == gpa)
+			return true;
+	return false;
+}
+
+static bool page_protected(u64 pa)
+{
+	return tv_ext_is_protected(pa);
+}
+
+static int grow(u64 **arr, u32 *cap, u32 n)
+{
+	u64 *bigger;
+	u32 c = *cap ? *cap * 2 : 64, i;
+
+	if (n < *cap)
+		return TV_OK;
+	bigger = tv_plat_zalloc(c * sizeof(u64));
+	if (!bigger)
+		return TV_ERR_NO_MEMORY;
+	for (i = 0; i < n; i++)
+		bigger[i] = (*arr)[i];
+	tv_plat_free(*arr);
+	*arr = bigger;
+	*cap = c;
+	return TV_OK;
+}
+
+static int note_view0_page(struct tv_ext_slot *s, u64 gpa)
+{
+	u32 i;
+
+	for (i = 0; i < s->nview0; i++)
+		if (s->view0_pages[i] == gpa)
+			return TV_OK;
+	if (grow(&s->view0_pages, &s->view0_cap, s->nview0))
+		return TV_ERR_NO_MEMORY;
+	s->view0_pages[s->nview0++] = gpa;
+	return TV_OK;
+}
+
+/*
+ * Tables a change of [gpa, gpa + size) may split: one per 2 MiB and one
+ * per 1 GiB block it touches, in every view when @all_views.
+ */
+static int reserve_for(struct tv_ept *only, u64 gpa, u64 size)
+{
+	u64 first = gpa & ~(EPT_PDE_SPAN - 1), last = (gpa + size - 1);
+	u32 n = (u32)(((last - first) >> 21) + 1 + ((last - first) >> 30) + 1);
+	int v, ret;
+
+	for (v = 0; v < TV_EXT_MAX_VIEWS; v++) {
+		struct tv_ept *ept = view_ept_any(v);
+
+		if (!ept || (only && ept != only))
+			continue;
+		ret = tv_ept_reserve(ept, n);
+		if (ret)
+			return ret;
+	}
+	return TV_OK;
+}
+
+struct page_op {
+	struct tv_ept *ept;
+	u64 gpa, end, rights, host_pa;	/* host_pa ~0: identity */
+	int err;
+};
+
+static TV_VMX_ROOT int op_set_pages(struct tv_vcpu *v, void *arg)
+{
+	struct page_op *op = arg;
+	u64 gpa, *leaf;
+
+	(void)v;
+	for (gpa = op->gpa; gpa < op->end; gpa += TV_PAGE_SIZE) {
+		if (tv_ext_is_protected(gpa))
+			continue;	/* thinvisor's own: stays out of reach */
+		leaf = tv_ept_split_4k(op->ept, gpa);
+		if (!leaf)
+			return TV_ERR_NO_MEMORY;
+		set_leaf(leaf, op->rights, op->host_pa == ~0ULL ? gpa :
+							       op->host_pa);
+	}
+	return TV_OK;
+}
+
+static int set_pages(struct tv_ext *ext, int view, u64 gpa, u64 size,
+		     u32 allowed, u64 host_pa)
+{
+	struct tv_ext_slot *s = slot_of(ext);
+	struct page_op op;
+	u64 a;
+	int ret;
+
+	op.ept = view_ept(ext, view);
+	gpa &= EPT_ADDR_MASK;
+	if (!s || !op.ept || !size || gpa + size < gpa ||
+	    gpa + size > tv_ept_mapped_end(op.ept) || allowed > TV_ACCESS_ALL ||
+	    ((allowed & TV_ACCESS_WRITE) && !(allowed & TV_ACCESS_READ)))
+		return TV_ERR_INVALID;
+	if (allowed == TV_ACCESS_EXEC &&
+	    !(tv_ext_core_page_caps() & TV_PAGE_CAP_EXEC_ONLY))
+		return TV_ERR_UNSUPPORTED;
+	if (host_pa != ~0ULL && (page_protected(gpa) || page_protected(host_pa)))
+		return TV_ERR_INVALID;
+	for (a = gpa; view == TV_VIEW_DEFAULT && a < gpa + size;
+	     a += TV_PAGE_SIZE) {
+		ret = note_view0_page(s, a);
+		if (ret)
+			return ret;
+	}
+	ret = reserve_for(op.ept, gpa, size);
+	if (ret)
+		return ret;
+	op.gpa = gpa;
+	op.end = gpa + size;
+	op.rights = ept_rights(allowed);
+	op.host_pa = host_pa;
+	ret = tv_vmm_root_call_any(op_set_pages, &op);
+	if (!ret)
+		ret = tv_ext_core_protect_tables();
+	flush_everywhere();
+	return ret;
+}
+
+int tv_ext_core_page_set(struct tv_ext *ext, int view, u64 gpa, u32 allowed,
+			 u64 host_pa)
+{
+	return set_pages(ext, view, gpa & EPT_ADDR_MASK, TV_PAGE_SIZE, allowed,
+			 host_pa & EPT_ADDR_MASK);
+}
+
+int tv_ext_core_page_set_range(struct tv_ext *ext, int view, u64 gpa,
+			       u64 size, u32 allowed)
+{
+	return set_pages(ext, view, gpa, size, allowed, ~0ULL);
+}
+
+struct reset_op {
+	struct tv_ept *ept;
+	const u64 *gpa;
+	u32 n;
+};
+
+static TV_VMX_ROOT int op_reset_pages(struct tv_vcpu *v, void *arg)
+{
+	struct reset_op *op = arg;
+	u64 *leaf;
+	u32 i;
+
+	(void)v;
+	for (i = 0; i < op->n; i++) {
+		leaf = tv_ept_leaf_4k(op->ept, op->gpa[i]);
+		if (leaf && !tv_ext_is_protected(op->gpa[i]))
+			set_leaf(leaf, EPT_RWX, op->gpa[i]);
+	}
+	return 0;
+}
+
+int tv_ext_core_page_reset(struct tv_ext *ext, int view, u64 gpa)
+{
+	struct reset_op op = { view_ept(ext, view), &gpa, 1 };
+
+	gpa &= EPT_ADDR_MASK;
+	if (!slot_of(ext) || !op.ept)
+		return TV_ERR_INVALID;
+	tv_vmm_root_call_any(op_reset_pages, &op);
+	flush_everywhere();
+	return TV_OK;
+}
+
+static void reset_view0_pages(struct tv_ext_slot *s)
+{
+	struct reset_op op = { view_ept_any(0), s->view0_pages, s->nview0 };
+
+	if (op.ept && s->nview0) {
+		tv_vmm_root_call_any(op_reset_pages, &op);
+		flush_everywhere();
+	}
+	tv_plat_free(s->view0_pages);
+	s->view0_pages = NULL;
+	s->nview0 = s->view0_cap = 0;
+}
+
+static TV_VMX_ROOT int leave_view_on_cpu(struct tv_vcpu *v, void *arg)
+{
+	if (v->view == (u8)(u64)arg) {
+		v->view = TV_VIEW_DEFAULT;
+		tv_ext_write_controls(v);
+	}
+	return 0;
+}
+
+struct clone_op {
+	struct tv_ept *ept;
+	const struct tv_ept *src;
+	int view;
+};
+
+static TV_VMX_ROOT int op_clone(struct tv_vcpu *v, void *arg)
+{
+	struct clone_op *op = arg;
+
+	(void)v;
+	tv_ept_clone_fill(op->ept, op->src);
+	if (tv_ext_g.eptp_list)
+		tv_ext_g.eptp_list[op->view] = tv_ept_pointer(op->ept);
+	return 0;
+}
+
+static TV_VMX_ROOT int op_set_eptp_list(struct tv_vcpu *v, void *arg)
+{
+	struct clone_op *op = arg;
+
+	(void)v;
+	tv_ext_g.eptp_list[op->view] = op->ept ? tv_ept_pointer(op->ept) : 0;
+	return 0;
+}
+
+int tv_ext_core_view_create(struct tv_ext *ext)
+{
+	struct tv_shared *sh = shared_mut();
+	struct clone_op op;
+	int i, ret;
+
+	if (!slot_of(ext) || !sh)
+		return -TV_ERR_INVALID;
+	for (i = 1; i < TV_EXT_MAX_VIEWS && tv_ext_g.views[i].ept; i++)
+		;
+	if (i == TV_EXT_MAX_VIEWS)
+		return -TV_ERR_NO_SPACE;
+	if ((tv_ext_core_page_caps() & TV_PAGE_CAP_FAST_SWITCH) &&
+	    !tv_ext_g.eptp_list) {
+		tv_ext_g.eptp_list = tv_plat_alloc_pages(1);
+		if (!tv_ext_g.eptp_list)
+			return -TV_ERR_NO_MEMORY;
+		tv_ext_g.eptp_list_pa = tv_plat_virt_to_phys(tv_ext_g.eptp_list);
+		tv_ext_g.eptp_list[0] = sh->eptp;
+		ret = tv_ext_core_protect_pages(&tv_ext_g.eptp_list_pa, 1);
+		if (ret)
+			return -ret;
+	}
+	/* A copy of view 0 as it is: thinvisor's pages protected too. */
+	ret = tv_ept_clone_prepare(&op.ept, sh->ept);
+	if (ret)
+		return -ret;
+	op.src = sh->ept;
+	op.view = i;
+	tv_vmm_root_call_any(op_clone, &op);
+	tv_ext_g.views[i].ept = op.ept;
+	tv_ext_g.views[i].owner = ext;
+	tv_ext_g.view_eptp[i] = tv_ept_pointer(op.ept);
+	ret = tv_ext_core_protect_tables();
+	if (ret) {
+		tv_ext_core_view_destroy(ext, i);
+		return -ret;
+	}
+	/* CPUs with VMFUNC see the new EPTP list entry. */
+	apply_everywhere();
+	return i;
+}
+
+static void unprotect_table(u64 pa, void *arg)
+{
+	(void)arg;
+	tv_ext_core_unprotect(pa);
+}
+
+void tv_ext_core_view_destroy(struct tv_ext *ext, int view)
+{
+	struct tv_ext_view *vw;
+	struct clone_op op = { NULL, NULL, view };
+
+	if (view <= 0 || view >= TV_EXT_MAX_VIEWS)
+		return;
+	vw = &tv_ext_g.views[view];
+	if (!vw->ept || vw->owner != ext)
+		return;
+	tv_ext_g.view_eptp[view] = 0;
+	if (tv_ext_g.eptp_list)
+		tv_vmm_root_call_any(op_set_eptp_list, &op);
+	tv_vmm_root_call_each(leave_view_on_cpu, (void *)(u64)view);
+	apply_everywhere();
+	/* No CPU runs in it: its tables are the host's again. */
+	op.ept = vw->ept;
+	*vw = (struct tv_ext_view){ 0 };
+	tv_ept_for_each_table(op.ept, unprotect_table, NULL);
+	flush_everywhere();
+	tv_ept_free(op.ept);
+}
+
+struct protect_op {
+	const u64 *pa;
+	u32 n;
+	u64 rights;
+	int err;
+};
+
+/* Set access to each page in every view (split where needed). */
+static TV_VMX_ROOT int op_protect(struct tv_vcpu *v, void *arg)
+{
+	struct protect_op *op = arg;
+	u64 *leaf;
+	u32 i;
+	int view;
+
+	(void)v;
+	for (i = 0; i < op->n; i++) {
+		for (view = 0; view < TV_EXT_MAX_VIEWS; view++) {
+			struct tv_ept *ept = view_ept_any(view);
+
+			if (!ept)
+				continue;
+			leaf = op->rights ? tv_ept_leaf_4k(ept, op->pa[i]) :
+					    tv_ept_split_4k(ept, op->pa[i]);
+			if (!leaf) {
+				/* Unmapped: out of the guest's reach anyway. */
+				if (!op->rights && !tv_ept_spare_tables(ept) &&
+				    op->pa[i] < tv_ept_mapped_end(ept))
+					op->err = TV_ERR_NO_MEMORY;
+				continue;
+			}
+			set_leaf(leaf, op->rights, op->pa[i]);
+		}
+	}
+	return 0;
+}
+
+int tv_ext_core_protect(u64 pa)
+{
+	return tv_ext_core_protect_pages(&pa, 1);
+}
+
+void tv_ext_core_unprotect(u64 pa)
+{
+	struct protect_op op = { &pa, 1, EPT_RWX, 0 };
+	u32 i;
+
+	pa &= EPT_ADDR_MASK;
+	for (i = 0; i < tv_ext_g.nprotected; i++) {
+		if (tv_ext_g.protected[i] != pa)
+			continue;
+		tv_ext_g.protected[i] = tv_ext_g.protected[--tv_ext_g.nprotected];
+		if (shared_mut())
+			tv_vmm_root_call_any(op_protect, &op);
+		return;
+	}
+}
+
+/* Add @n pages to the protected set and make them inaccessible. */
+static int protect_new(const u64 *pa, u32 n)
+{
+	struct protect_op op = { pa, n, 0, 0 };
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = grow(&tv_ext_g.protected, &tv_ext_g.protected_cap,
+			   tv_ext_g.nprotected);
+		if (ret)
+			return ret;
+		tv_ext_g.protected[tv_ext_g.nprotected++] = pa[i] & EPT_ADDR_MASK;
+	}
+	/* Each page may split a 1 GiB and a 2 MiB leaf in each view. */
+	ret = TV_OK;
+	for (i = 0; i < n && !ret; i++)
+		ret = reserve_for(NULL, pa[i] & EPT_ADDR_MASK, TV_PAGE_SIZE);
+	if (ret)
+		return ret;
+	tv_vmm_root_call_any(op_protect, &op);
+	return op.err;
+}
+
+struct table_list {
+	u64 *pa;
+	u32 n, cap;
+	int err;
+};
+
+static void collect_unprotected(u64 pa, void *arg)
+{
+	struct table_list *l = arg;
+
+	if (l->err || page_protected(pa))
+		return;
+	if (grow(&l->pa, &l->cap, l->n)) {
+		l->err = TV_ERR_NO_MEMORY;
+		return;
+	}
+	l->pa[l->n++] = pa;
+}
+
+int tv_ext_core_protect_tables(void)
+{
+	struct table_list l;
+	int v, ret = TV_OK;
+
+	if (!shared_mut() || !tv_ext_g.nprotected)
+		return TV_OK;	/* self-protection not started */
+	/* Protecting splits, and splits use spares: until nothing is new. */
+	do {
+		l = (struct table_list){ NULL, 0, 0, 0 };
+		for (v = 0; v < TV_EXT_MAX_VIEWS; v++)
+			tv_ept_for_each_table(view_ept_any(v),
+					      collect_unprotected, &l);
+		ret = l.err;
+		if (!ret && l.n)
+			ret = protect_new(l.pa, l.n);
+		tv_plat_free(l.pa);
+	} while (!ret && l.n);
+	return ret;
+}
+
+int tv_ext_core_protect_pages(const u64 *pa, unsigned int n)
+{
+	int ret = TV_OK;
+	u64 *fresh;
+	u32 i, k = 0;
+
+	if (!shared_mut())
+		return TV_OK;
+	fresh = tv_plat_zalloc((n ? n : 1) * sizeof(u64));
+	if (!fresh)
+		return TV_ERR_NO_MEMORY;
+	for (i = 0; i < n; i++)
+		if (!page_protected(pa[i]))
+			fresh[k++] = pa[i] & EPT_ADDR_MASK;
+	if (k)
+		ret = protect_new(fresh, k);
+	tv_plat_free(fresh);
+	if (!ret)
+		ret = tv_ext_core_protect_tables();
+	flush_everywhere();
+	return ret;
+}
+
+void tv_ext_core_unprotect_pages(const u64 *pa, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		tv_ext_core_unprotect(pa[i]);
+	flush_everywhere();
 }

@@ -39,6 +39,14 @@ struct tv_ext_slot {
 	u8 vmcall_cpl[TV_EXT_MAX_VMCALLS];
 	u32 nvmcalls;
 	u64 counts[TV_EV_COUNT];	/* events delivered to it */
+	u64 *view0_pages;	/* pages it changed in view 0, to undo */
+	u32 nview0, view0_cap;
+};
+
+/* A view: view 0 is the core's identity map, the others are copies. */
+struct tv_ext_view {
+	struct tv_ept *ept;	/* NULL: free (view 0: the shared map) */
+	struct tv_ext *owner;
 };
 
 /* What tvctl shows of one registered extension (tv_ext_core_list). */
@@ -60,8 +68,18 @@ struct tv_ext_state {
 	u64 cr0_mask, cr4_mask;
 	u64 exits[2];
 	u8 *io_bitmap;		/* the VMCS's I/O bitmaps A and B */
+	u8 *io_scratch;		/* their next contents, built in the guest */
+	bool io_dirty;		/* to be copied in VMX root */
 	u64 io_bitmap_pa;	/* (no host call for it in VMX root) */
 	u8 *msr_default;	/* the MSR bitmap with no extension */
+	struct tv_ext_view views[TV_EXT_MAX_VIEWS];
+	u64 view_eptp[TV_EXT_MAX_VIEWS];	/* 0: no such view */
+	u32 page_caps;		/* TV_PAGE_CAP_*, read at the first attach */
+	u64 *eptp_list;		/* VMFUNC's EPTP list (one page), or NULL */
+	u64 eptp_list_pa;
+	/* thinvisor's own pages, inaccessible to the guest in every view */
+	u64 *protected;
+	u32 nprotected, protected_cap;
 };
 
 extern struct tv_ext_state tv_ext_g;
@@ -83,6 +101,25 @@ int tv_ext_core_want(struct tv_ext *ext, enum tv_ext_event_type type,
 int tv_ext_core_run_on_cpus(struct tv_ext *ext,
 			    int (*fn)(struct tv_ext *ext, void *arg),
 			    void *arg);
+int tv_ext_core_view_create(struct tv_ext *ext);
+void tv_ext_core_view_destroy(struct tv_ext *ext, int view);
+int tv_ext_core_page_set(struct tv_ext *ext, int view, u64 gpa, u32 allowed,
+			 u64 host_pa);
+int tv_ext_core_page_set_range(struct tv_ext *ext, int view, u64 gpa,
+			       u64 size, u32 allowed);
+int tv_ext_core_page_reset(struct tv_ext *ext, int view, u64 gpa);
+u32 tv_ext_core_page_caps(void);
+/*
+ * Make the page at @pa inaccessible to the guest in every view, or give
+ * it back (before it is freed).  Context: sleepable, host lock held.
+ */
+int tv_ext_core_protect(u64 pa);
+void tv_ext_core_unprotect(u64 pa);
+/* Protect (with the tables that takes) or give back @n pages, flushed. */
+int tv_ext_core_protect_pages(const u64 *pa, unsigned int n);
+void tv_ext_core_unprotect_pages(const u64 *pa, unsigned int n);
+/* Protect every EPT table page of every view (they grow by splits). */
+int tv_ext_core_protect_tables(void);
 /* Copy up to @max registered extensions, in order; returns how many. */
 unsigned int tv_ext_core_list(struct tv_ext_info *out, unsigned int max);
 /* Free what the registry holds (tv_vmm_fini: no extension is left). */
@@ -92,6 +129,8 @@ void tv_ext_core_fini(void);
 /* Write the controls this CPU runs with: the core's, the extensions',
  * and the single steps in progress. */
 void tv_ext_write_controls(struct tv_vcpu *v);
+/* Flush this CPU's EPT-derived translations (every view). */
+void tv_ext_flush_this_cpu(struct tv_vcpu *v);
 /* A root call right after the CPU came under the VMM: cpu_up callbacks. */
 int tv_ext_cpu_up(struct tv_vcpu *v, void *unused);
 /* Right before the CPU is given back. */
@@ -103,6 +142,10 @@ void tv_ext_cpu_down(struct tv_vcpu *v);
  */
 enum tv_ext_reply tv_ext_deliver(struct tv_vcpu *v, struct tv_regs *regs,
 				 struct tv_ext_event *ev);
+/* Is @gpa one of thinvisor's own pages? */
+bool tv_ext_is_protected(u64 gpa);
+/* The EPT pointer of the view this CPU runs in. */
+u64 tv_ext_view_eptp(const struct tv_vcpu *v);
 /* The highest CPL the owner of hypercall @nr allows, or -1: no owner. */
 int tv_ext_vmcall_max_cpl(u64 nr);
 /* Apply a TV_EXT_INJECT reply. */

@@ -8,6 +8,8 @@
 #include "core/vcpu.h"
 #include "core/vmx_guest.h"
 #include "core/platform.h"
+#include "core/ept.h"
+#include "arch/x86/ept.h"
 
 static TV_VMX_ROOT u32 proc_controls(const struct tv_vcpu *v)
 {
@@ -35,11 +37,26 @@ static TV_VMX_ROOT void write_cr_mask(struct tv_vcpu *v, int cr, u64 mask)
 	tv_vmwrite(mask_field, mask);
 }
 
+TV_VMX_ROOT u64 tv_ext_view_eptp(const struct tv_vcpu *v)
+{
+	u64 eptp = v->view ? tv_ext_g.view_eptp[v->view] : 0;
+
+	return eptp ? eptp : v->shared->eptp;
+}
+
 TV_VMX_ROOT void tv_ext_write_controls(struct tv_vcpu *v)
 {
 	const struct tv_ext_state *g = &tv_ext_g;
 	const struct tv_controls *c = &v->shared->ctl;
 	u32 proc2 = c->proc2 | g->proc2;
+
+	/* Views: the EPTP of this CPU's, VMFUNC's list when there is one. */
+	tv_vmwrite(VMCS_EPT_POINTER, tv_ext_view_eptp(v));
+	if (g->eptp_list) {
+		proc2 |= PROC2_ENABLE_VMFUNC;
+		tv_vmwrite(VMCS_VMFUNC_CONTROLS, 1);	/* EPTP switching */
+		tv_vmwrite(VMCS_EPTP_LIST, g->eptp_list_pa);
+	}
 
 	if (v->native_step)
 		proc2 &= ~v->native_drop_proc2;
@@ -56,6 +73,11 @@ TV_VMX_ROOT void tv_ext_write_controls(struct tv_vcpu *v)
 	write_cr_mask(v, 4, c->cr4_mask | g->cr4_mask);
 	v->ext_exits[0] = g->exits[0];
 	v->ext_exits[1] = g->exits[1];
+}
+
+TV_VMX_ROOT void tv_ext_flush_this_cpu(struct tv_vcpu *v)
+{
+	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_ALL_CONTEXT), 0);
 }
 
 TV_VMX_ROOT int tv_ext_cpu_up(struct tv_vcpu *v, void *unused)
@@ -300,4 +322,68 @@ TV_VMX_ROOT void *tv_ext_cpu_data(struct tv_ext *ext, unsigned int cpu)
 	if (s->ext != ext || !s->percpu || cpu >= tv_plat_cpu_limit())
 		return NULL;
 	return s->percpu[cpu];
+}
+
+/* --- views and pages from VMX root ----------------------------------- */
+
+TV_VMX_ROOT unsigned int tv_ext_page_caps(void)
+{
+	return tv_ext_g.page_caps;
+}
+
+TV_VMX_ROOT int tv_ext_view_switch(int view)
+{
+	struct tv_vcpu *v = tv_root_vcpu();
+
+	if (view < 0 || view >= TV_EXT_MAX_VIEWS ||
+	    (view && !tv_ext_g.view_eptp[view]))
+		return TV_ERR_INVALID;
+	v->view = (u8)view;
+	/* EPTP-tagged TLBs: no flush on a switch. */
+	tv_vmwrite(VMCS_EPT_POINTER, tv_ext_view_eptp(v));
+	return 0;
+}
+
+/*
+ * With VMFUNC the guest may have switched on its own: the VMCS's EPTP
+ * is the truth, the vCPU's record follows it.
+ */
+TV_VMX_ROOT int tv_ext_view_current(void)
+{
+	struct tv_vcpu *v = tv_root_vcpu();
+	u64 eptp = tv_vmread(VMCS_EPT_POINTER);
+	int i;
+
+	for (i = 1; i < TV_EXT_MAX_VIEWS; i++)
+		if (tv_ext_g.view_eptp[i] == eptp)
+			break;
+	v->view = i < TV_EXT_MAX_VIEWS ? (u8)i : 0;
+	return v->view;
+}
+
+TV_VMX_ROOT int tv_ext_page_set_root(int view, unsigned long long gpa,
+				     unsigned int allowed,
+				     unsigned long long host_pa)
+{
+	struct tv_vcpu *v = tv_root_vcpu();
+	struct tv_ept *ept;
+	u64 *leaf, keep, rights;
+
+	if (view < 0 || view >= TV_EXT_MAX_VIEWS || allowed > TV_ACCESS_ALL ||
+	    tv_ext_is_protected(gpa) || tv_ext_is_protected(host_pa))
+		return TV_ERR_INVALID;
+	ept = view ? tv_ext_g.views[view].ept : v->shared->ept;
+	leaf = ept ? tv_ept_leaf_4k(ept, gpa) : NULL;
+	if (!leaf)
+		return TV_ERR_INVALID;
+	rights = (allowed & TV_ACCESS_READ ? EPT_READ : 0) |
+		 (allowed & TV_ACCESS_WRITE ? EPT_WRITE : 0) |
+		 (allowed & TV_ACCESS_EXEC ? EPT_EXEC : 0);
+	keep = *leaf & ((7ULL << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT);
+	__atomic_store_n(leaf, (host_pa & EPT_ADDR_MASK) | rights | keep,
+			 __ATOMIC_RELEASE);
+	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
+		  ept == v->shared->ept ? v->shared->eptp :
+					  tv_ext_g.view_eptp[view]);
+	return 0;
 }

@@ -59,6 +59,8 @@ struct tv_vcpu {
 	 */
 	u64 ext_exits[2];
 	u8 ext_single_step;	/* bit n: extension slot n steps this CPU */
+	u8 view;		/* the EPT view this CPU runs in */
+	bool protected;		/* its pages are out of the guest's reach */
 	bool native_step;	/* an instruction runs natively under MTF */
 	u32 native_drop_proc;	/* with these controls off (ext_root.c) */
 	u32 native_drop_proc2;
@@ -152,6 +154,8 @@ void tv_reset_by_triple_fault(struct tv_vcpu *v);
  * TV_HC_ROOT_CALL); returns the first error or non-zero @fn result.
  */
 int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
+/* Once, on whichever virtualized CPU comes first; TV_ERR_BUSY: none. */
+int tv_vmm_root_call_any(int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
 /* The same on CPU @cpu only; TV_ERR_INVALID when it is not virtualized. */
 int tv_vmm_root_call_one(unsigned int cpu,
 			 int (*fn)(struct tv_vcpu *v, void *arg), void *arg);

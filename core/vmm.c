@@ -112,6 +112,8 @@ static void read_caps(struct tv_vmx_caps *c)
 		if (c->proc2 & ((u64)(PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)
 				<< 32))
 			c->ept_vpid = tv_rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+		if (c->proc2 & ((u64)PROC2_ENABLE_VMFUNC << 32))
+			c->vmfunc = tv_rdmsr(MSR_IA32_VMX_VMFUNC);
 	}
 }
 
@@ -335,10 +337,35 @@ static struct tv_vcpu *vcpu_of(unsigned int cpu)
 	return g_vcpus && cpu < g_cpu_limit ? g_vcpus[cpu] : NULL;
 }
 
+/*
+ * The pages of @v the guest must not reach (core/ext.c protects them in
+ * every EPT view once the CPU is under the VMM); 0 for what is missing.
+ */
+#define TV_VCPU_PRIVATE_PAGES (3 + TV_VMM_STACK_PAGES)
+static unsigned int vcpu_pages(const struct tv_vcpu *v, u64 *pa)
+{
+	unsigned int n = 0, i;
+
+	if (v->vmxon)
+		pa[n++] = tv_plat_virt_to_phys(v->vmxon);
+	if (v->vmcs)
+		pa[n++] = tv_plat_virt_to_phys(v->vmcs);
+	if (v->root_idt)
+		pa[n++] = tv_plat_virt_to_phys(v->root_idt);
+	for (i = 0; v->stack && i < TV_VMM_STACK_PAGES; i++)
+		pa[n++] = tv_plat_virt_to_phys(v->stack + i * TV_PAGE_SIZE);
+	return n;
+}
+
 static void vcpu_free(struct tv_vcpu *v)
 {
+	u64 pa[TV_VCPU_PRIVATE_PAGES];
+
 	if (!v)
 		return;
+	/* Other CPUs may still run under the EPT: give the pages back. */
+	if (v->protected)
+		tv_ext_core_unprotect_pages(pa, vcpu_pages(v, pa));
 	if (v->stack)
 		tv_plat_free_pages(v->stack, TV_VMM_STACK_PAGES);
 	if (v->vmcs)
@@ -427,6 +454,16 @@ int tv_vmm_root_call_one(unsigned int cpu,
 	return err ? err : (int)c.ret;
 }
 
+int tv_vmm_root_call_any(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < g_cpu_limit; cpu++)
+		if (vcpu_of(cpu) && vcpu_of(cpu)->launched)
+			return tv_vmm_root_call_one(cpu, fn, arg);
+	return TV_ERR_BUSY;
+}
+
 int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 {
 	unsigned int cpu;
@@ -455,6 +492,29 @@ static bool is_last_online_cpu(unsigned int cpu)
 		if (tv_plat_cpu_online(c))
 			return false;
 	return true;
+}
+
+/*
+ * Self-protection: once a CPU is under the VMM, its VMXON region, VMCS,
+ * root IDT and stack, and the shared MSR bitmap and EPT tables, become
+ * inaccessible to the guest in every EPT view (core/ext.c; a guest access
+ * gets #GP).  The log rings stay readable: the host drains them.  Only
+ * whole pages can be protected: the small allocations (struct tv_vcpu,
+ * struct tv_shared) share pages with the host's other data.  A failure
+ * (no memory for the tables) leaves what could not be protected reachable
+ * and says so; the VMM runs on.
+ */
+static void protect_self(struct tv_vcpu *v)
+{
+	u64 pa[TV_VCPU_PRIVATE_PAGES + 1];
+	unsigned int n = vcpu_pages(v, pa);
+
+	pa[n++] = tv_plat_virt_to_phys(g_shared->msr_bitmap);
+	v->protected = true;
+	if (tv_ext_core_protect_pages(pa, n))
+		tv_log(TV_LOG_WARN,
+		       "thinvisor: CPU %u: out of memory for EPT tables: some VMM pages stay reachable from the guest\n",
+		       v->cpu);
 }
 
 int tv_vmm_cpu_up(unsigned int cpu)
@@ -488,6 +548,7 @@ int tv_vmm_cpu_up(unsigned int cpu)
 	g_vcpus[cpu] = v;
 	/* The extensions' per-CPU set-up, in VMX root on that CPU. */
 	tv_vmm_root_call_one(cpu, tv_ext_cpu_up, NULL);
+	protect_self(v);
 	return TV_OK;
 }
 

@@ -468,6 +468,14 @@ void tv_ext_view_destroy(struct tv_ext *ext, int view);
 int tv_ext_page_set(struct tv_ext *ext, int view, unsigned long long gpa,
 		    unsigned int allowed, unsigned long long host_pa);
 
+/*
+ * The same @allowed on every page of [@gpa, @gpa + @size), identity
+ * mapped, with one flush: e.g. a whole kernel text.  Sleepable.
+ */
+int tv_ext_page_set_range(struct tv_ext *ext, int view,
+			  unsigned long long gpa, unsigned long long size,
+			  unsigned int allowed);
+
 /* Undo tv_ext_page_set(): the identity mapping, all access.  Sleepable. */
 int tv_ext_page_reset(struct tv_ext *ext, int view, unsigned long long gpa);
 

@@ -154,6 +154,21 @@ int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 	return 0;
 }
 
+int tv_vmm_root_call_any(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
+	static struct tv_vcpu fake_vcpu;
+
+	if (!fake.vcpus)
+		return TV_ERR_BUSY;
+	fake.root_calls++;
+	return fn(&fake_vcpu, arg);
+}
+
+void tv_ext_flush_this_cpu(struct tv_vcpu *v)
+{
+	fake.flushes++;
+}
+
 void tv_ext_write_controls(struct tv_vcpu *v)
 {
 	fake.controls_written++;

@@ -20,6 +20,7 @@ struct fake_platform {
 	unsigned int vcpus;		/* CPUs a root call reaches */
 	long root_calls;		/* root calls made, per CPU */
 	long controls_written;		/* tv_ext_write_controls() calls */
+	long flushes;			/* tv_ext_flush_this_cpu() calls */
 };
 
 extern struct fake_platform fake;

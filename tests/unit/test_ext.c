@@ -9,11 +9,15 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <cmocka.h>
 #include "fake_platform.h"
 #include "core/vcpu.h"
 #include "core/ext.h"
 #include "core/emulate.h"
+#include "core/ept.h"
+#include "arch/x86/ept.h"
+#include "arch/x86/msr.h"
 
 static struct tv_shared shared;
 static u8 msr_bitmap[TV_MSR_BITMAP_BYTES];
@@ -262,16 +266,16 @@ static void io_bitmap_union(void **state)
 	assert_int_equal(tv_ext_core_want_io(&a, 0x70, true), TV_OK);
 	assert_int_equal(tv_ext_core_want_io(&b, 0x8001, true), TV_OK);
 	assert_int_equal(tv_ext_g.proc, PROC_USE_IO_BITMAPS);
-	assert_int_equal(tv_ext_g.io_bitmap[0x70 / 8], 1 << (0x70 % 8));
-	assert_int_equal(tv_ext_g.io_bitmap[4096 + 1 / 8], 1 << 1);
+	assert_int_equal(tv_ext_g.io_scratch[0x70 / 8], 1 << (0x70 % 8));
+	assert_int_equal(tv_ext_g.io_scratch[4096 + 1 / 8], 1 << 1);
 	assert_int_equal(tv_ext_core_want_io(&a, 0x10000, true),
 			 TV_ERR_INVALID);
 	tv_ext_core_detach(&a);
-	assert_int_equal(tv_ext_g.io_bitmap[0x70 / 8], 0);
-	assert_int_equal(tv_ext_g.io_bitmap[4096], 2);
+	assert_int_equal(tv_ext_g.io_scratch[0x70 / 8], 0);
+	assert_int_equal(tv_ext_g.io_scratch[4096], 2);
 	tv_ext_core_detach(&b);
 	assert_int_equal(tv_ext_g.proc, 0);
-	assert_int_equal(tv_ext_g.io_bitmap[4096], 0);
+	assert_int_equal(tv_ext_g.io_scratch[4096], 0);
 }
 
 static void vmcall_numbers(void **state)
@@ -347,6 +351,152 @@ static void run_on_cpus(void **state)
 	tv_ext_core_detach(&e);
 }
 
+/* --- pages and views: checked by a walk from the EPT pointer ---------- */
+
+#define GiB 0x40000000ULL
+
+static u64 *walk(u64 eptp, u64 gpa, u64 *span)
+{
+	u64 *t = (u64 *)(uintptr_t)(eptp & EPT_ADDR_MASK), *e;
+	int l;
+
+	for (l = 4; l >= 1; l--) {
+		e = &t[(gpa >> (12 + 9 * (l - 1))) & 511];
+		*span = 0x1000ULL << (9 * (l - 1));
+		if (l == 1 || (l < 4 && (*e & EPT_LARGE_PAGE)))
+			return e;
+		t = (u64 *)(uintptr_t)(*e & EPT_ADDR_MASK);
+	}
+	return NULL;
+}
+
+static u64 rights_of(u64 eptp, u64 gpa)
+{
+	u64 span;
+
+	return *walk(eptp, gpa, &span) & EPT_RWX;
+}
+
+/* The host page the CPU reaches for guest page @gpa. */
+static u64 frame_of(u64 eptp, u64 gpa)
+{
+	u64 span, e = *walk(eptp, gpa, &span);
+
+	return ((e & EPT_ADDR_MASK) & ~(span - 1)) |
+	       (gpa & (span - 1) & ~0xfffULL);
+}
+
+static int setup_ept(void **state)
+{
+	static struct tv_mtrr_state m;
+	struct tv_ept_config cfg = { .phys_bits = 36, .use_1gb = true };
+
+	setup(state);
+	tv_mtrr_set_uniform(&m, 36, MEMTYPE_WB);
+	assert_int_equal(tv_ept_build_identity(&shared.ept, &m, &cfg), TV_OK);
+	shared.eptp = tv_ept_pointer(shared.ept);
+	shared.caps.ept_vpid = EPT_CAP_EXEC_ONLY;
+	return 0;
+}
+
+static int teardown_ept(void **state)
+{
+	tv_ext_core_fini();
+	tv_ept_free(shared.ept);
+	shared.ept = NULL;
+	assert_int_equal(fake.pages_live, 0);
+	assert_int_equal(fake.zallocs_live, 0);
+	return 0;
+}
+
+static void page_set_and_undo(void **state)
+{
+	struct tv_ext e = EXT("pages");
+	u64 eptp = shared.eptp, g = GiB + 0x5000;
+
+	attach_active(&e);
+	assert_int_equal(tv_ext_core_page_set(&e, 0, g, TV_ACCESS_READ |
+					      TV_ACCESS_EXEC, g), TV_OK);
+	assert_int_equal(rights_of(eptp, g), EPT_READ | EPT_EXEC);
+	assert_int_equal(rights_of(eptp, g + 0x1000), EPT_RWX);
+	/* Execute-only, another frame: the DdiMon page. */
+	assert_int_equal(tv_ext_core_page_set(&e, 0, g, TV_ACCESS_EXEC,
+					      0x7000), TV_OK);
+	assert_int_equal(rights_of(eptp, g), EPT_EXEC);
+	assert_int_equal(frame_of(eptp, g), 0x7000);
+	/* Write without read is no valid EPT entry; nor past the map. */
+	assert_int_equal(tv_ext_core_page_set(&e, 0, g, TV_ACCESS_WRITE, g),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_page_set(&e, 0, 1ULL << 36, 0, 0),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_page_set_range(&e, 0, 2 * GiB, 3 * 0x200000,
+						    TV_ACCESS_READ), TV_OK);
+	assert_int_equal(rights_of(eptp, 2 * GiB + 0x5ff000), EPT_READ);
+	assert_int_equal(rights_of(eptp, 2 * GiB + 0x600000), EPT_RWX);
+	assert_true(fake.flushes > 0);
+	/* Unregistering gives every page back. */
+	tv_ext_core_detach(&e);
+	assert_int_equal(rights_of(eptp, g), EPT_RWX);
+	assert_int_equal(frame_of(eptp, g), g);
+	assert_int_equal(rights_of(eptp, 2 * GiB + 0x5ff000), EPT_RWX);
+}
+
+static void views_are_copies(void **state)
+{
+	struct tv_ext e = EXT("views"), other = EXT("other");
+	u64 g = 0x123000;
+	int v;
+
+	attach_active(&e);
+	attach_active(&other);
+	v = tv_ext_core_view_create(&e);
+	assert_true(v > 0);
+	assert_int_not_equal(tv_ext_g.view_eptp[v], shared.eptp);
+	assert_int_equal(tv_ext_core_page_set(&e, v, g, TV_ACCESS_READ, 0x9000),
+			 TV_OK);
+	assert_int_equal(frame_of(tv_ext_g.view_eptp[v], g), 0x9000);
+	assert_int_equal(frame_of(shared.eptp, g), g);
+	/* Another extension's view is not yours to change. */
+	assert_int_equal(tv_ext_core_page_set(&other, v, g, 0, g),
+			 TV_ERR_INVALID);
+	tv_ext_core_detach(&e);
+	assert_int_equal(tv_ext_g.view_eptp[v], 0);
+	tv_ext_core_detach(&other);
+}
+
+static void own_pages_out_of_reach(void **state)
+{
+	struct tv_ext e = EXT("intruder");
+	u64 vmcs = 3 * GiB + 0x42000;
+	int v;
+
+	attach_active(&e);
+	v = tv_ext_core_view_create(&e);
+	assert_int_equal(tv_ext_core_protect_pages(&vmcs, 1), TV_OK);
+	assert_true(tv_ext_is_protected(vmcs + 0x10));
+	assert_int_equal(rights_of(shared.eptp, vmcs), 0);
+	assert_int_equal(rights_of(tv_ext_g.view_eptp[v], vmcs), 0);
+	/* Every table of every view is protected too, spares included. */
+	assert_true(tv_ext_g.nprotected >=
+		    1 + (tv_ept_table_bytes(shared.ept) >> 12));
+	assert_true(tv_ext_is_protected(shared.eptp & EPT_ADDR_MASK));
+	assert_true(tv_ext_is_protected(tv_ext_g.view_eptp[v] & EPT_ADDR_MASK));
+	/* No extension can open them, nor map a view onto them. */
+	assert_int_equal(tv_ext_core_page_set(&e, 0, vmcs, TV_ACCESS_ALL, vmcs),
+			 TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_page_set(&e, v, 0x5000, TV_ACCESS_ALL,
+					      vmcs), TV_ERR_INVALID);
+	assert_int_equal(tv_ext_core_page_set_range(&e, 0, vmcs - 0x1000,
+						    0x3000, TV_ACCESS_ALL),
+			 TV_OK);
+	assert_int_equal(rights_of(shared.eptp, vmcs), 0);
+	/* Given back before it is freed. */
+	tv_ext_core_unprotect_pages(&vmcs, 1);
+	assert_false(tv_ext_is_protected(vmcs));
+	assert_int_equal(rights_of(shared.eptp, vmcs), EPT_RWX);
+	tv_ext_core_detach(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +512,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(vmcall_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(cpuid_leaves, setup, teardown),
 		cmocka_unit_test_setup_teardown(run_on_cpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(page_set_and_undo, setup_ept, teardown_ept),
+		cmocka_unit_test_setup_teardown(views_are_copies, setup_ept, teardown_ept),
+		cmocka_unit_test_setup_teardown(own_pages_out_of_reach, setup_ept, teardown_ept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
