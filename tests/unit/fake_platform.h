@@ -20,6 +20,9 @@ struct fake_platform {
 	unsigned int vcpus;		/* CPUs a root call reaches */
 	long root_calls;		/* root calls made, per CPU */
 	long controls_written;		/* tv_ext_write_controls() calls */
+	/* tv_plat_phys_to_virt(): "physical" [0, phys_size) is phys_mem. */
+	u8 *phys_mem;
+	u64 phys_size;
 };
 
 extern struct fake_platform fake;
