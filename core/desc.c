@@ -20,7 +20,7 @@
 
 struct emu {
 	struct tv_desc_state *st;
-	struct tv_fault *f;
+	struct tv_guest_fault *f;
 	u32 mode;		/* TV_MODE_* */
 	bool ia32e;		/* EFER.LMA: 16-byte system descriptors */
 };
@@ -284,7 +284,7 @@ static TV_VMX_ROOT enum tv_desc_result emulate_seg(struct emu *e, u32 info,
 
 TV_VMX_ROOT enum tv_desc_result tv_desc_emulate(struct tv_desc_state *st,
 						bool ldtr_tr, u32 info,
-						u64 qual, struct tv_fault *f,
+						u64 qual, struct tv_guest_fault *f,
 						u32 *changed,
 						unsigned int *reg)
 {

@@ -74,7 +74,7 @@ enum tv_desc_result {
  *  - In real and virtual-8086 mode SLDT STR LLDT LTR raise #UD.
  */
 enum tv_desc_result tv_desc_emulate(struct tv_desc_state *st, bool ldtr_tr,
-				    u32 info, u64 qual, struct tv_fault *f,
+				    u32 info, u64 qual, struct tv_guest_fault *f,
 				    u32 *changed, unsigned int *reg);
 
 #endif

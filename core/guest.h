@@ -84,13 +84,16 @@ struct tv_walk {
  * linear-address masking (LAM) and SGX.  Reserved bits follow
  * @p->maxphyaddr.  A PAE PDPTE with reserved bits set (the CPU would have
  * refused it at CR3 load with #GP) is reported as a #PF with RSVD.
+ * @read is an indirect call, which the Windows build refuses in VMX root
+ * (root_check.py): from root, use the functions below, which walk guest
+ * memory with a direct one.
  */
 enum tv_walk_status tv_guest_walk(const struct tv_paging *p, u64 la,
 				  u32 access, tv_read_phys_fn read,
 				  void *ctx, struct tv_walk *w);
 
 /* A fault for the caller to inject (vector 14 sets CR2 first). */
-struct tv_fault {
+struct tv_guest_fault {
 	u8 vector;		/* VEC_PF, VEC_GP */
 	u32 error;
 	u64 cr2;		/* #PF only */
@@ -117,10 +120,10 @@ enum tv_guest_status {
  */
 enum tv_guest_status tv_guest_read(const struct tv_paging *p, u64 la,
 				   void *dst, size_t n, u32 access,
-				   struct tv_fault *f);
+				   struct tv_guest_fault *f);
 enum tv_guest_status tv_guest_write(const struct tv_paging *p, u64 la,
 				    const void *src, size_t n, u32 access,
-				    struct tv_fault *f);
+				    struct tv_guest_fault *f);
 
 /*
  * Guest-physical address of linear @la (any kernel address: module text,
@@ -130,6 +133,6 @@ enum tv_guest_status tv_guest_write(const struct tv_paging *p, u64 la,
  */
 enum tv_guest_status tv_guest_virt_to_phys(const struct tv_paging *p, u64 la,
 					   u32 access, u64 *pa,
-					   struct tv_fault *f);
+					   struct tv_guest_fault *f);
 
 #endif

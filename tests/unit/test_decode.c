@@ -298,7 +298,7 @@ static struct tv_desc_state state32(void)
 }
 
 static enum tv_desc_result run(struct tv_desc_state *st, bool ldtr_tr,
-			       u32 info, u64 qual, struct tv_fault *f,
+			       u32 info, u64 qual, struct tv_guest_fault *f,
 			       u32 *changed, unsigned int *reg)
 {
 	return tv_desc_emulate(st, ldtr_tr, info, qual, f, changed, reg);
@@ -307,7 +307,7 @@ static enum tv_desc_result run(struct tv_desc_state *st, bool ldtr_tr,
 static void sgdt_sidt(void **state)
 {
 	struct tv_desc_state st = state64();
-	struct tv_fault f;
+	struct tv_guest_fault f;
 	u32 ch;
 	unsigned int reg;
 
@@ -360,7 +360,7 @@ static void sgdt_sidt(void **state)
 static void lgdt_lidt(void **state)
 {
 	struct tv_desc_state st = state64();
-	struct tv_fault f;
+	struct tv_guest_fault f;
 	u32 ch;
 	unsigned int reg;
 
@@ -405,7 +405,7 @@ static void lgdt_lidt(void **state)
 static void sldt_str(void **state)
 {
 	struct tv_desc_state st = state64();
-	struct tv_fault f;
+	struct tv_guest_fault f;
 	u32 ch;
 	unsigned int reg;
 
@@ -455,7 +455,7 @@ static u64 desc(u32 base, u32 limit, u8 access, u8 flags)
 static void lldt(void **state)
 {
 	struct tv_desc_state st = state64();
-	struct tv_fault f;
+	struct tv_guest_fault f;
 	u32 ch;
 	unsigned int reg;
 
@@ -534,7 +534,7 @@ static void lldt(void **state)
 static void ltr(void **state)
 {
 	struct tv_desc_state st = state64();
-	struct tv_fault f;
+	struct tv_guest_fault f;
 	u32 ch;
 	unsigned int reg;
 

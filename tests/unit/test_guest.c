@@ -485,7 +485,7 @@ static void walk_table_outside_memory(void **state)
 static void guest_read_write_across_pages(void **state)
 {
 	struct tv_paging p = paging4();
-	struct tv_fault f = { 0, 0, 0 };
+	struct tv_guest_fault f = { 0, 0, 0 };
 	u8 buf[16], out[16];
 	int i;
 
@@ -510,7 +510,7 @@ static void guest_read_write_across_pages(void **state)
 static void guest_write_faults_before_any_byte(void **state)
 {
 	struct tv_paging p = paging4();
-	struct tv_fault f = { 0, 0, 0 };
+	struct tv_guest_fault f = { 0, 0, 0 };
 	u8 buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, zero[4] = { 0 };
 
 	/* Second page read-only: the write faults on it, CR2 at its start,
@@ -541,7 +541,7 @@ static void guest_write_faults_before_any_byte(void **state)
 static void guest_mmio_and_virt_to_phys(void **state)
 {
 	struct tv_paging p = paging4();
-	struct tv_fault f = { 0, 0, 0 };
+	struct tv_guest_fault f = { 0, 0, 0 };
 	u64 pa = 0;
 	u8 b;
 
@@ -565,7 +565,7 @@ static void guest_32bit_sets_accessed_in_4_byte_entries(void **state)
 {
 	struct tv_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x9000,
 			       .maxphyaddr = 36 };
-	struct tv_fault f;
+	struct tv_guest_fault f;
 	u32 v = 0xdeadbeef;
 
 	put32(0x9000 + 4 * 0x201, 0xa000 | PRWU);
