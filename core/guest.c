@@ -17,13 +17,6 @@
 #define PTE_PS		TV_BIT(7)
 #define PTE_XD		TV_BIT(63)
 
-/*
- * The walk is inlined into both of its entry points, so that the one VMX
- * root uses (translate) reads entries with a direct call: an indirect
- * call is what platform/windows/root_check.py cannot follow, and refuses.
- */
-#define WALK_INLINE static inline __attribute__((always_inline))
-
 #define CR4_PSE_BIT	TV_BIT(4)
 #define CR4_SMEP_BIT	TV_BIT(20)
 #define CR4_SMAP_BIT	TV_BIT(21)
@@ -43,8 +36,9 @@ static TV_VMX_ROOT unsigned int phys_bits(const struct tv_paging *p)
 	return p->maxphyaddr && p->maxphyaddr <= 52 ? p->maxphyaddr : 52;
 }
 
-WALK_INLINE bool read_entry(tv_read_phys_fn read, void *ctx, u64 pa,
-				   unsigned int size, u64 *val)
+static __attribute__((always_inline)) inline bool
+read_entry(tv_read_phys_fn read, void *ctx, u64 pa, unsigned int size,
+	   u64 *val)
 {
 	u64 v;
 
@@ -130,8 +124,8 @@ static TV_VMX_ROOT void leaf_at(struct tv_walk *w, u64 base, u64 size, u64 la)
 }
 
 /* 32-bit paging (SDM 4.3): 4-byte entries, 4 MiB pages with CR4.PSE. */
-WALK_INLINE enum tv_walk_status walk_32(struct walk_state *s, u64 la,
-					       tv_read_phys_fn read, void *ctx)
+static __attribute__((always_inline)) inline enum tv_walk_status
+walk_32(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 {
 	const struct tv_paging *p = s->p;
 	unsigned int m = phys_bits(p);
@@ -167,8 +161,8 @@ WALK_INLINE enum tv_walk_status walk_32(struct walk_state *s, u64 la,
 }
 
 /* PAE paging (SDM 4.4): four PDPTEs, then 8-byte PDEs and PTEs. */
-WALK_INLINE enum tv_walk_status walk_pae(struct walk_state *s, u64 la,
-						tv_read_phys_fn read, void *ctx)
+static __attribute__((always_inline)) inline enum tv_walk_status
+walk_pae(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 {
 	const struct tv_paging *p = s->p;
 	unsigned int m = phys_bits(p);
@@ -216,9 +210,8 @@ WALK_INLINE enum tv_walk_status walk_pae(struct walk_state *s, u64 la,
 }
 
 /* 4-level and 5-level paging (SDM 4.5). */
-WALK_INLINE enum tv_walk_status walk_ia32e(struct walk_state *s,
-						  u64 la, tv_read_phys_fn read,
-						  void *ctx)
+static __attribute__((always_inline)) inline enum tv_walk_status
+walk_ia32e(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 {
 	const struct tv_paging *p = s->p;
 	unsigned int m = phys_bits(p);
@@ -256,9 +249,15 @@ WALK_INLINE enum tv_walk_status walk_ia32e(struct walk_state *s,
 	}
 }
 
-WALK_INLINE enum tv_walk_status walk(const struct tv_paging *p, u64 la,
-				     u32 access, tv_read_phys_fn read,
-				     void *ctx, struct tv_walk *w)
+/*
+ * The walk, inlined into both of its entry points (with the helpers
+ * above), so that the one VMX root uses, walk_guest(), reads entries with
+ * a direct call: platform/windows/root_check.py cannot follow an indirect
+ * call, and refuses it.
+ */
+static __attribute__((always_inline)) inline enum tv_walk_status
+walk(const struct tv_paging *p, u64 la, u32 access, tv_read_phys_fn read,
+	void *ctx, struct tv_walk *w)
 {
 	struct walk_state s = { p, access, 0, w };
 	bool pae = p->cr4 & CR4_PAE;
@@ -299,6 +298,11 @@ TV_VMX_ROOT enum tv_walk_status tv_guest_walk(const struct tv_paging *p,
 
 /* --- guest linear memory -------------------------------------------- */
 
+/*
+ * Guest memory is read and written through volatile pointers: the guest's
+ * other CPUs may change it meanwhile, and byte loops must stay loops, not
+ * become memcpy calls (the Windows exit path must not use XMM registers).
+ */
 static TV_VMX_ROOT bool read_phys_u64(void *ctx, u64 pa, u64 *val)
 {
 	const volatile u64 *q = tv_plat_phys_to_virt(pa);

@@ -85,9 +85,10 @@ REF_CODE static void check_quals(u64 q)
 REF_CODE static void check_offset(u32 info, u64 disp, const u64 *gpr)
 {
 	struct tv_instr_info ii = tv_decode_dt_info(info);
+	static const unsigned int widths[8] = { 16, 32, 64, 64, 64, 64, 64,
+						64 };
 	unsigned __int128 sum = disp;
-	unsigned int width = ii.addr_size == 0 ? 16 : ii.addr_size == 1 ? 32 :
-			     64;
+	unsigned int width = widths[bitfield(info, 9, 7)];
 	u64 want;
 
 	if (!bitfield(info, 27, 27))
