@@ -392,7 +392,7 @@ TV_VMX_ROOT enum tv_guest_status tv_guest_read(const struct tv_paging *p,
 	enum tv_guest_status st;
 	size_t done = 0, len, i;
 
-	access &= ~(u32)(TV_ACC_WRITE | TV_ACC_FETCH);
+	access &= ~(u32)TV_ACC_WRITE;
 	while (done < n) {
 		len = chunk(la + done, n - done);
 		st = translate(p, la + done, access, &w, &host, f);

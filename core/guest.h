@@ -110,7 +110,8 @@ enum tv_guest_status {
 /*
  * Read or write @n bytes of guest linear memory at @la, across pages, as
  * a data access (@access: TV_ACC_USER, TV_ACC_IMPLICIT, TV_ACC_AC; the
- * write bit is set by tv_guest_write).  Every page is translated before
+ * write bit is set by tv_guest_write), or for tv_guest_read with
+ * TV_ACC_FETCH as the CPU fetches instructions (NX and SMEP apply).  Every page is translated before
  * a byte moves, so a write that faults changes nothing, as on the CPU.
  * Sets the accessed bit of every entry used and, for writes, the dirty
  * bit of the leaf, atomically.  The fault is #PF (CR2 = the first

@@ -531,6 +531,13 @@ static void guest_write_faults_before_any_byte(void **state)
 				       &f), TV_GUEST_FAULT);
 	assert_int_equal(f.error, TV_PF_P | TV_PF_U);
 	assert_int_equal(f.cr2, LA4 + 0xffc);
+	/* Instruction bytes: fetched as the CPU would, NX applies. */
+	put(0x3000 + 24, get(0x3000 + 24) | XD);
+	assert_int_equal(tv_guest_read(&p, LA4 + 0xffc, buf, 2, 0, &f),
+			 TV_GUEST_OK);
+	assert_int_equal(tv_guest_read(&p, LA4 + 0xffc, buf, 2, TV_ACC_FETCH,
+				       &f), TV_GUEST_FAULT);
+	assert_int_equal(f.error, TV_PF_P | TV_PF_ID);
 	/* Non-canonical: #GP(0). */
 	assert_int_equal(tv_guest_read(&p, 0x8000000000000000ULL, buf, 1, 0,
 				       &f), TV_GUEST_FAULT);
