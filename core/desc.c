@@ -227,6 +227,56 @@ static TV_VMX_ROOT enum tv_desc_result load_system(struct emu *e, u16 sel,
 	return TV_DESC_DONE;
 }
 
+/*
+ * Is the register operand of the SLDT/STR at RIP 16 bits wide?  The
+ * instruction information does not say; the prefixes do (Vol. 2 2.1.1,
+ * 2.2.1): 0x66 flips the default size (CS.D outside 64-bit mode, 32 in
+ * it), REX.W (64-bit mode, last prefix) makes it 64.  A 16-bit
+ * destination keeps the register's other bits (SLDT/STR pages); 32 and
+ * 64 zero-extend.  If the bytes cannot be read (the guest changed its
+ * tables since the fetch), the common 32/64-bit form is assumed.
+ */
+static TV_VMX_ROOT bool reg_operand_16(struct emu *e)
+{
+	struct tv_desc_state *st = e->st;
+	struct tv_guest_fault f;
+	bool is64 = e->mode & TV_MODE_64, opsize = false, rex_w = false;
+	u64 la = st->rip + (is64 ? 0 : st->seg[TV_DESC_CS].base);
+	u8 b[15];
+	unsigned int i, len = st->instr_len;
+
+	if (len < 3 || len > 15)
+		return false;
+	if (!is64)
+		la &= 0xffffffffULL;
+	if (tv_guest_read(&st->paging, la, b, len,
+			  TV_ACC_FETCH | (st->cpl == 3 ? TV_ACC_USER : 0),
+			  &f) != TV_GUEST_OK)
+		return false;
+	for (i = 0; i < len; i++) {
+		u8 c = b[i];
+
+		if (c == 0x66) {
+			opsize = true;
+			rex_w = false;
+		} else if (c == 0xf0 || c == 0xf2 || c == 0xf3 || c == 0x2e ||
+			   c == 0x36 || c == 0x3e || c == 0x26 || c == 0x64 ||
+			   c == 0x65 || c == 0x67) {
+			rex_w = false;	/* a REX must be the last prefix */
+		} else if (is64 && (c & 0xf0) == 0x40) {
+			rex_w = c & 8;
+		} else {
+			break;
+		}
+	}
+	if (rex_w)
+		return false;
+	if (is64)
+		return opsize;
+	/* CS.D (access rights bit 14): default 32 bits, 0x66 makes 16. */
+	return !!(st->seg[TV_DESC_CS].ar & TV_BIT(14)) == opsize;
+}
+
 static TV_VMX_ROOT enum tv_desc_result emulate_seg(struct emu *e, u32 info,
 						   u64 qual, u32 *changed,
 						   unsigned int *reg)
@@ -247,7 +297,10 @@ static TV_VMX_ROOT enum tv_desc_result emulate_seg(struct emu *e, u32 info,
 		if (st->cpl > 0 && (st->paging.cr4 & CR4_UMIP_BIT))
 			return raise(e, VEC_GP, 0);
 		if (ii.is_reg) {
-			st->gpr[ii.reg & 15] = s->sel;
+			u64 *r = &st->gpr[ii.reg & 15];
+
+			*r = reg_operand_16(e) ? (*r & ~0xffffULL) | s->sel :
+						 s->sel;
 			*reg = ii.reg & 15;
 			*changed |= TV_DESC_CHANGED_GPR;
 			return TV_DESC_DONE;

@@ -29,6 +29,8 @@ struct tv_desc_state {
 	u32 gdtr_limit, idtr_limit;
 	struct tv_paging paging; /* cr0, cr4 (UMIP, LA57), efer (LMA) too */
 	u64 rflags;
+	u64 rip;		/* the instruction's, for its prefixes */
+	u32 instr_len;		/* the exit's instruction length */
 	unsigned int cpl;
 };
 
@@ -58,10 +60,10 @@ enum tv_desc_result {
  *    base in 64-bit mode gets #GP(0): the next VM entry would fail on it
  *    (SDM 26.3.1.3).
  *  - SLDT/STR: #GP(0) at CPL>0 with CR4.UMIP; to memory 2 bytes; to a
- *    register the selector zero-extended to the whole register (the
- *    32- and 64-bit forms; a 16-bit form, which would keep bits 63:16,
- *    cannot be told apart: the instruction information has no operand
- *    size for these).
+ *    register: a 16-bit operand keeps the register's bits 63:16, a 32-
+ *    or 64-bit one zero-extends.  The instruction information has no
+ *    operand size for these, so the prefixes are read at @rip (a fetch
+ *    of @instr_len bytes); if that fails, zero-extended.
  *  - LLDT/LTR: #GP(0) at CPL>0; the descriptor read from the GDT (16
  *    bytes in IA-32e mode) and checked: inside the GDT limit and TI=0,
  *    a system descriptor of type LDT (2) or available TSS (9, or 1

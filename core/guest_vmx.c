@@ -118,6 +118,8 @@ TV_VMX_ROOT enum tv_desc_result tv_desc_exit(struct tv_regs *regs,
 	tv_guest_paging_load(&g, phys_bits);
 	st.paging = g.p;	/* its pdptes point into g, alive here */
 	st.rflags = tv_vmread(VMCS_GUEST_RFLAGS);
+	st.rip = tv_vmread(VMCS_GUEST_RIP);
+	st.instr_len = (u32)tv_vmread(VMCS_EXIT_INSTR_LEN);
 	st.cpl = (tv_vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 
 	r = tv_desc_emulate(&st, ldtr_tr, (u32)tv_vmread(VMCS_EXIT_INSTR_INFO),

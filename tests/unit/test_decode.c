@@ -416,6 +416,48 @@ static void sldt_str(void **state)
 	assert_int_equal(ch, TV_DESC_CHANGED_GPR);
 	assert_int_equal(reg, 10);
 	assert_int_equal(st.gpr[10], 0x40);
+	/* STR r10 with 0x66 (66 41 0f 00 ca): 16 bits, the rest kept;
+	 * with REX.W after 0x66 (66 49 0f 00 ca): 64 bits. */
+	put(0x9000, 0xca000f4166ULL);
+	st.rip = 0x9000;
+	st.instr_len = 5;
+	st.gpr[10] = ~0ULL;
+	assert_int_equal(run(&st, true, ISREG | REG1(10) | IDENT(TV_SEG_STR),
+			     0, &f, &ch, &reg), TV_DESC_DONE);
+	assert_int_equal(st.gpr[10], 0xffffffffffff0040ULL);
+	put(0x9000, 0xca000f4966ULL);
+	st.gpr[10] = ~0ULL;
+	assert_int_equal(run(&st, true, ISREG | REG1(10) | IDENT(TV_SEG_STR),
+			     0, &f, &ch, &reg), TV_DESC_DONE);
+	assert_int_equal(st.gpr[10], 0x40);
+	/* 32-bit code (CS.D=1): 0f 00 c8 is STR eax, 32 bits; with 0x66,
+	 * 16.  16-bit code (CS.D=0): the other way round. */
+	st.instr_len = 3;
+	put(0x9000, 0xc8000fULL);
+	{
+		struct tv_desc_state s32 = state32();
+
+		s32.rip = 0x9000;
+		s32.instr_len = 3;
+		s32.gpr[0] = ~0ULL;
+		assert_int_equal(run(&s32, true, ISREG | REG1(0) |
+				     IDENT(TV_SEG_STR), 0, &f, &ch, &reg),
+				 TV_DESC_DONE);
+		assert_int_equal(s32.gpr[0], 0x40);
+		s32.seg[TV_DESC_CS].ar = 0x9b;
+		s32.gpr[0] = ~0ULL;
+		assert_int_equal(run(&s32, true, ISREG | REG1(0) |
+				     IDENT(TV_SEG_STR), 0, &f, &ch, &reg),
+				 TV_DESC_DONE);
+		assert_int_equal(s32.gpr[0], 0xffffffffffff0040ULL);
+		put(0x9000, 0xc8000f66ULL);
+		s32.instr_len = 4;
+		s32.gpr[0] = ~0ULL;
+		assert_int_equal(run(&s32, true, ISREG | REG1(0) |
+				     IDENT(TV_SEG_STR), 0, &f, &ch, &reg),
+				 TV_DESC_DONE);
+		assert_int_equal(s32.gpr[0], 0x40);
+	}
 	/* SLDT [mem]: 2 bytes. */
 	st.seg[TV_DESC_LDTR].sel = 0x28;
 	put(MEMOP, ~0ULL);
