@@ -89,9 +89,11 @@ static void tv_linux_ram_init(void)
 TV_VMX_ROOT void *tv_plat_phys_to_virt(u64 pa)
 {
 	unsigned int i;
+	u64 page = pa & PAGE_MASK;
 
+	/* The whole page: the caller may use it up to its end. */
 	for (i = 0; i < tv_ram_count; i++)
-		if (pa >= tv_ram[i].start && pa < tv_ram[i].end)
+		if (page >= tv_ram[i].start && page + PAGE_SIZE <= tv_ram[i].end)
 			return (void *)((unsigned long)pa + PAGE_OFFSET);
 	return NULL;
 }
