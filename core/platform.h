@@ -42,6 +42,18 @@ void tv_plat_free(void *p);
  */
 u64 tv_plat_virt_to_phys(const void *va);
 
+/*
+ * Host virtual address of physical address @pa, for reading and writing
+ * guest memory from the VMM (guest-physical is host-physical under
+ * thinvisor's identity EPT).  The pointer is valid up to the end of
+ * @pa's 4 KiB page.  NULL when @pa is not RAM the host maps (MMIO, holes,
+ * or memory the host cannot reach without a lock): the caller must not
+ * touch such memory.  Linux: the direct map, for RAM that was present at
+ * load.  Windows: always NULL (no lock-free mapping; see plat.c).
+ * Context: any (vmx-root included).
+ */
+void *tv_plat_phys_to_virt(u64 pa);
+
 /* --- processors ----------------------------------------------------- */
 
 /* One more than the highest CPU index the host may ever use.  Context: any. */

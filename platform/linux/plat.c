@@ -13,6 +13,7 @@
 #include <linux/sched.h>
 #include <linux/workqueue.h>
 #include <linux/instrumentation.h>
+#include <linux/ioport.h>
 #include <asm/desc.h>
 #include <asm/io.h>
 #include <asm/mmu_context.h>
@@ -46,6 +47,55 @@ void tv_plat_free(void *p)
 u64 tv_plat_virt_to_phys(const void *va)
 {
 	return __pa(va);
+}
+
+/*
+ * RAM for tv_plat_phys_to_virt(), captured at load (tv_linux_host_cr3_init)
+ * from the "System RAM" resources.  page_is_ram() and pfn_valid() cannot
+ * serve VMX root: the first takes resource_lock, the second answers for
+ * struct pages, which also exist for holes and reserved MMIO inside a
+ * section.  The table is written once before any CPU is virtualized and
+ * only read afterwards.  Limits: memory hot-added after load is not in it
+ * (NULL: not reachable), and pages a driver removed from the direct map
+ * (memfd_secret, set_direct_map_invalid_noflush) are still in it, so an
+ * access to one from VMX root would fault there.
+ */
+#define TV_RAM_RANGES 128
+static struct { u64 start, end; } tv_ram[TV_RAM_RANGES];	/* [start, end) */
+static unsigned int tv_ram_count;
+
+static int note_ram(struct resource *res, void *arg)
+{
+	if (tv_ram_count == TV_RAM_RANGES) {
+		pr_warn_once("thinvisor: more than %d RAM ranges: guest memory above 0x%llx is not reachable from the VMM\n",
+			     TV_RAM_RANGES, tv_ram[TV_RAM_RANGES - 1].end);
+		return 0;
+	}
+	tv_ram[tv_ram_count].start = res->start;
+	tv_ram[tv_ram_count].end = (u64)res->end + 1;
+	tv_ram_count++;
+	return 0;
+}
+
+static void tv_linux_ram_init(void)
+{
+	tv_ram_count = 0;
+	/* walk_system_ram_range() is not exported; this is its walk. */
+	walk_iomem_res_desc(IORES_DESC_NONE,
+			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, ~0ULL,
+			    NULL, note_ram);
+}
+
+TV_VMX_ROOT void *tv_plat_phys_to_virt(u64 pa)
+{
+	unsigned int i;
+	u64 page = pa & PAGE_MASK;
+
+	/* The whole page: the caller may use it up to its end. */
+	for (i = 0; i < tv_ram_count; i++)
+		if (page >= tv_ram[i].start && page + PAGE_SIZE <= tv_ram[i].end)
+			return (void *)((unsigned long)pa + PAGE_OFFSET);
+	return NULL;
 }
 
 unsigned int tv_plat_cpu_limit(void)
@@ -156,6 +206,8 @@ int tv_linux_host_cr3_init(void)
 	if (f.ret)
 		return f.ret;
 	host_cr3 = f.cr3;
+	/* The VMM's view of RAM is captured with its page-table root. */
+	tv_linux_ram_init();
 	return 0;
 }
 

@@ -62,6 +62,24 @@ u64 tv_plat_virt_to_phys(const void *va)
 	return (u64)MmGetPhysicalAddress((PVOID)va).QuadPart;
 }
 
+/*
+ * No lock-free mapping of physical memory exists on Windows: there is no
+ * direct map, MmGetVirtualForPhysical is an ntoskrnl import that VMX root
+ * must not call (root_check.py allows KeBugCheckEx and the processor
+ * number only, and Microsoft documents no IRQL above DISPATCH_LEVEL for
+ * it), and MmMapIoSpace allocates.  So guest memory is not reachable from
+ * the VMM on Windows yet: always NULL, and core/guest.c reports
+ * TV_GUEST_NO_MEMORY.  The way to add it: reserve a per-CPU page of
+ * system VA at load (MmAllocateMappingAddress, sleepable) and, in VMX
+ * root, write its PTE (found through the System CR3 with the core's own
+ * walk) and INVLPG it.
+ */
+void *tv_plat_phys_to_virt(u64 pa)
+{
+	(void)pa;
+	return NULL;
+}
+
 unsigned int tv_plat_cpu_limit(void)
 {
 	return KeQueryMaximumProcessorCountEx(ALL_PROCESSOR_GROUPS);

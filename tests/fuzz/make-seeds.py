@@ -136,3 +136,48 @@ write('events', 'mix', event(0, 13, 0x80050033, 0, 0x4000, 0x7d, 41, 1, 0, 1) +
 # injected (SDM 26.3.1.5); core/root.h injects it (the known bug
 # fuzz_events.c exempts until it is fixed).
 write('events', 'mce-wait-for-sipi', event(0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 3))
+
+# fuzz_decode: info, qualification, 16 registers, segment (base, limit,
+# rights), mode, segment index, offset, size, write.  SGDT [rax+rbx*4+8]
+# in a 64-bit kernel; LTR r9; OUTS to port 0x3f8 through a 32-bit flat
+# DS; a real-mode stack access at SS:0xfffe.
+def decode(info, q, regs, seg, mode, segi, off, size, wr):
+    out = u32(info) + u64(q)
+    for r in (regs + [0] * 16)[:16]:
+        out += u64(r)
+    base, limit, ar = seg
+    return (out + u64(base) + u32(limit) + u32(ar) + u8(mode) + u8(segi) +
+            u64(off) + u8(size) + u8(wr))
+
+
+write('decode', 'sgdt-64', decode(0xd8102, 8, [0xffff888000001000, 0, 0, 0x30],
+                                  (0, 0xffffffff, 0xc093), 5, 3, 0x10d8, 10, 1))
+write('decode', 'ltr-reg', decode(0x30000000 | 1 << 10 | 9 << 3, 0, [0] * 9 + [0x40],
+                                  (0x7f0000000000, 0xffffffff, 0xc093), 5, 4,
+                                  0xfffffffff8, 16, 0))
+write('decode', 'outs-32', decode(1 << 7 | 3 << 15, 0x03f80011, [0] * 6 + [0x8000],
+                                  (0, 0xffffffff, 0xc093), 4, 3, 0x8000, 1, 0))
+write('decode', 'real-stack', decode(0, 0x12, [], (0x20000, 0xffff, 0x93), 0, 2,
+                                     0xfffe, 4, 1))
+
+# fuzz_guest_walk: mode selectors (bit 0 PG, 1 WP, 2 PAE, 3 LMA, 4 NXE,
+# 5 no 1G pages, 6 PDPTEs given; CR4: 0 PSE, 1 SMEP, 2 SMAP, 3 PKE,
+# 4 LA57), MAXPHYADDR - 32, PKRU, CR3, LA, access, [4 PDPTEs], 64
+# entries.  A Linux kernel's 4-level walk to a 4 KiB page, a 2 MiB one
+# with protection keys, PAE with its PDPTEs, 32-bit paging with PSE.
+def walk_seed(sel, cr4, m, pkru, cr3, la, acc, entries, pdptes=None):
+    out = u8(sel) + u8(cr4) + u8(m - 32) + u32(pkru) + u64(cr3) + u64(la) + u8(acc)
+    if pdptes is not None:
+        out += b''.join(u64(x) for x in pdptes)
+    return out + b''.join(u64(e) for e in (entries * 64)[:64])
+
+
+write('guest_walk', 'linux-4k', walk_seed(31, 6, 46, 0x55555554, 0x1000,
+                                          0xffffffff81000000, 0, [0x2063]))
+write('guest_walk', 'user-2m-pkey', walk_seed(31, 8, 39, 0x00000008, 0x1000,
+                                              0x7f0000200000, 7,
+                                              [0x2067, 0x2067, 0x10000000002000e7 | 1 << 60]))
+write('guest_walk', 'pae', walk_seed(64 | 21, 0, 36, 0, 0x5020, 0xc0001000, 1,
+                                     [0x3063], [0x4001] * 4))
+write('guest_walk', '32bit-pse', walk_seed(3, 1, 36, 0, 0x9000, 0x80403555, 0,
+                                           [0x004000e3, 0x6027]))

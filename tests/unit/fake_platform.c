@@ -71,6 +71,13 @@ u64 tv_plat_virt_to_phys(const void *va)
 	return (u64)(uintptr_t)va;
 }
 
+void *tv_plat_phys_to_virt(u64 pa)
+{
+	if (!fake.phys_mem || pa >= fake.phys_size)
+		return NULL;
+	return fake.phys_mem + pa;
+}
+
 unsigned int tv_plat_cpu_limit(void)
 {
 	return fake.cpus ? fake.cpus : 1;

@@ -21,6 +21,9 @@ struct fake_platform {
 	long root_calls;		/* root calls made, per CPU */
 	long controls_written;		/* tv_ext_write_controls() calls */
 	long flushes;			/* tv_ext_flush_this_cpu() calls */
+	/* tv_plat_phys_to_virt(): "physical" [0, phys_size) is phys_mem. */
+	u8 *phys_mem;
+	u64 phys_size;
 };
 
 extern struct fake_platform fake;
