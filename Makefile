@@ -15,6 +15,7 @@
 #   make install    module, tvctl, man page, completion, modprobe.d (DESTDIR)
 #   make deb        Debian packages: thinvisor-dkms and tvctl
 #   make sign       sign the module with your MOK (KEY=, CERT=)
+#   make package-test  the install/package checks (root; in make test)
 
 TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
