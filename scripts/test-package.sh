@@ -3,7 +3,7 @@
 # The install and package test (make package-test, part of make test):
 #  1. modinfo of the built module: version from VERSION, author,
 #     description, license, every parameter described and in modprobe.d;
-#     VERSION's major.minor is the hypercall ABI's (core/vmm.h);
+#     VERSION's major.minor is the hypercall ABI's (include/thinvisor/hypercall.h);
 #  2. make install / make uninstall into a scratch DESTDIR: the exact file
 #     list, with and without a man page and completion, and nothing left;
 #  3. make sign with a throwaway key: the signature magic and the signer;
@@ -54,9 +54,9 @@ mk module >"$work/module.log" 2>&1 || { cat "$work/module.log"; exit 1; }
 ko=$build/module/host/thinvisor.ko
 check "modinfo fields, parameters and modprobe.d" \
 	scripts/check-modinfo.sh "$ko" "$version" packaging/modprobe.d/thinvisor.conf
-abi=$(sed -n 's/^#define TV_VERSION_MAJOR \([0-9]*\)$/\1/p' core/vmm.h).$(sed -n \
-	's/^#define TV_VERSION_MINOR \([0-9]*\)$/\1/p' core/vmm.h)
-check "VERSION $version is ABI $abi (core/vmm.h)" \
+abi=$(sed -n 's/^#define TV_VERSION_MAJOR \([0-9]*\)$/\1/p' include/thinvisor/hypercall.h).$(sed -n \
+	's/^#define TV_VERSION_MINOR \([0-9]*\)$/\1/p' include/thinvisor/hypercall.h)
+check "VERSION $version is ABI $abi (include/thinvisor/hypercall.h)" \
 	test "${version%.*}" = "$abi"
 
 # 2. make install / uninstall -----------------------------------------------
