@@ -12,6 +12,10 @@
 #   make windows    thinvisor.sys with mingw-w64
 #   make bench      the guest benchmark in Bochs
 #   make deps       install what is missing (Debian, root)
+#   make install    module, tvctl, man page, completion, modprobe.d (DESTDIR)
+#   make deb        Debian packages: thinvisor-dkms and tvctl
+#   make sign       sign the module with your MOK (KEY=, CERT=)
+#   make package-test  the install/package checks (root; in make test)
 
 TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
@@ -21,8 +25,14 @@ HOST_KDIR := $(wildcard /lib/modules/$(shell uname -r)/build/Makefile)
 DEBIAN_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64/Makefile)))
 KDIR ?= $(patsubst %/Makefile,%,$(or $(HOST_KDIR),$(DEBIAN_KDIR)))
 
+# One version for the module (Kbuild reads VERSION too), tvctl, the
+# Windows driver's version resource and the packages.
+TV_VERSION := $(strip $(shell cat $(TOP)/VERSION))
+TV_VERSION_CFLAGS := -DTV_VERSION_STRING='"$(TV_VERSION)"'
+export TV_VERSION
+
 CC ?= cc
-TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
+TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -I$(TOP)/include $(TV_VERSION_CFLAGS)
 
 .PHONY: all module tvctl unit test demo deps clean
 .DEFAULT_GOAL := all
@@ -33,6 +43,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-ci
 	$(MAKE) windows-test
+	$(MAKE) package-test
 	$(MAKE) e2e-ci
 
 all: module tvctl
@@ -60,3 +71,4 @@ clean:
 -include tests/fuzz/fuzz.mk
 -include platform/windows/windows.mk
 -include bench/bench.mk
+-include packaging/packaging.mk

@@ -19,7 +19,7 @@ fi
 mkdir -p "$out/src"
 # Copy only files whose content changed, so that a rebuild stays
 # incremental and a stale copy (newer timestamp, other content) never wins.
-(cd "$top" && find core arch platform/linux include Kbuild -type f) |
+(cd "$top" && find core arch platform/linux include Kbuild VERSION -type f) |
 	while read -r f; do
 		cmp -s "$top/$f" "$out/src/$f" && continue
 		mkdir -p "$out/src/$(dirname "$f")"

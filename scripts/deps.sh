@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what thinvisor's builds and tests need on Debian 12, and nothing
 # that is already there.  Idempotent; needs root for apt-get.
-# usage: scripts/deps.sh [unit|module|e2e|windows|fuzz|all]   (default: all)
+# usage: scripts/deps.sh [unit|module|e2e|windows|fuzz|package|all]
+#        (default: all)
 set -eu
 
 unit="gcc make libc6-dev libcmocka-dev"
@@ -14,6 +15,10 @@ windows="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev
 # libFuzzer and the sanitizer runtimes come with clang's runtime package;
 # llvm gives llvm-symbolizer for readable crash stacks.
 fuzz="clang libclang-rt-14-dev llvm"
+# make deb / package-test / sign: debhelper with dh-dkms builds the
+# packages, dkms rebuilds the module in the test, linux-kbuild has sign-file.
+package="dkms dh-dkms debhelper dpkg-dev fakeroot openssl linux-headers-amd64
+	kmod"
 
 case "${1:-all}" in
 unit) want=$unit ;;
@@ -21,8 +26,9 @@ module) want="$unit $module" ;;
 e2e) want="$unit $module $e2e" ;;
 windows) want="$unit $windows" ;;
 fuzz) want="$unit $fuzz" ;;
-all) want="$unit $module $e2e $windows $fuzz" ;;
-*) echo "usage: $0 [unit|module|e2e|windows|fuzz|all]" >&2; exit 2 ;;
+package) want="$unit $module $package" ;;
+all) want="$unit $module $e2e $windows $fuzz $package" ;;
+*) echo "usage: $0 [unit|module|e2e|windows|fuzz|package|all]" >&2; exit 2 ;;
 esac
 
 missing=

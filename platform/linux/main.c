@@ -333,3 +333,6 @@ module_init(thinvisor_init);
 module_exit(thinvisor_exit);
 MODULE_LICENSE("Dual MIT/GPL");
 MODULE_DESCRIPTION("thinvisor: a thin VT-x hypervisor that slides under the running kernel");
+MODULE_AUTHOR("thinvisor developers");
+/* From the top-level VERSION file (Kbuild), shared with tvctl and packages. */
+MODULE_VERSION(TV_VERSION_STRING);

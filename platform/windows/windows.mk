@@ -15,6 +15,7 @@ WIN_TESTS := $(WIN_TOP)/tests/windows
 
 MINGW ?= x86_64-w64-mingw32-
 WIN_CC := $(MINGW)gcc
+WIN_WINDRES := $(MINGW)windres
 WIN_DLLTOOL := $(MINGW)dlltool
 WIN_NM := $(MINGW)nm
 WIN_SYSROOT ?= /usr/x86_64-w64-mingw32
@@ -69,11 +70,11 @@ WIN_TUNSIGNED := $(WIN_OUT)/test/unsigned/thinvisor.sys
 
 .PHONY: windows windows-test windows-check windows-tools
 
-windows: $(WIN_SYS)
+windows: $(WIN_SYS) $(WIN_INF)
 
 # A fresh machine has no mingw-w64: install it (scripts/deps.sh, root) or
 # say exactly what is missing.
-WIN_TOOLS := $(WIN_CC) $(WIN_DLLTOOL) $(WIN_NM) $(MINGW)objdump \
+WIN_TOOLS := $(WIN_CC) $(WIN_DLLTOOL) $(WIN_NM) $(MINGW)objdump $(WIN_WINDRES) \
 	$(OSSLSIGNCODE) $(OPENSSL) $(PYTHON)
 windows-tools:
 	@missing() { m=; for t in $(WIN_TOOLS); do \
@@ -87,7 +88,36 @@ windows-tools:
 		"(Debian: run scripts/deps.sh windows as root)" >&2; exit 1
 
 win_objs = $(patsubst $(WIN_TOP)/%.c,$(1)/obj/%.o,$(WIN_SRCS)) \
-	$(patsubst $(WIN_TOP)/%.S,$(1)/obj/%.o,$(WIN_ASMS))
+	$(patsubst $(WIN_TOP)/%.S,$(1)/obj/%.o,$(WIN_ASMS)) $(WIN_RES)
+
+# The version resource and the INF take their version from the top-level
+# VERSION file (the module's, tvctl's and the packages' too).
+WIN_VERSION := $(strip $(shell cat $(WIN_TOP)/VERSION))
+WIN_VERSION_H := $(WIN_OUT)/res/tv_version.h
+WIN_RES := $(WIN_OUT)/res/thinvisor.res.o
+WIN_INF := $(WIN_OUT)/thinvisor.inf
+$(WIN_VERSION_H): $(WIN_TOP)/VERSION
+	@mkdir -p $(dir $@)
+	@v='$(WIN_VERSION)'; IFS=.; set -- $$v; \
+	test $$# -eq 3 || { echo "windows: VERSION '$$v' is not MAJOR.MINOR.PATCH" >&2; exit 1; }; \
+	printf '#define TV_VER_MAJOR %s\n#define TV_VER_MINOR %s\n#define TV_VER_PATCH %s\n#define TV_VERSION_STR "%s"\n' \
+		$$1 $$2 $$3 '$(WIN_VERSION)' > $@
+$(WIN_RES): $(WIN_DIR)/thinvisor.rc $(WIN_VERSION_H) | windows-tools
+	$(WIN_WINDRES) -I$(dir $(WIN_VERSION_H)) -O coff -o $@ $<
+# DriverVer: the date of the build (mm/dd/yyyy) and VERSION as w.x.y.0.
+$(WIN_INF): $(WIN_DIR)/thinvisor.inf $(WIN_TOP)/VERSION
+	@mkdir -p $(dir $@)
+	sed -e 's|@VERSION@|$(WIN_VERSION).0|' -e "s|@DATE@|$$(date -u +%m/%d/%Y)|" $< > $@
+
+# Symbols for WinDbg: each link writes DIR/thinvisor.pdb (public symbols
+# and the section map: names in stacks; gcc emits no CodeView types or
+# lines) and a CodeView entry naming thinvisor.pdb (no build path) with a
+# GUID that is the MD5 of the objects, so that both links of a variant
+# have the same .buildid section (root_check.py compares them) and a
+# rebuild from the same objects matches the same PDB.  The shipped PDB
+# goes next to the signed image: build/windows/thinvisor.pdb.
+win_pdb = -Wl,--pdb=$(1)/thinvisor.pdb \
+	-Wl,--build-id=0x$(firstword $(shell cat $(2) | md5sum))
 
 # One variant: $(1) output dir, $(2) extra CFLAGS.  The linker writes a
 # map and an image with symbols (syms/) for root_check.py; the shipped
@@ -104,12 +134,15 @@ $(1)/obj/%.o: $(WIN_TOP)/%.S | windows-tools
 
 $(1)/syms/thinvisor.sys: $(call win_objs,$(1)) $(WIN_IMPLIB)
 	@mkdir -p $$(dir $$@)
-	$(WIN_CC) $(WIN_LDFLAGS) -Wl,-Map,$(1)/syms/thinvisor.map -o $$@ \
+	$(WIN_CC) $(WIN_LDFLAGS) -Wl,-Map,$(1)/syms/thinvisor.map \
+		$$(call win_pdb,$(1)/syms,$(call win_objs,$(1))) -o $$@ \
 		$(call win_objs,$(1)) $(WIN_LIBS)
 
 $(1)/unsigned/thinvisor.sys: $(1)/syms/thinvisor.sys
 	@mkdir -p $$(dir $$@)
-	$(WIN_CC) -s $(WIN_LDFLAGS) -o $$@ $(call win_objs,$(1)) $(WIN_LIBS)
+	$(WIN_CC) -s $(WIN_LDFLAGS) $$(call win_pdb,$(1)/unsigned,$(call win_objs,$(1))) \
+		-o $$@ $(call win_objs,$(1)) $(WIN_LIBS)
+	cp $(1)/unsigned/thinvisor.pdb $(1)/thinvisor.pdb
 
 $(1)/thinvisor.sys: $(1)/unsigned/thinvisor.sys $(WIN_CERT)
 	rm -f $$@
@@ -144,7 +177,12 @@ $(WIN_CERT): | windows-tools
 # Set to --xfail "why" to mark the unwind check as expected to fail.
 WIN_UNWIND_XFAIL :=
 
-windows-check: $(WIN_SYS) $(WIN_TSYS)
+windows-check: $(WIN_SYS) $(WIN_TSYS) $(WIN_INF)
+	$(PYTHON) $(WIN_DIR)/package_check.py inf $(WIN_INF) $(WIN_VERSION)
+	$(PYTHON) $(WIN_DIR)/package_check.py res $(WIN_SYS) $(WIN_VERSION) \
+		$(WIN_OUT)/thinvisor.pdb
+	$(PYTHON) $(WIN_DIR)/package_check.py self-test $(WIN_INF) $(WIN_SYS) \
+		$(WIN_VERSION) $(WIN_OUT)/thinvisor.pdb
 	$(PYTHON) $(WIN_DIR)/pe_check.py --allow $(WIN_DIR)/imports.allow \
 		$(WIN_UNSIGNED) $(WIN_SYS) $(WIN_TUNSIGNED) $(WIN_TSYS)
 	$(PYTHON) $(WIN_DIR)/pe_check.py --self-test $(WIN_DIR)/imports.allow \
