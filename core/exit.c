@@ -577,6 +577,8 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		return RESUME;
 	case EXIT_REASON_GETSEC:
 		return handle_getsec(regs);
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		return tv_ext_interrupt_window(v);
 	case EXIT_REASON_EPT_VIOLATION:
 		/* thinvisor's own pages, then what extensions asked for. */
 		if (tv_exit_ext(v, regs, basic) >= 0)

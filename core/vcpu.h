@@ -60,6 +60,7 @@ struct tv_vcpu {
 	u64 ext_exits[2];
 	u8 ext_single_step;	/* bit n: extension slot n steps this CPU */
 	u8 view;		/* the EPT view this CPU runs in */
+	u16 ext_irq;		/* interrupt waiting for a window, or 0 */
 	bool protected;		/* its pages are out of the guest's reach */
 	bool native_step;	/* an instruction runs natively under MTF */
 	u32 native_drop_proc;	/* with these controls off (ext_root.c) */

@@ -16,6 +16,7 @@
 #include "core/types.h"
 #include "core/vmm.h"
 #include "core/platform.h"
+#include "core/ext.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
 #include "tv_linux.h"
@@ -124,6 +125,28 @@ MODULE_PARM_DESC(test_intercept_msr, "test builds: intercept RDMSR of this MSR")
 static bool test_unhandled_exit;
 module_param(test_unhandled_exit, bool, 0444);
 MODULE_PARM_DESC(test_unhandled_exit, "test builds: exit on HLT/MWAIT and stop the machine");
+
+/* Test builds: some of the pages thinvisor keeps from the guest (the
+ * self-protection test reads and writes them). */
+static int test_protected_get(char *buf, const struct kernel_param *kp)
+{
+	u64 pa[8];
+	unsigned int n, i;
+	int len = 0;
+
+	mutex_lock(&tv_linux_lock);
+	n = tv_ext_core_protected(pa, ARRAY_SIZE(pa));
+	mutex_unlock(&tv_linux_lock);
+	for (i = 0; i < n; i++)
+		len += sysfs_emit_at(buf, len, "%s0x%llx", i ? " " : "", pa[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+static const struct kernel_param_ops test_protected_ops = {
+	.get = test_protected_get,
+};
+module_param_cb(test_protected, &test_protected_ops, NULL, 0400);
+MODULE_PARM_DESC(test_protected, "test builds: physical addresses of pages the guest cannot reach");
 #else
 static const bool test_keep_offline;
 static const uint test_intercept_msr;
