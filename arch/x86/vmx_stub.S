@@ -12,6 +12,7 @@
 #define ARG2 %rdx
 #define ARG3 %r8
 #define ALLOC_SHADOW_SPACE sub $32, %rsp
+#define SHADOW_SPACE 32
 #define FREE_SHADOW_SPACE add $32, %rsp
 #define PUSH_ABI_SAVED push %rdi; .seh_pushreg %rdi; push %rsi; .seh_pushreg %rsi
 #define POP_ABI_SAVED pop %rsi; pop %rdi
@@ -31,6 +32,7 @@
 #define ARG2 %rsi
 #define ARG3 %rdx
 #define ALLOC_SHADOW_SPACE
+#define SHADOW_SPACE 0
 #define FREE_SHADOW_SPACE
 #define PUSH_ABI_SAVED
 #define POP_ABI_SAVED
@@ -49,7 +51,27 @@
 #define TV_HC_ROOT_CALL 0x7476000000000004
 
 /* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
+#define TOP_VCPU 8
 #define TOP_ROOT_EVENTS 16
+#define TOP_SCRATCH 24
+
+/* struct tv_vcpu (core/vcpu.h asserts these offsets). */
+#define VCPU_EXT_EXITS 0
+#define VCPU_PENDING 16		/* pending_nmis, pending_mces: 8 bytes */
+#define VCPU_SLOW_FLAGS 24	/* mtf_armed ... native_step: 4 bytes */
+#define VCPU_EXITS 32
+#define VCPU_STAT 40		/* struct tv_exit_stat[], 16 bytes each */
+
+#define VMCS_EXIT_REASON 0x4402
+#define VMCS_EXIT_INSTR_LEN 0x440c
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824
+#define VMCS_GUEST_RFLAGS 0x6820
+#define EXIT_REASON_CPUID 10
+#define EXIT_REASON_RDMSR 31
+#define EXIT_REASON_WRMSR 32
+#define TV_CPUID_HV_PAGE 0x400000	/* leaves 0x40000000-0x400000ff */
+#define FAST_INTR_BLOCKING 3		/* TV_FAST_INTR_BLOCKING */
+#define FAST_RFLAGS_BITS 0x10100	/* TV_FAST_RFLAGS_BITS */
 
 /* Save the guest's general registers as a struct tv_regs (core/vcpu.h):
  * SDM register order from the lowest address, the RSP slot left as is.
@@ -146,7 +168,95 @@ tv_asm_launch:
 	SEH_ENDPROC
 
 /*
- * Host RIP of every VMCS.  Saves the guest's general registers as a
+ * Host RIP of every VMCS: the fast paths, for exits that need neither the
+ * whole register file nor the general dispatcher.  Everything else goes to
+ * tv_asm_vmexit below with the guest's registers as the exit left them.
+ *
+ * CPUID of a leaf that tv_cpuid_shape() leaves alone (tv_cpuid_leaf_native
+ * in core/emulate.h, mirrored here) is answered here in assembly, when no
+ * extension asked for CPUID exits, no event waits for a window, exits are
+ * not being timed (stat_cycles) and completing it only moves RIP
+ * (tv_exit_completes_plainly).  RDX and RBX, the only registers it needs
+ * besides the leaf and subleaf, are parked in the stack top until it is
+ * sure; CPUID then overwrites them as it does for the guest.
+ *
+ * RDMSR and WRMSR save only the registers C may clobber (struct
+ * tv_fast_regs) and call int tv_vmexit_fast(struct tv_fast_regs *): zero
+ * when it completed the exit, non-zero to hand it, untouched, to the
+ * general path.
+ *
+ * No unwind data: nothing here can fault or stop the machine, and every
+ * path that may (tv_vmexit_handler) runs under tv_asm_vmexit's.
+ */
+	.globl tv_asm_vmexit_fast
+tv_asm_vmexit_fast:
+	mov %rdx, TOP_SCRATCH(%rsp)
+	mov $VMCS_EXIT_REASON, %edx
+	vmread %rdx, %rdx
+	cmp $EXIT_REASON_CPUID, %edx
+	jne 6f
+	mov %rbx, TOP_SCRATCH+8(%rsp)
+	mov TOP_VCPU(%rsp), %rbx
+	testb $(1 << (EXIT_REASON_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
+	jnz 5f
+	cmpq $0, VCPU_PENDING(%rbx)
+	jne 5f
+	cmpl $0, VCPU_SLOW_FLAGS(%rbx)
+	jne 5f
+	cmp $1, %eax
+	je 5f
+	cmp $7, %eax
+	je 5f
+	mov %eax, %edx
+	shr $8, %edx
+	cmp $TV_CPUID_HV_PAGE, %edx
+	je 5f
+	mov $VMCS_GUEST_INTERRUPTIBILITY, %edx
+	vmread %rdx, %rdx
+	test $FAST_INTR_BLOCKING, %edx
+	jnz 5f
+	mov $VMCS_GUEST_RFLAGS, %edx
+	vmread %rdx, %rdx
+	test $FAST_RFLAGS_BITS, %edx
+	jnz 5f
+	/* Committed: count it, move RIP past CPUID, then execute it. */
+	incq VCPU_EXITS(%rbx)
+	incq VCPU_STAT+16*EXIT_REASON_CPUID(%rbx)
+	mov $VMCS_EXIT_INSTR_LEN, %edx
+	vmread %rdx, %rbx
+	mov $VMCS_GUEST_RIP, %edx
+	vmread %rdx, TOP_SCRATCH(%rsp)
+	add TOP_SCRATCH(%rsp), %rbx
+	vmwrite %rbx, %rdx
+	cpuid
+	jmp tv_asm_resume_window
+
+5:	mov TOP_SCRATCH+8(%rsp), %rbx
+7:	mov TOP_SCRATCH(%rsp), %rdx
+	jmp tv_asm_vmexit
+
+6:	cmp $EXIT_REASON_RDMSR, %edx
+	je 8f
+	cmp $EXIT_REASON_WRMSR, %edx
+	jne 7b
+8:	mov TOP_SCRATCH(%rsp), %rdx
+	.irp reg, %r11, %r10, %r9, %r8, %rdi, %rsi, %rdx, %rcx, %rax
+	push \reg
+	.endr
+	mov %rsp, ARG1
+	/* 9 pushes: 8 more bytes keep the call 16-byte aligned. */
+	sub $(8 + SHADOW_SPACE), %rsp
+	call tv_vmexit_fast
+	add $(8 + SHADOW_SPACE), %rsp
+	test %eax, %eax
+	.irp reg, %rax, %rcx, %rdx, %rsi, %rdi, %r8, %r9, %r10, %r11
+	pop \reg
+	.endr
+	jz tv_asm_resume_window
+	jmp tv_asm_vmexit
+
+/*
+ * The general path.  Saves the guest's general registers as a
  * struct tv_regs (SDM register order, RSP slot filled by C) and calls
  * int tv_vmexit_handler(struct tv_regs *).  Zero: resume the guest.
  * Non-zero: leave VMX; the handler has stored the guest RFLAGS and RIP
