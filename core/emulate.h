@@ -92,6 +92,24 @@ static inline bool tv_cpuid_leaf_native(u32 leaf)
 }
 
 /*
+ * MSRs whose intercepted RDMSR/WRMSR is exactly the access on the hardware
+ * in VMX root: inside the bitmap ranges (tv_msr_exit_action() says
+ * TV_MSR_PASSTHROUGH) and not switched through the VMCS
+ * (tv_msr_guest_field() says 0).  The exit stub's MSR fast path mirrors
+ * this test exactly; every other MSR takes handle_msr() in C.
+ */
+static inline bool tv_msr_exit_plain(u32 msr)
+{
+	if (msr <= 0x1fff)
+		return (msr < 0x480 || msr > 0x493) &&
+		       (msr < 0x174 || msr > 0x176) && msr != 0x1d9;
+	if (msr - 0xc0000000u <= 0x1fff)
+		return msr != 0xc0000080 && msr != 0xc0000100 &&
+		       msr != 0xc0000101;
+	return false;
+}
+
+/*
  * Whether completing an emulated instruction is just moving RIP past it:
  * no STI/MOV-SS shadow to end and neither RFLAGS.RF to clear nor a
  * single-step #DB to raise (what skip_instruction() in core/exit.c does

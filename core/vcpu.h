@@ -17,15 +17,6 @@ struct tv_regs {
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
-/*
- * What the exit stub's fast path saves before it calls C: the registers a
- * C function may clobber (System V and Microsoft x64 alike), RAX lowest.
- * C keeps the others itself.
- */
-struct tv_fast_regs {
-	u64 rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11;
-};
-
 static inline u64 *tv_reg(struct tv_regs *r, unsigned int n)
 {
 	return &((u64 *)r)[n & 15];
@@ -116,7 +107,7 @@ struct tv_stack_top {
 	u64 pad;
 	struct tv_vcpu *vcpu;
 	u64 root_events;
-	u64 scratch[2];		/* the stub's fast path parks RDX, RBX here */
+	u64 scratch[4];		/* the stub's fast paths park registers here */
 	u64 reserved;		/* keeps @pad, and so HOST_RSP, 16-aligned */
 };
 
@@ -201,8 +192,6 @@ _Static_assert(TV_HC_ROOT_CALL == 0x7476000000000004ULL,
 
 /* core/exit.c */
 int tv_vmexit_handler(struct tv_regs *regs);
-/* core/fastpath.c */
-int tv_vmexit_fast(struct tv_fast_regs *regs);
 void tv_vmresume_failed(void);
 void tv_dump_guest_state(struct tv_vcpu *v, const char *why);
 

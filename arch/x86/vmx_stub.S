@@ -12,7 +12,6 @@
 #define ARG2 %rdx
 #define ARG3 %r8
 #define ALLOC_SHADOW_SPACE sub $32, %rsp
-#define SHADOW_SPACE 32
 #define FREE_SHADOW_SPACE add $32, %rsp
 #define PUSH_ABI_SAVED push %rdi; .seh_pushreg %rdi; push %rsi; .seh_pushreg %rsi
 #define POP_ABI_SAVED pop %rsi; pop %rdi
@@ -32,7 +31,6 @@
 #define ARG2 %rsi
 #define ARG3 %rdx
 #define ALLOC_SHADOW_SPACE
-#define SHADOW_SPACE 0
 #define FREE_SHADOW_SPACE
 #define PUSH_ABI_SAVED
 #define POP_ABI_SAVED
@@ -172,21 +170,22 @@ tv_asm_launch:
  * whole register file nor the general dispatcher.  Everything else goes to
  * tv_asm_vmexit below with the guest's registers as the exit left them.
  *
+ * Both paths take an exit only when no extension asked for it
+ * (tv_ext_wants_exit), no NMI or #MC waits for a window, no flag of
+ * VCPU_SLOW_FLAGS is set (MTF armed, stat_cycles, an extension's single
+ * step, a native step) and completing the instruction only moves RIP
+ * (tv_exit_completes_plainly: no STI/MOV-SS shadow, no RFLAGS.RF or TF).
+ * Registers they need are parked in the stack top's scratch slots until
+ * they are sure: [0] RDX, [1] RBX, [2] the exit reason, [3] a temporary.
+ *
  * CPUID of a leaf that tv_cpuid_shape() leaves alone (tv_cpuid_leaf_native
- * in core/emulate.h, mirrored here) is answered here in assembly, when no
- * extension asked for CPUID exits, no event waits for a window, exits are
- * not being timed (stat_cycles) and completing it only moves RIP
- * (tv_exit_completes_plainly).  RDX and RBX, the only registers it needs
- * besides the leaf and subleaf, are parked in the stack top until it is
- * sure; CPUID then overwrites them as it does for the guest.
+ * in core/emulate.h, mirrored here): the bare CPUID, executed in root.
+ * RDMSR/WRMSR of an MSR whose intercepted access is just the access
+ * (tv_msr_exit_plain, mirrored here): the bare RDMSR/WRMSR in root, as
+ * handle_msr() does for them.  Both then VMRESUME through the resume
+ * window, like the general path.
  *
- * RDMSR and WRMSR save only the registers C may clobber (struct
- * tv_fast_regs) and call int tv_vmexit_fast(struct tv_fast_regs *): zero
- * when it completed the exit, non-zero to hand it, untouched, to the
- * general path.
- *
- * No unwind data: nothing here can fault or stop the machine, and every
- * path that may (tv_vmexit_handler) runs under tv_asm_vmexit's.
+ * No unwind data: nothing here calls, and nothing can fault.
  */
 	.globl tv_asm_vmexit_fast
 tv_asm_vmexit_fast:
@@ -195,6 +194,14 @@ tv_asm_vmexit_fast:
 	vmread %rdx, %rdx
 	cmp $EXIT_REASON_CPUID, %edx
 	jne 6f
+	cmp $1, %eax
+	je 7f
+	cmp $7, %eax
+	je 7f
+	mov %eax, %edx
+	shr $8, %edx
+	cmp $TV_CPUID_HV_PAGE, %edx
+	je 7f
 	mov %rbx, TOP_SCRATCH+8(%rsp)
 	mov TOP_VCPU(%rsp), %rbx
 	testb $(1 << (EXIT_REASON_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
@@ -203,14 +210,6 @@ tv_asm_vmexit_fast:
 	jne 5f
 	cmpl $0, VCPU_SLOW_FLAGS(%rbx)
 	jne 5f
-	cmp $1, %eax
-	je 5f
-	cmp $7, %eax
-	je 5f
-	mov %eax, %edx
-	shr $8, %edx
-	cmp $TV_CPUID_HV_PAGE, %edx
-	je 5f
 	mov $VMCS_GUEST_INTERRUPTIBILITY, %edx
 	vmread %rdx, %rdx
 	test $FAST_INTR_BLOCKING, %edx
@@ -225,12 +224,13 @@ tv_asm_vmexit_fast:
 	mov $VMCS_EXIT_INSTR_LEN, %edx
 	vmread %rdx, %rbx
 	mov $VMCS_GUEST_RIP, %edx
-	vmread %rdx, TOP_SCRATCH(%rsp)
-	add TOP_SCRATCH(%rsp), %rbx
+	vmread %rdx, TOP_SCRATCH+24(%rsp)
+	add TOP_SCRATCH+24(%rsp), %rbx
 	vmwrite %rbx, %rdx
 	cpuid
 	jmp tv_asm_resume_window
 
+	/* Not for us: the general path, registers as the exit left them. */
 5:	mov TOP_SCRATCH+8(%rsp), %rbx
 7:	mov TOP_SCRATCH(%rsp), %rdx
 	jmp tv_asm_vmexit
@@ -239,21 +239,66 @@ tv_asm_vmexit_fast:
 	je 8f
 	cmp $EXIT_REASON_WRMSR, %edx
 	jne 7b
-8:	mov TOP_SCRATCH(%rsp), %rdx
-	.irp reg, %r11, %r10, %r9, %r8, %rdi, %rsi, %rdx, %rcx, %rax
-	push \reg
-	.endr
-	mov %rsp, ARG1
-	/* 9 pushes: 8 more bytes keep the call 16-byte aligned. */
-	sub $(8 + SHADOW_SPACE), %rsp
-	call tv_vmexit_fast
-	add $(8 + SHADOW_SPACE), %rsp
-	test %eax, %eax
-	.irp reg, %rax, %rcx, %rdx, %rsi, %rdi, %r8, %r9, %r10, %r11
-	pop \reg
-	.endr
-	jz tv_asm_resume_window
-	jmp tv_asm_vmexit
+8:	mov %edx, TOP_SCRATCH+16(%rsp)
+	mov %rbx, TOP_SCRATCH+8(%rsp)
+	mov TOP_VCPU(%rsp), %rbx
+	bt %rdx, VCPU_EXT_EXITS(%rbx)
+	jc 5b
+	cmpq $0, VCPU_PENDING(%rbx)
+	jne 5b
+	cmpl $0, VCPU_SLOW_FLAGS(%rbx)
+	jne 5b
+	/* tv_msr_exit_plain(ECX) */
+	cmp $0x1fff, %ecx
+	ja 9f
+	mov %ecx, %edx
+	sub $0x480, %edx
+	cmp $(0x493 - 0x480), %edx
+	jbe 5b
+	mov %ecx, %edx
+	sub $0x174, %edx
+	cmp $(0x176 - 0x174), %edx
+	jbe 5b
+	cmp $0x1d9, %ecx
+	je 5b
+	jmp 10f
+9:	mov %ecx, %edx
+	sub $0xc0000000, %edx
+	cmp $0x1fff, %edx
+	ja 5b
+	cmp $0x80, %edx
+	je 5b
+	cmp $0x100, %edx
+	je 5b
+	cmp $0x101, %edx
+	je 5b
+10:	mov $VMCS_GUEST_INTERRUPTIBILITY, %edx
+	vmread %rdx, %rdx
+	test $FAST_INTR_BLOCKING, %edx
+	jnz 5b
+	mov $VMCS_GUEST_RFLAGS, %edx
+	vmread %rdx, %rdx
+	test $FAST_RFLAGS_BITS, %edx
+	jnz 5b
+	/* Committed: count it, move RIP, then do the access itself. */
+	incq VCPU_EXITS(%rbx)
+	mov TOP_SCRATCH+16(%rsp), %edx
+	shl $4, %edx
+	incq VCPU_STAT(%rbx, %rdx)
+	mov $VMCS_EXIT_INSTR_LEN, %edx
+	vmread %rdx, %rbx
+	mov $VMCS_GUEST_RIP, %edx
+	vmread %rdx, TOP_SCRATCH+24(%rsp)
+	add TOP_SCRATCH+24(%rsp), %rbx
+	vmwrite %rbx, %rdx
+	mov TOP_SCRATCH+8(%rsp), %rbx
+	mov TOP_SCRATCH(%rsp), %rdx
+	cmpl $EXIT_REASON_WRMSR, TOP_SCRATCH+16(%rsp)
+	je 11f
+	rdmsr
+	jmp tv_asm_resume_window
+11:	wrmsr
+	jmp tv_asm_resume_window
 
 /*
  * The general path.  Saves the guest's general registers as a

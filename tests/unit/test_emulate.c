@@ -554,6 +554,34 @@ static void fast_completion_only_without_shadow_rf_or_tf(void **state)
 	assert_int_equal(TV_FAST_RFLAGS_BITS, 0x10100);
 }
 
+/*
+ * The exit stub's MSR fast path does the bare RDMSR/WRMSR for the MSRs
+ * tv_msr_exit_plain() accepts: exactly those handle_msr() would pass to
+ * the hardware unguarded, with no VMCS field in between.  Checked over
+ * both bitmap ranges and around them.
+ */
+static void msr_fast_path_is_exactly_plain_passthrough(void **state)
+{
+	static const u32 bases[] = { 0, 0xc0000000, 0x40000000, 0xc0010000 };
+	unsigned int b;
+	u32 msr;
+
+	for (b = 0; b < 4; b++)
+		for (msr = bases[b]; msr < bases[b] + 0x2100; msr++) {
+			bool plain =
+				tv_msr_exit_action(msr, false) == TV_MSR_PASSTHROUGH &&
+				tv_msr_exit_action(msr, true) == TV_MSR_PASSTHROUGH &&
+				tv_msr_guest_field(msr) == 0;
+
+			if (tv_msr_exit_plain(msr) != plain)
+				fail_msg("MSR 0x%x: fast path %d, handle_msr plain %d",
+					 msr, tv_msr_exit_plain(msr), plain);
+		}
+	assert_true(tv_msr_exit_plain(0x10));	/* IA32_TSC */
+	assert_false(tv_msr_exit_plain(MSR_IA32_EFER));
+	assert_false(tv_msr_exit_plain(0xffffffff));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +590,7 @@ int main(void)
 		cmocka_unit_test(cpuid_fast_path_leaves_are_never_shaped),
 		cmocka_unit_test(cpuid_shaped_leaves_take_the_c_handler),
 		cmocka_unit_test(fast_completion_only_without_shadow_rf_or_tf),
+		cmocka_unit_test(msr_fast_path_is_exactly_plain_passthrough),
 		cmocka_unit_test(cpuid_os_bits_follow_guest_cr4),
 		cmocka_unit_test(cpuid_hypervisor_leaves),
 		cmocka_unit_test(cpuid_other_leaves_untouched),

@@ -6,7 +6,7 @@ BUILD ?= build
 UDIR := $(BUILD)/unit
 
 # Core files that run VMX instructions or the arch stub: not host-testable.
-PRIV_CORE := core/vcpu.c core/exit.c core/fastpath.c core/vmm.c core/dump.c core/root.c core/exit_ext.c core/ext_root.c core/guest_vmx.c
+PRIV_CORE := core/vcpu.c core/exit.c core/vmm.c core/dump.c core/root.c core/exit_ext.c core/ext_root.c core/guest_vmx.c
 UNIT_CORE := $(filter-out $(PRIV_CORE),$(wildcard core/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(UDIR)/%,$(wildcard tests/unit/test_*.c))
 
