@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# bench.sh: "name median spread% rounds" per workload from the
+# bench.sh: "name median spread% rounds min" per workload from the
 # "BENCH name ticks iterations" lines of every round; spread is
 # (max - min) / median of ticks per iteration.
 $1 == "BENCH" {
@@ -17,6 +17,6 @@ END {
 		if (n % 2) med = s[(n + 1) / 2]
 		else med = (s[n / 2] + s[n / 2 + 1]) / 2
 		spread = med > 0 ? 100 * (s[n] - s[1]) / med : 0
-		printf "%s %.3f %.2f %d\n", name, med, spread, n
+		printf "%s %.3f %.2f %d %.3f\n", name, med, spread, n, s[1]
 	}
 }
