@@ -162,6 +162,12 @@ module_param(triple_fault_panic, bool, 0444);
 MODULE_PARM_DESC(triple_fault_panic,
 		 "debug: on a guest triple fault dump the guest state and panic instead of resetting");
 
+/* Statistics with the TSC cycles of every exit, not only the counts. */
+static bool stat_cycles;
+module_param(stat_cycles, bool, 0444);
+MODULE_PARM_DESC(stat_cycles,
+		 "time every exit in the statistics (slower exits: two RDTSCs each, no fast path)");
+
 static int tv_cpu_offline(unsigned int cpu)
 {
 	if (READ_ONCE(test_keep_offline))
@@ -264,6 +270,7 @@ static int __init thinvisor_init(void)
 		goto err_guard;
 	}
 	tv_vmm_set_triple_fault_panic(triple_fault_panic);
+	tv_vmm_set_stat_cycles(stat_cycles);
 	ret = tv_linux_errno(tv_vmm_init());
 	if (ret)
 		goto err_log;
