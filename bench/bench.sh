@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The guest side of `make bench`: every workload natively, then under
 # thinvisor, in the same boot; TSC ticks (one per emulated instruction
 # under Bochs).  Prints the table as "BENCH-TABLE |...|" lines, which the
 # host collects into build/bench/.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -52,5 +54,8 @@ echo "BENCH-TABLE | VMM handler instructions per RDMSR exit (stats) | $vmm_rdmsr
 echo "BENCH-TABLE | ticks to virtualize all CPUs | $load |"
 echo "BENCH-TABLE | ticks to give every CPU back | $unload |"
 echo "BENCH-TABLE | VMM memory | $mem |"
-[ -n "$load" ] && [ -n "$vmm_cpuid" ] && tv_pass bench "table printed" ||
+if [ -n "$load" ] && [ -n "$vmm_cpuid" ]; then
+	tv_pass bench "table printed"
+else
 	tv_fail bench "missing figures"
+fi
