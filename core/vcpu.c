@@ -192,7 +192,8 @@ static int setup_vmcs(struct tv_vcpu *v, u64 shadow_cr4)
 }
 
 /* Set the bits VMX operation requires in CR0 and CR4; refuse if that would
- * change what the OS relies on (only CR4.VMXE may change). */
+ * change what the OS relies on (only CR4.VMXE may change).
+ */
 static int enter_vmx_operation(struct tv_vcpu *v)
 {
 	const struct tv_vmx_caps *c = &v->shared->caps;

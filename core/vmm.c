@@ -58,7 +58,8 @@ static int check_vmxe_clear(void *arg)
 }
 
 /* Lock IA32_FEATURE_CONTROL with VMXON enabled, or refuse if firmware
- * locked it with VMXON disabled. */
+ * locked it with VMXON disabled.
+ */
 static int setup_feature_control(void *arg)
 {
 	u64 fc = tv_rdmsr(MSR_IA32_FEATURE_CONTROL);
@@ -314,7 +315,8 @@ void tv_vmm_fini(void)
 			stuck++;
 	if (stuck) {
 		/* A CPU still runs on the EPT, its stack and VMCS: leak them
-		 * all rather than free memory in use. */
+		 * all rather than free memory in use.
+		 */
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: %u CPUs could not be given back: leaving the VMM's memory allocated\n",
 		       stuck);
