@@ -134,6 +134,8 @@ extern const u8 tv_asm_terminate_vmcall[];
 void tv_asm_triple_fault(void);
 
 /* core/root.c: VMX root's own IDT and the events it records */
+struct tv_root_frame;
+void tv_root_exception(struct tv_root_frame *f);	/* tv_asm_root_common */
 void tv_root_idt_build(struct tv_vcpu *v, u16 cs);
 /* The vCPU whose VMX root this is (from the root IDT).  VMX root only. */
 struct tv_vcpu *tv_root_vcpu(void);

@@ -95,7 +95,7 @@ int tv_vmm_ping(unsigned int cpu);
 u64 tv_vmm_ept_bytes(void);
 
 /* Logging helpers over tv_plat_vlog(); tv_vmm_log is for VMX root. */
-void tv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tv_vmm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tv_log(int level, const char *fmt, ...) TV_PRINTF(2, 3);
+void tv_vmm_log(int level, const char *fmt, ...) TV_PRINTF(2, 3);
 
 #endif

@@ -76,7 +76,7 @@ static inline u64 tv_read_rflags(void)
 struct tv_dtr {
 	u16 limit;
 	u64 base;
-} __attribute__((packed));
+} TV_PACKED;
 
 static inline void tv_sgdt(struct tv_dtr *d)
 {
