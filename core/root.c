@@ -27,6 +27,10 @@ struct tv_root_frame {
 	u64 vector, error;
 	u64 rip, cs, rflags, rsp, ss;
 };
+_Static_assert(offsetof(struct tv_root_frame, vector) == TV_STUB_FRAME_VECTOR &&
+	       offsetof(struct tv_root_frame, error) == TV_STUB_FRAME_ERROR &&
+	       offsetof(struct tv_root_frame, rip) == TV_STUB_FRAME_CPU,
+	       "tv_asm_root_common pushes the registers below vector, error code");
 
 void tv_root_idt_build(struct tv_vcpu *v, u16 cs)
 {
