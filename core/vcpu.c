@@ -185,7 +185,7 @@ static int setup_vmcs(struct tv_vcpu *v, u64 shadow_cr4)
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: CPU %u: VMWRITE of field 0x%x failed (VM-instruction error %llu)\n",
 		       v->cpu, w.field,
-		       w.status == 1 ? tv_vmread(VMCS_INSTR_ERROR) : 0ULL);
+		       w.status == TV_VMX_FAIL_VALID ? tv_vmread(VMCS_INSTR_ERROR) : 0ULL);
 		return TV_ERR_VMCS;
 	}
 	return TV_OK;
