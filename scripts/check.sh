@@ -76,12 +76,21 @@ run_checkpatch() {
 	res=$out/checkpatch.txt
 	: >"$res"
 	checkpatch_files >"$out/checkpatch.files"
+	sed -n 's/^# exception: \([^ ]*\) .*/\1/p' .checkpatch.conf | sort -u \
+		>"$out/checkpatch.excepted"
+	# One run for the files without exceptions (perl starts once), one
+	# per file with them.
+	# shellcheck disable=SC2046
+	perl "$ks/checkpatch.pl" --terse -f $(grep -vxFf "$out/checkpatch.excepted" \
+		"$out/checkpatch.files") >"$out/checkpatch.log" 2>&1 || true
 	while read -r f; do
 		ign=$(sed -n "s|^# exception: $f \([A-Z_]*\) .*|\1|p" .checkpatch.conf |
 			paste -sd, -)
-		perl "$ks/checkpatch.pl" --terse -f ${ign:+--ignore "$ign"} "$f" |
-			grep -E '^[^ ]+:[0-9]+: (ERROR|WARNING|CHECK):' >>"$res" || true
-	done <"$out/checkpatch.files"
+		perl "$ks/checkpatch.pl" --terse -f --ignore "$ign" "$f" \
+			>>"$out/checkpatch.log" 2>&1 || true
+	done <"$out/checkpatch.excepted"
+	grep -E '^[^ ]+:[0-9]+: (ERROR|WARNING|CHECK):' "$out/checkpatch.log" \
+		>"$res" || true
 	report checkpatch "$res"
 }
 
