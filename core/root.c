@@ -49,7 +49,8 @@ u64 tv_root_idt_base(const struct tv_vcpu *v)
 }
 
 /* The vCPU of the CPU we are on, from its root IDT: no per-CPU data of
- * the host is needed, and none of its segment bases is trusted. */
+ * the host is needed, and none of its segment bases is trusted.
+ */
 TV_VMX_ROOT struct tv_vcpu *tv_root_vcpu(void)
 {
 	struct tv_dtr idt;
@@ -112,7 +113,8 @@ static TV_VMX_ROOT void set_mtf(struct tv_vcpu *v, bool on)
  * rest waits for the next exit.
  */
 /* Move what the root IDT recorded in the stack top to the vCPU's pending
- * counts (and statistics); the stub's check reads only the stack top. */
+ * counts (and statistics); the stub's check reads only the stack top.
+ */
 static TV_VMX_ROOT void take_root_events(struct tv_vcpu *v)
 {
 	u64 ev = __atomic_exchange_n(&tv_stack_top(v)->root_events, 0,
