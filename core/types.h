@@ -31,7 +31,7 @@ typedef __builtin_va_list tv_va_list;
  */
 #define TV_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
 #define TV_PACKED __attribute__((packed))
-#define TV_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TV_ALWAYS_INLINE __attribute__((always_inline))
 
 #define tv_likely(x) __builtin_expect(!!(x), 1)
 /* The kernel's own where it has one; the same attribute elsewhere. */

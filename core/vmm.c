@@ -72,7 +72,7 @@ static int setup_feature_control(void *arg)
 	return TV_OK;
 }
 
-static int tv_for_each_online_cpu(int (*fn)(void *), void *arg)
+static int tv_on_online_cpus(int (*fn)(void *), void *arg)
 {
 	unsigned int cpu;
 	int ret;
@@ -272,14 +272,14 @@ int tv_vmm_init(void)
 	g_cpu_limit = tv_plat_cpu_limit();
 	ret = check_cpu();
 	if (!ret)
-		ret = tv_for_each_online_cpu(check_vmxe_clear, NULL);
+		ret = tv_on_online_cpus(check_vmxe_clear, NULL);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
 		       tv_err_name(ret));
 		return ret;
 	}
 	ret = tv_plat_fault(TV_FAULT_FEATURE_CONTROL) ? TV_ERR_VMX_DISABLED :
-		tv_for_each_online_cpu(setup_feature_control, NULL);
+		tv_on_online_cpus(setup_feature_control, NULL);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
 		       tv_err_name(ret));
