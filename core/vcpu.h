@@ -136,15 +136,13 @@ static inline struct tv_stack_top *tv_stack_top(const struct tv_vcpu *v)
 }
 
 /* arch/x86/vmx_stub.S; its constants are in arch/x86/vmx_stub.h */
-_Static_assert(VMCS_GUEST_RSP == TV_STUB_VMCS_GUEST_RSP &&
-	       VMCS_GUEST_RIP == TV_STUB_VMCS_GUEST_RIP,
-	       "the VMCS encodings the stub writes");
-_Static_assert(TV_HC_TERMINATE == TV_STUB_HC_TERMINATE &&
-	       TV_HC_ROOT_CALL == TV_STUB_HC_ROOT_CALL,
-	       "the hypercalls the stub makes");
-_Static_assert(TV_VMX_FAIL_VALID == TV_LAUNCH_VMFAIL_VALID &&
-	       TV_VMX_FAIL_INVALID == TV_LAUNCH_VMFAIL_INVALID,
-	       "tv_asm_launch reports VMfail as the VMX instructions do");
+_Static_assert(VMCS_GUEST_RSP == TV_STUB_VMCS_GUEST_RSP, "stub's VMWRITE");
+_Static_assert(VMCS_GUEST_RIP == TV_STUB_VMCS_GUEST_RIP, "stub's VMWRITE");
+_Static_assert(TV_HC_TERMINATE == TV_STUB_HC_TERMINATE, "stub's VMCALL");
+_Static_assert(TV_HC_ROOT_CALL == TV_STUB_HC_ROOT_CALL, "stub's VMCALL");
+/* tv_asm_launch reports VMfail as the VMX instruction wrappers do. */
+_Static_assert(TV_VMX_FAIL_VALID == TV_LAUNCH_VMFAIL_VALID, "VMfailValid");
+_Static_assert(TV_VMX_FAIL_INVALID == TV_LAUNCH_VMFAIL_INVALID, "VMfailInvalid");
 int tv_asm_launch(void);
 void tv_asm_vmexit(void);
 extern const u8 tv_asm_resume_window[], tv_asm_resume_window_end[];
