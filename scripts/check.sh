@@ -68,27 +68,29 @@ checkpatch_files() {
 		\( -name '*.c' -o -name '*.h' -o -name '*.S' \) | LC_ALL=C sort
 }
 
-# Per-file exceptions: "# exception: FILE TYPE reason" in .checkpatch.conf.
-# checkpatch itself reads the file's option lines from the current
-# directory; the exception lines are comments to it.
+# Exceptions: "# exception: PATH TYPE why" lines in .checkpatch.conf, PATH
+# a file or a directory ending in "/".  checkpatch itself reads the
+# file's option lines from the current directory; to it these are
+# comments.  One run per distinct set of ignored types (perl starts once).
 run_checkpatch() {
 	ks=$(kscripts)
 	res=$out/checkpatch.txt
-	: >"$res"
-	checkpatch_files >"$out/checkpatch.files"
-	sed -n 's/^# exception: \([^ ]*\) .*/\1/p' .checkpatch.conf | sort -u \
-		>"$out/checkpatch.excepted"
-	# One run for the files without exceptions (perl starts once), one
-	# per file with them.
-	# shellcheck disable=SC2046
-	perl "$ks/checkpatch.pl" --terse -f $(grep -vxFf "$out/checkpatch.excepted" \
-		"$out/checkpatch.files") >"$out/checkpatch.log" 2>&1 || true
-	while read -r f; do
-		ign=$(sed -n "s|^# exception: $f \([A-Z_]*\) .*|\1|p" .checkpatch.conf |
-			paste -sd, -)
-		perl "$ks/checkpatch.pl" --terse -f --ignore "$ign" "$f" \
+	sed -n 's/^# exception: \([^ ]*\) \([A-Z_]*\) .*/\1 \2/p' .checkpatch.conf \
+		>"$out/checkpatch.exceptions"
+	checkpatch_files | while read -r f; do
+		ign=$(while read -r path type; do
+			case $f in "$path" | "$path"*/* | "${path%/}"/*) echo "$type" ;; esac
+		done <"$out/checkpatch.exceptions" | sort -u | paste -sd, -)
+		printf '%s %s\n' "${ign:--}" "$f"
+	done >"$out/checkpatch.plan"
+	: >"$out/checkpatch.log"
+	cut -d' ' -f1 "$out/checkpatch.plan" | sort -u | while read -r ign; do
+		# shellcheck disable=SC2046
+		perl "$ks/checkpatch.pl" --terse -f \
+			$([ "$ign" = - ] || echo "--ignore $ign") \
+			$(sed -n "s|^$ign ||p" "$out/checkpatch.plan") \
 			>>"$out/checkpatch.log" 2>&1 || true
-	done <"$out/checkpatch.excepted"
+	done
 	grep -E '^[^ ]+:[0-9]+: (ERROR|WARNING|CHECK):' "$out/checkpatch.log" \
 		>"$res" || true
 	report checkpatch "$res"
