@@ -3,7 +3,7 @@
 #
 #   make            the Linux module (running kernel's headers, else Debian's)
 #                   and the tvctl CLI
-#   make test       everything: deps, unit tests, Windows build checks, e2e
+#   make test       everything: deps, check, unit tests, Windows build checks, e2e
 #   make demo       the main job: boot a guest in Bochs, load, show, unload
 #   make unit       host unit tests (cmocka, ASan + UBSan)
 #   make fuzz       libFuzzer harnesses of the core's decisions, FUZZ_S=N
