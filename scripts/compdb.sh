@@ -18,6 +18,9 @@ command -v bear >/dev/null || { echo "compdb: no bear: run 'scripts/deps.sh chec
 rm -rf "$out"
 mkdir -p "$out"
 # From scratch, so that every compiler call happens and is recorded.
+# The unit tests run too: ASan must not insist on coming before bear's
+# preloaded library.
+export ASAN_OPTIONS=verify_asan_link_order=0
 # shellcheck disable=SC2016 # expanded by the inner sh, from its arguments
 bear --output "$out/raw.json" -- sh -c '
 	scripts/build-module.sh "$1" "$2/module" >"$2/build.log" 2>&1 &&
@@ -26,5 +29,6 @@ bear --output "$out/raw.json" -- sh -c '
 	tail -20 "$out/build.log" >&2
 	exit 1
 }
-sed "s|$out/module/src/|$top/|g" "$out/raw.json" >compile_commands.json
-echo "compdb: $top/compile_commands.json ($(grep -c '"file"' compile_commands.json) files)"
+sed -e "s|$out/module/src/|$top/|g" -e "s|$out/module/src\\b|$top|g" "$out/raw.json" \
+	>compile_commands.json
+echo "compdb: $top/compile_commands.json ($(grep -c '"file"' compile_commands.json) compiler calls)"
