@@ -488,7 +488,7 @@ static void each_table(const struct tv_ept_table *t,
 			each_table(t->child[i], fn, arg);
 }
 
-void tv_ept_for_each_table(const struct tv_ept *ept,
+void tv_ept_visit_tables(const struct tv_ept *ept,
 			   void (*fn)(u64 pa, void *arg), void *arg)
 {
 	const struct tv_ept_table *t;

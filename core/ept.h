@@ -103,7 +103,7 @@ u64 *tv_ept_leaf(struct tv_ept *ept, u64 gpa, int *level);
  * tv_ept_clone_fill() copies @src into them (any context: VMX root when
  * @src is protected); tv_ept_clone() does both.
  *
- * tv_ept_for_each_table(): call @fn with the physical address of every
+ * tv_ept_visit_tables(): call @fn with the physical address of every
  * table page, spares included.  Context: sleepable (the caller keeps the
  * map unchanged meanwhile).
  */
@@ -115,7 +115,7 @@ u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa);
 int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src);
 void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src);
 int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src);
-void tv_ept_for_each_table(const struct tv_ept *ept,
+void tv_ept_visit_tables(const struct tv_ept *ept,
 			   void (*fn)(u64 pa, void *arg), void *arg);
 
 /*

@@ -19,7 +19,8 @@ static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
 	struct tv_cpuid r;
 	u32 leaf = (u32)regs->rax, subleaf = (u32)regs->rcx;
 	/* Only leaves 1 and 7 reflect CR4 (OSXSAVE, OSPKE); spare the rest
-	 * the VMREAD. */
+	 * the VMREAD.
+	 */
 	u64 cr4 = (leaf == 1 || leaf == 7) ? tv_vmread(VMCS_GUEST_CR4) : 0;
 
 	tv_cpuid(leaf, subleaf, &r);
@@ -176,7 +177,8 @@ static TV_VMX_ROOT int mov_to_cr(struct tv_vcpu *v, struct tv_regs *regs,
 		return write_cr(v, (int)cr, val);
 	case 3:
 		/* CR3-load exiting: forced on CPUs without TRUE MSRs, or an
-		 * extension's.  No-flush bit 63 is honoured conservatively. */
+		 * extension's.  No-flush bit 63 is honoured conservatively.
+		 */
 		tv_vmwrite(VMCS_GUEST_CR3, val & ~TV_BIT(63));
 		tv_invvpid(tv_invvpid_type(&v->shared->caps,
 					   INVVPID_SINGLE_CONTEXT_GLOBALS),
@@ -492,7 +494,8 @@ static TV_VMX_ROOT int handle_entry_failure(struct tv_vcpu *v,
 	case TV_ENTRY_FAIL_MCE:
 		/* A machine check during VM entry: the OS's handler takes it,
 		 * in the guest, as it would have without us (KVM hands it to
-		 * the host's handler likewise). */
+		 * the host's handler likewise).
+		 */
 		v->pending_mces++;
 		tv_vmm_log(TV_LOG_ERR,
 			   "CPU %u: machine check during VM entry: handed to the OS\n",
@@ -586,7 +589,8 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		break;
 	case EXIT_REASON_MTF:
 		/* An extension's single step or native step; or armed to find
-		 * an event window (tv_root_events_hand_on after this). */
+		 * an event window (tv_root_events_hand_on after this).
+		 */
 		if (v->native_step || v->ext_single_step)
 			return tv_exit_ext(v, regs, basic);
 		return RESUME;

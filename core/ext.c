@@ -1037,7 +1037,7 @@ void tv_ext_core_view_destroy(struct tv_ext *ext, int view)
 	/* No CPU runs in it: its tables are the host's again. */
 	op.ept = vw->ept;
 	*vw = (struct tv_ext_view){ 0 };
-	tv_ept_for_each_table(op.ept, unprotect_table, NULL);
+	tv_ept_visit_tables(op.ept, unprotect_table, NULL);
 	flush_everywhere();
 	tv_ept_free(op.ept);
 }
@@ -1154,7 +1154,7 @@ int tv_ext_core_protect_tables(void)
 	do {
 		l = (struct table_list){ NULL, 0, 0, 0 };
 		for (v = 0; v < TV_EXT_MAX_VIEWS; v++)
-			tv_ept_for_each_table(view_ept_any(v),
+			tv_ept_visit_tables(view_ept_any(v),
 					      collect_unprotected, &l);
 		ret = l.err;
 		if (!ret && l.n)

@@ -60,7 +60,8 @@ static int check_vmxe_clear(void *arg)
 }
 
 /* Lock IA32_FEATURE_CONTROL with VMXON enabled, or refuse if firmware
- * locked it with VMXON disabled. */
+ * locked it with VMXON disabled.
+ */
 static int setup_feature_control(void *arg)
 {
 	u64 fc = tv_rdmsr(MSR_IA32_FEATURE_CONTROL);
@@ -73,7 +74,7 @@ static int setup_feature_control(void *arg)
 	return TV_OK;
 }
 
-static int for_each_online_cpu(int (*fn)(void *), void *arg)
+static int tv_on_online_cpus(int (*fn)(void *), void *arg)
 {
 	unsigned int cpu;
 	int ret;
@@ -273,14 +274,14 @@ int tv_vmm_init(void)
 	g_cpu_limit = tv_plat_cpu_limit();
 	ret = check_cpu();
 	if (!ret)
-		ret = for_each_online_cpu(check_vmxe_clear, NULL);
+		ret = tv_on_online_cpus(check_vmxe_clear, NULL);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
 		       tv_err_name(ret));
 		return ret;
 	}
 	ret = tv_plat_fault(TV_FAULT_FEATURE_CONTROL) ? TV_ERR_VMX_DISABLED :
-		for_each_online_cpu(setup_feature_control, NULL);
+		tv_on_online_cpus(setup_feature_control, NULL);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
 		       tv_err_name(ret));
@@ -316,7 +317,8 @@ void tv_vmm_fini(void)
 			stuck++;
 	if (stuck) {
 		/* A CPU still runs on the EPT, its stack and VMCS: leak them
-		 * all rather than free memory in use. */
+		 * all rather than free memory in use.
+		 */
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: %u CPUs could not be given back: leaving the VMM's memory allocated\n",
 		       stuck);

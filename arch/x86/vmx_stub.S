@@ -43,14 +43,15 @@
 #define SEH_ENDPROC
 #endif
 
-#define VMCS_GUEST_RSP 0x681c
-#define VMCS_GUEST_RIP 0x681e
-#define TV_HC_TERMINATE 0x7476000000000002
-#define TV_HC_ROOT_CALL 0x7476000000000004
+/* Layouts, encodings and return values, checked against C at compile time. */
+#include "arch/x86/vmx_stub.h"
+
+#define VMCS_GUEST_RSP TV_STUB_VMCS_GUEST_RSP
+#define VMCS_GUEST_RIP TV_STUB_VMCS_GUEST_RIP
 
 /* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
 #define TOP_VCPU 8
-#define TOP_ROOT_EVENTS 16
+#define TOP_ROOT_EVENTS TV_STUB_TOP_ROOT_EVENTS
 #define TOP_SCRATCH 24
 
 /* struct tv_vcpu (core/vcpu.h asserts these offsets). */
@@ -142,18 +143,18 @@ tv_asm_launch:
 	pushfq
 	SEH_STACKALLOC(8)
 	SEH_ENDPROLOGUE
-	mov $VMCS_GUEST_RSP, %rax
+	mov $TV_STUB_VMCS_GUEST_RSP, %rax
 	vmwrite %rsp, %rax
 	jbe 2f
 	lea 1f(%rip), %rdx
-	mov $VMCS_GUEST_RIP, %rax
+	mov $TV_STUB_VMCS_GUEST_RIP, %rax
 	vmwrite %rdx, %rax
 	jbe 2f
-	xor %eax, %eax
+	mov $TV_LAUNCH_GUEST, %eax
 	vmlaunch
-2:	mov $2, %eax
+2:	mov $TV_LAUNCH_VMFAIL_INVALID, %eax
 	jc 1f
-	mov $1, %eax
+	mov $TV_LAUNCH_VMFAIL_VALID, %eax
 1:	popfq
 	POP_ABI_SAVED
 	pop %r15
@@ -336,7 +337,7 @@ tv_asm_vmexit:
 1:	POP_GUEST_GPRS
 	.globl tv_asm_resume_window
 tv_asm_resume_window:
-	cmpq $0, TOP_ROOT_EVENTS(%rsp)
+	cmpq $0, TV_STUB_TOP_ROOT_EVENTS(%rsp)
 	jne 4f
 	vmresume
 	.globl tv_asm_resume_window_end
@@ -355,8 +356,9 @@ tv_asm_resume_window_end:
 	jmp 1b
 
 3:	POP_GUEST_GPRS
-	/* The RSP slot lies 12 slots below us now; NMIs use their own stack. */
-	mov -96(%rsp), %rsp
+	/* RSP is at HOST_RSP again, just above the register block whose RSP
+	 * slot holds where to go; NMIs use their own stack. */
+	mov (TV_STUB_REGS_RSP - TV_STUB_REGS_SIZE)(%rsp), %rsp
 	popfq
 	ret
 	SEH_ENDPROC
@@ -407,7 +409,7 @@ tv_asm_root_common:
 	call tv_root_exception
 	mov %rbx, %rsp
 	POP_GUEST_GPRS
-	add $16, %rsp		/* vector and error code */
+	add $(TV_STUB_FRAME_CPU - TV_STUB_FRAME_VECTOR), %rsp	/* vector, error code */
 	iretq
 	SEH_ENDPROC
 
@@ -429,7 +431,7 @@ tv_asm_rdmsr_insn:
 	shl $32, %rdx
 	or %rdx, %rax
 	mov %rax, (ARG2)
-	xor %eax, %eax
+	mov $TV_MSR_SAFE_OK, %eax
 	ret
 
 	.globl tv_asm_wrmsr_safe
@@ -441,12 +443,12 @@ tv_asm_wrmsr_safe:
 	.globl tv_asm_wrmsr_insn
 tv_asm_wrmsr_insn:
 	wrmsr
-	xor %eax, %eax
+	mov $TV_MSR_SAFE_OK, %eax
 	ret
 
 	.globl tv_asm_msr_fault
 tv_asm_msr_fault:
-	mov $1, %eax
+	mov $TV_MSR_SAFE_FAULT, %eax
 	ret
 
 /*
@@ -459,7 +461,7 @@ tv_asm_msr_fault:
 	.globl tv_asm_vmcall_terminate
 tv_asm_vmcall_terminate:
 	mov ARG1, %rdx
-	movabs $TV_HC_TERMINATE, %rax
+	movabs $TV_STUB_HC_TERMINATE, %rax
 	.globl tv_asm_terminate_vmcall
 tv_asm_terminate_vmcall:
 	vmcall
@@ -478,7 +480,7 @@ tv_asm_vmcall_root:
 	mov ARG3, %r9
 	mov ARG2, %r8
 	mov ARG1, %rdx
-	movabs $TV_HC_ROOT_CALL, %rax
+	movabs $TV_STUB_HC_ROOT_CALL, %rax
 	.globl tv_asm_root_vmcall
 tv_asm_root_vmcall:
 	vmcall

@@ -54,16 +54,19 @@ void tv_linux_kvm_guard_stop(void)
  */
 static bool vmx_owner_on_module_list(void)
 {
-	struct list_head *pos;
 	struct module *mod;
 	bool found = false;
 
 	rcu_read_lock();
-	list_for_each_rcu(pos, &THIS_MODULE->list) {
-		if ((unsigned long)pos < MODULES_VADDR ||
-		    (unsigned long)pos >= MODULES_END)
+	/*
+	 * The entry form: list_for_each_rcu() would rcu_dereference() ->next
+	 * pointers that are not __rcu (sparse's address-space error).  The
+	 * list head's "entry" is skipped by address before any use.
+	 */
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		if ((unsigned long)&mod->list < MODULES_VADDR ||
+		    (unsigned long)&mod->list >= MODULES_END)
 			continue;
-		mod = list_entry(pos, struct module, list);
 		if (READ_ONCE(mod->state) != MODULE_STATE_UNFORMED &&
 		    tv_is_vmx_owner_module(mod->name)) {
 			found = true;

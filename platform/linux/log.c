@@ -89,7 +89,7 @@ void tv_linux_log_drain(void)
 		wake_up_interruptible(&tv_log_wait);
 }
 
-static void panic_printk(const char *fmt, ...)
+static __printf(1, 2) void panic_printk(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -116,12 +116,14 @@ static bool test_keep_offline;
 module_param(test_keep_offline, bool, 0644);
 MODULE_PARM_DESC(test_keep_offline, "test builds: do not give back CPUs going offline");
 /* Test builds: make the VMM see RDMSR of this MSR (the benchmark's
- * intercepted-RDMSR round trip). */
+ * intercepted-RDMSR round trip).
+ */
 static uint test_intercept_msr;
 module_param(test_intercept_msr, uint, 0444);
 MODULE_PARM_DESC(test_intercept_msr, "test builds: intercept RDMSR of this MSR");
 /* Test builds: idle exits (HLT, MWAIT), which nothing handles: the
- * panic-path test. */
+ * panic-path test.
+ */
 static bool test_unhandled_exit;
 module_param(test_unhandled_exit, bool, 0444);
 MODULE_PARM_DESC(test_unhandled_exit, "test builds: exit on HLT/MWAIT and stop the machine");

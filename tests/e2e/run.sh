@@ -175,6 +175,7 @@ run=$BUILD/e2e/runs/$(date +%Y%m%d-%H%M%S)-$kernel-${cpus}cpu$suffix
 mkdir -p "$run"
 cp "$imgdir/boot.iso" "$run/boot.iso"
 # Logs of every run stay; the ISOs (4-12 MB) only for the last five.
+# shellcheck disable=SC2012 # newest first; run names have no odd characters
 ls -1dt "$BUILD"/e2e/runs/*/ | tail -n +6 | while read -r old; do
 	rm -f "$old/boot.iso"
 done
@@ -222,6 +223,7 @@ timeout -k 10 "$limit" /usr/bin/time -f '%e %U %S' -o time \
 	bochs-bin -q -f bochsrc -rc dbg.rc </dev/null >bochs.out 2>&1 &
 bochs=$!
 tailer=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	kill "$bochs" 2>/dev/null || true
 	[ -z "$tailer" ] || kill "$tailer" 2>/dev/null || true

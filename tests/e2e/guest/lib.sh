@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Helpers for guest test scripts: `. "$TV_LIB"` (= /opt/tv/lib.sh).
 # Every result must be one line "TEST <name> PASS|FAIL <detail>" on stdout.
 
