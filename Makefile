@@ -54,9 +54,13 @@ module:
 
 tvctl: $(BUILD)/tools/tvctl
 
-$(BUILD)/tools/tvctl: tools/tvctl.c tools/tvctl_stats.c tools/tvctl.h include/thinvisor/uapi.h
+# tvctl check decides with the module's own rules: core/caps.c and
+# core/errors.c are compiled in (tools/host/tv_host.h gives them their types).
+TVCTL_SRCS := tools/tvctl.c tools/tvctl_stats.c tools/tvctl_check.c \
+	core/caps.c core/errors.c
+$(BUILD)/tools/tvctl: $(TVCTL_SRCS) $(wildcard tools/*.h tools/host/*.h include/thinvisor/*.h core/*.h arch/x86/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOL_CFLAGS) -o $@ tools/tvctl.c tools/tvctl_stats.c
+	$(CC) $(TOOL_CFLAGS) -I$(TOP) -I$(TOP)/tools/host -o $@ $(TVCTL_SRCS)
 
 deps:
 	scripts/deps.sh
