@@ -27,6 +27,7 @@
 #include <linux/sched.h>
 #include <linux/sysfs.h>
 #include "core/log.h"
+#include "status.h"
 #include "tv_linux.h"
 
 static struct task_struct *tv_log_task;
@@ -77,20 +78,6 @@ static void fifo_put(const struct tv_log_record *rec)
 	spin_unlock_irqrestore(&tv_log_fifo_lock, flags);
 }
 
-/*
- * The core types "thinvisor: " into its messages because the Windows host
- * prints them as they are; here pr_fmt gives every line that prefix, so
- * the core's copy is dropped: one prefix per line.
- */
-static const char *tv_core_text(const char *s)
-{
-	static const char core_prefix[] = KBUILD_MODNAME ": ";
-
-	if (!strncmp(s, core_prefix, sizeof(core_prefix) - 1))
-		return s + sizeof(core_prefix) - 1;
-	return s;
-}
-
 /* @level (enum tv_log_level) through the kernel's level macros. */
 static void tv_printk(int level, const char *fmt, ...)
 {
@@ -124,7 +111,7 @@ void tv_linux_log_core(int level, const char *fmt, va_list ap)
 	va_list copy;
 
 	va_copy(copy, ap);
-	vaf.fmt = tv_core_text(fmt);
+	vaf.fmt = tv_log_unprefixed(fmt);
 	vaf.va = &copy;
 	tv_printk(level, "%pV", &vaf);
 	va_end(copy);
@@ -137,7 +124,7 @@ void tv_linux_log_drain(void)
 
 	while (!READ_ONCE(tv_log_panicking) && tv_log_read(&rec)) {
 		tv_printk(rec.level, "[cpu %u vmm] %s", rec.cpu,
-			  tv_core_text(rec.text));
+			  tv_log_unprefixed(rec.text));
 		fifo_put(&rec);
 		any = true;
 	}
@@ -168,7 +155,7 @@ TV_VMX_ROOT void tv_linux_log_panic_dump(void)
 	instrumentation_begin();
 	while (tv_log_read(&rec))
 		panic_printk(KERN_EMERG pr_fmt("[cpu %u vmm] %s"), rec.cpu,
-			     tv_core_text(rec.text));
+			     tv_log_unprefixed(rec.text));
 	instrumentation_end();
 }
 
