@@ -418,8 +418,9 @@ int main(int argc, char **argv)
 			return bad_usage(c->name, "unexpected argument '%s'", a);
 		}
 	}
+	/* "tvctl CMD --help" is "tvctl help CMD"; "tvctl help CMD --help" too. */
 	if (want_help)
-		return cmd_help(c && strcmp(c->name, "help") ? c->name : help_of);
+		return cmd_help(help_of ? help_of : c ? c->name : NULL);
 	if (!c) {
 		usage(stderr);
 		return TVCTL_USAGE;

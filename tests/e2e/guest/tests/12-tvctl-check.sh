@@ -51,7 +51,7 @@ if [ -n "$vmxflags" ]; then
 fi
 
 # Not root: CPUID says yes, but the MSRs cannot be read: cannot tell.
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups tvctl check 2>&1)
+out=$(tvasuser 65534 tvctl check 2>&1)
 rc=$?
 if [ "$rc" -eq 5 ] && echo "$out" | grep -q 'needs root'; then
 	tv_pass check-not-root "exit 5, says it needs root"
