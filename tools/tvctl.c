@@ -80,7 +80,7 @@ static const struct command commands[] = {
 	{ "help", "[CMD]", "print this help, or CMD's", NULL },
 };
 
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define NCOMMANDS ARRAY_SIZE(commands)
 
 static const struct command *find_command(const char *name)
 {
@@ -92,7 +92,7 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	unsigned int i;
 
@@ -110,12 +110,12 @@ static int cmd_help(const char *name)
 	const struct command *c = name ? find_command(name) : NULL;
 
 	if (!name) {
-		usage(stdout);
+		print_usage(stdout);
 		return TVCTL_OK;
 	}
 	if (!c) {
 		fprintf(stderr, "tvctl: help: unknown command '%s'\n", name);
-		usage(stderr);
+		print_usage(stderr);
 		return TVCTL_USAGE;
 	}
 	printf("usage: tvctl %s %s\n\n%s\n", c->name, c->args, c->summary);
@@ -145,8 +145,7 @@ void json_string(FILE *f, const char *s)
 }
 
 /* A failure: on stderr, and as {"error": ...} on stdout with --json. */
-static void __attribute__((format(printf, 2, 3)))
-fail(const struct tvctl_opts *o, const char *fmt, ...)
+static void __printf(2, 3) fail(const struct tvctl_opts *o, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -375,7 +374,7 @@ static int bad_usage(const char *cmd, const char *fmt, const char *arg)
 		fprintf(stderr, "%s: ", cmd);
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n");
-	usage(stderr);
+	print_usage(stderr);
 	return TVCTL_USAGE;
 }
 
@@ -410,8 +409,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(c->name, "log") && !strcmp(a, "-f")) {
 			follow = true;
 		} else if (!strcmp(c->name, "ping") && cpu < 0 &&
-			   (cpu = parse_cpu(a)) >= 0) {
-			continue;
+			   parse_cpu(a) >= 0) {
+			cpu = parse_cpu(a);
 		} else if (!strcmp(c->name, "help") && !help_of) {
 			help_of = a;
 		} else {
@@ -422,7 +421,7 @@ int main(int argc, char **argv)
 	if (want_help)
 		return cmd_help(help_of ? help_of : c ? c->name : NULL);
 	if (!c) {
-		usage(stderr);
+		print_usage(stderr);
 		return TVCTL_USAGE;
 	}
 	if (!strcmp(c->name, "help"))

@@ -10,16 +10,23 @@
  * README; tests/e2e/guest/tests/04-tvctl.sh checks them).
  */
 enum tvctl_exit {
-	TVCTL_OK = 0,		/* done; check: thinvisor can run here */
-	TVCTL_FAILED = 1,	/* the operation failed, or not every online
-				 * CPU is virtualized (status, ping) */
-	TVCTL_USAGE = 2,	/* bad command line */
-	TVCTL_CANNOT_RUN = 3,	/* check: this CPU, firmware or kernel cannot
-				 * run thinvisor */
-	TVCTL_NOT_NOW = 4,	/* check: thinvisor cannot load until something
-				 * changes (kvm_intel, already loaded, ...) */
-	TVCTL_UNKNOWN = 5,	/* check: could not tell (not root, no msr) */
+	/* done; check: thinvisor can run here */
+	TVCTL_OK = 0,
+	/* the operation failed, or an online CPU is not virtualized (status) */
+	TVCTL_FAILED = 1,
+	/* bad command line */
+	TVCTL_USAGE = 2,
+	/* check: this CPU, firmware or kernel cannot run thinvisor */
+	TVCTL_CANNOT_RUN = 3,
+	/* check: it cannot load until something changes (kvm_intel, ...) */
+	TVCTL_NOT_NOW = 4,
+	/* check: could not tell (not root, no msr driver) */
+	TVCTL_UNKNOWN = 5,
 };
+
+/* The kernel's spellings, for the same style in user space. */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define __printf(a, b) __attribute__((format(printf, a, b))) /* as the kernel */
 
 /* Options every command takes. */
 struct tvctl_opts {

@@ -49,7 +49,7 @@ struct check_state {
 
 static void report(struct check_state *s, const char *name,
 		   enum verdict_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+	__printf(4, 5);
 
 static void report(struct check_state *s, const char *name,
 		   enum verdict_kind kind, const char *fmt, ...)
@@ -77,7 +77,7 @@ static void report(struct check_state *s, const char *name,
  */
 static void refuse(struct check_state *s, int exit, const char *err,
 		   const char *strerr, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+	__printf(5, 6);
 
 static void refuse(struct check_state *s, int exit, const char *err,
 		   const char *strerr, const char *fmt, ...)
@@ -116,7 +116,7 @@ static void refusal_errno(int tv_err, const char **name, const char **text)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(map); i++) {
 		if (map[i].tv_err == tv_err) {
 			*name = map[i].name;
 			*text = strerror(map[i].err);

@@ -81,16 +81,16 @@
 /* Per-reason tables (statistics) have this many slots: every basic reason. */
 #define TV_EXIT_REASON_SLOTS 80
 
+#define TV_EXIT_REASON_NAME(name, nr) [nr] = #name,
+
 /* The name of basic exit reason @reason, or NULL when the list has none. */
 static inline const char *tv_exit_reason_name(unsigned int reason)
 {
-	switch (reason) {
-#define TV_EXIT_REASON_CASE(name, nr) case nr: return #name;
-	TV_EXIT_REASONS(TV_EXIT_REASON_CASE)
-#undef TV_EXIT_REASON_CASE
-	default:
-		return (const char *)0;
-	}
+	static const char *const names[TV_EXIT_REASON_SLOTS] = {
+		TV_EXIT_REASONS(TV_EXIT_REASON_NAME)
+	};
+
+	return reason < TV_EXIT_REASON_SLOTS ? names[reason] : (const char *)0;
 }
 
 #endif

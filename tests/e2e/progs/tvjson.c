@@ -112,8 +112,12 @@ static bool value(void)
 {
 	ws();
 	switch (*p) {
-	case '{': p++; return members('}', true);
-	case '[': p++; return members(']', false);
+	case '{':
+		p++;
+		return members('}', true);
+	case '[':
+		p++;
+		return members(']', false);
 	case '"': return string();
 	case 't': return !strncmp(p, "true", 4) && (p += 4);
 	case 'f': return !strncmp(p, "false", 5) && (p += 5);
