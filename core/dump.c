@@ -70,7 +70,7 @@ TV_VMX_ROOT void tv_dump_guest_state(struct tv_vcpu *v, const char *why)
 	tv_vmm_log(TV_LOG_ERR, "CPU %u: %s after %llu exits; guest state:\n",
 		   v->cpu, why, v->exits);
 	if (!tv_vmread_safe(VMCS_EXIT_REASON, &val))
-		name = tv_exit_reason_name(EXIT_REASON_BASIC(val));
+		name = tv_exit_reason_name(TV_EXIT_BASIC(val));
 	tv_vmm_log(TV_LOG_ERR, " last exit: %s\n", name ? name : "unnamed");
 	for (i = 0; i < TV_ARRAY_SIZE(dump_fields); i++) {
 		if (tv_vmread_safe(dump_fields[i].field, &val))

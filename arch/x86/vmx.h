@@ -83,14 +83,14 @@
  * logs name them by (include/thinvisor/exit_reasons.h).
  */
 enum tv_exit_reason {
-#define TV_EXIT_REASON_ENUM(name, nr) EXIT_REASON_##name = nr,
+#define TV_EXIT_REASON_ENUM(name, nr) TV_EXIT_##name = nr,
 	TV_EXIT_REASONS(TV_EXIT_REASON_ENUM)
 #undef TV_EXIT_REASON_ENUM
-	EXIT_REASON_MAX = TV_EXIT_REASON_SLOTS,	/* size of per-reason tables */
+	TV_EXIT_MAX = TV_EXIT_REASON_SLOTS,	/* size of per-reason tables */
 };
 
-#define EXIT_REASON_BASIC(r) ((r) & 0xffff)
-#define EXIT_REASON_ENTRY_FAILURE TV_BIT(31)
+#define TV_EXIT_BASIC(r) ((r) & 0xffff)
+#define TV_EXIT_ENTRY_FAILURE TV_BIT(31)
 
 /* VM-entry interruption-information field */
 #define INTR_INFO_VALID TV_BIT(31)

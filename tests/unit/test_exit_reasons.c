@@ -15,22 +15,22 @@
 
 static void numbers_are_the_sdms(void **state)
 {
-	assert_int_equal(EXIT_REASON_EXCEPTION_NMI, 0);
-	assert_int_equal(EXIT_REASON_TRIPLE_FAULT, 2);
-	assert_int_equal(EXIT_REASON_CPUID, 10);
-	assert_int_equal(EXIT_REASON_VMCALL, 18);
-	assert_int_equal(EXIT_REASON_CR_ACCESS, 28);
-	assert_int_equal(EXIT_REASON_WRMSR, 32);
-	assert_int_equal(EXIT_REASON_MWAIT, 36);
-	assert_int_equal(EXIT_REASON_MTF, 37);
-	assert_int_equal(EXIT_REASON_EPT_VIOLATION, 48);
-	assert_int_equal(EXIT_REASON_XSETBV, 55);
-	assert_int_equal(EXIT_REASON_XRSTORS, 64);
+	assert_int_equal(TV_EXIT_EXCEPTION_NMI, 0);
+	assert_int_equal(TV_EXIT_TRIPLE_FAULT, 2);
+	assert_int_equal(TV_EXIT_CPUID, 10);
+	assert_int_equal(TV_EXIT_VMCALL, 18);
+	assert_int_equal(TV_EXIT_CR_ACCESS, 28);
+	assert_int_equal(TV_EXIT_WRMSR, 32);
+	assert_int_equal(TV_EXIT_MWAIT, 36);
+	assert_int_equal(TV_EXIT_MTF, 37);
+	assert_int_equal(TV_EXIT_EPT_VIOLATION, 48);
+	assert_int_equal(TV_EXIT_XSETBV, 55);
+	assert_int_equal(TV_EXIT_XRSTORS, 64);
 }
 
 static void names_come_from_the_same_list(void **state)
 {
-	assert_string_equal(tv_exit_reason_name(EXIT_REASON_CPUID), "CPUID");
+	assert_string_equal(tv_exit_reason_name(TV_EXIT_CPUID), "CPUID");
 	assert_string_equal(tv_exit_reason_name(0), "EXCEPTION_NMI");
 	assert_string_equal(tv_exit_reason_name(37), "MTF");
 	assert_string_equal(tv_exit_reason_name(55), "XSETBV");
@@ -47,7 +47,7 @@ static void every_table_has_a_slot_per_reason(void **state)
 {
 	unsigned int r, named = 0;
 
-	assert_int_equal(EXIT_REASON_MAX, TV_EXIT_REASON_SLOTS);
+	assert_int_equal(TV_EXIT_MAX, TV_EXIT_REASON_SLOTS);
 	assert_int_equal(TV_STAT_REASONS, TV_EXIT_REASON_SLOTS);
 	assert_int_equal(TV_UAPI_STAT_REASONS, TV_EXIT_REASON_SLOTS);
 	for (r = 0; r < TV_EXIT_REASON_SLOTS; r++)
