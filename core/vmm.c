@@ -586,8 +586,9 @@ static void log_exit_counts(const struct tv_vcpu *v)
 	for (r = 0; r < TV_STAT_REASONS; r++)
 		if (v->stat[r].count)
 			tv_log(TV_LOG_INFO,
-			       "thinvisor: CPU %u exit reason %u: %llu exits, %llu cycles in the VMM\n",
-			       v->cpu, r, v->stat[r].count, v->stat[r].cycles);
+			       "thinvisor: CPU %u exit reason %u (%s): %llu exits, %llu cycles in the VMM\n",
+			       v->cpu, r, tv_exit_reason_name(r) ?: "unnamed",
+			       v->stat[r].count, v->stat[r].cycles);
 }
 
 void tv_vmm_cpu_down(unsigned int cpu)

@@ -65,9 +65,9 @@
 #define VMCS_EXIT_INSTR_LEN 0x440c
 #define VMCS_GUEST_INTERRUPTIBILITY 0x4824
 #define VMCS_GUEST_RFLAGS 0x6820
-#define EXIT_REASON_CPUID 10
-#define EXIT_REASON_RDMSR 31
-#define EXIT_REASON_WRMSR 32
+#define TV_EXIT_CPUID 10
+#define TV_EXIT_RDMSR 31
+#define TV_EXIT_WRMSR 32
 #define TV_CPUID_HV_PAGE 0x400000	/* leaves 0x40000000-0x400000ff */
 #define FAST_INTR_BLOCKING 3		/* TV_FAST_INTR_BLOCKING */
 #define FAST_RFLAGS_BITS 0x10100	/* TV_FAST_RFLAGS_BITS */
@@ -193,7 +193,7 @@ tv_asm_vmexit_fast:
 	mov %rdx, TOP_SCRATCH(%rsp)
 	mov $VMCS_EXIT_REASON, %edx
 	vmread %rdx, %rdx
-	cmp $EXIT_REASON_CPUID, %edx
+	cmp $TV_EXIT_CPUID, %edx
 	jne 6f
 	cmp $1, %eax
 	je 7f
@@ -205,7 +205,7 @@ tv_asm_vmexit_fast:
 	je 7f
 	mov %rbx, TOP_SCRATCH+8(%rsp)
 	mov TOP_VCPU(%rsp), %rbx
-	testb $(1 << (EXIT_REASON_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
+	testb $(1 << (TV_EXIT_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
 	jnz 5f
 	cmpq $0, VCPU_PENDING(%rbx)
 	jne 5f
@@ -221,7 +221,7 @@ tv_asm_vmexit_fast:
 	jnz 5f
 	/* Committed: count it, move RIP past CPUID, then execute it. */
 	incq VCPU_EXITS(%rbx)
-	incq VCPU_STAT+16*EXIT_REASON_CPUID(%rbx)
+	incq VCPU_STAT+16*TV_EXIT_CPUID(%rbx)
 	mov $VMCS_EXIT_INSTR_LEN, %edx
 	vmread %rdx, %rbx
 	mov $VMCS_GUEST_RIP, %edx
@@ -236,9 +236,9 @@ tv_asm_vmexit_fast:
 7:	mov TOP_SCRATCH(%rsp), %rdx
 	jmp tv_asm_vmexit
 
-6:	cmp $EXIT_REASON_RDMSR, %edx
+6:	cmp $TV_EXIT_RDMSR, %edx
 	je 8f
-	cmp $EXIT_REASON_WRMSR, %edx
+	cmp $TV_EXIT_WRMSR, %edx
 	jne 7b
 8:	mov %edx, TOP_SCRATCH+16(%rsp)
 	mov %rbx, TOP_SCRATCH+8(%rsp)
@@ -294,7 +294,7 @@ tv_asm_vmexit_fast:
 	vmwrite %rbx, %rdx
 	mov TOP_SCRATCH+8(%rsp), %rbx
 	mov TOP_SCRATCH(%rsp), %rdx
-	cmpl $EXIT_REASON_WRMSR, TOP_SCRATCH+16(%rsp)
+	cmpl $TV_EXIT_WRMSR, TOP_SCRATCH+16(%rsp)
 	je 11f
 	rdmsr
 	jmp tv_asm_resume_window

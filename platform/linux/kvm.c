@@ -12,6 +12,9 @@
  * /proc/modules cannot be read from the kernel in 6.1.  A kvm_intel built
  * into the kernel is on no list; its /sys/module entry is there from boot.
  */
+/* Every kernel-log line of the module starts "thinvisor: ". */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/notifier.h>
@@ -27,7 +30,7 @@ static int tv_module_notify(struct notifier_block *nb, unsigned long action,
 
 	if (action != MODULE_STATE_COMING || !tv_is_vmx_owner_module(mod->name))
 		return NOTIFY_DONE;
-	pr_err("thinvisor: refusing to let %s load while thinvisor runs; unload thinvisor first (rmmod thinvisor)\n",
+	pr_err("refusing to let %s load while thinvisor runs; unload thinvisor first (rmmod thinvisor)\n",
 	       mod->name);
 	return notifier_from_errno(TV_LINUX_KVM_ERRNO);
 }
@@ -90,12 +93,12 @@ static bool vmx_owner_in_sysfs(void)
 int tv_linux_kvm_check(void)
 {
 	if (vmx_owner_on_module_list()) {
-		pr_err("thinvisor: refusing to load: %s is loaded; unload it first (rmmod %s), thinvisor then keeps it from loading\n",
+		pr_err("refusing to load: %s is loaded; unload it first (rmmod %s), thinvisor then keeps it from loading\n",
 		       TV_VMX_OWNER_MODULE, TV_VMX_OWNER_MODULE);
 		return TV_LINUX_KVM_ERRNO;
 	}
 	if (vmx_owner_in_sysfs()) {
-		pr_err("thinvisor: refusing to load: %s is built into this kernel\n",
+		pr_err("refusing to load: %s is built into this kernel\n",
 		       TV_VMX_OWNER_MODULE);
 		return TV_LINUX_KVM_ERRNO;
 	}
