@@ -405,12 +405,13 @@ static NTSTATUS MSABI ZwWaitForSingleObject(void *handle, u8 alertable,
 		return STATUS_INVALID_HANDLE;
 	}
 	left = timeout_jiffies(timeout);
-	if (left == MAX_SCHEDULE_TIMEOUT) {
+	if (left == MAX_SCHEDULE_TIMEOUT)
 		wait_for_completion(&ht->t->done);
-		return STATUS_SUCCESS;
-	}
-	return wait_for_completion_timeout(&ht->t->done, left) ?
-		STATUS_SUCCESS : STATUS_TIMEOUT;
+	else if (!wait_for_completion_timeout(&ht->t->done, left))
+		return STATUS_TIMEOUT;
+	/* An ended thread stays signaled: the next wait (ZwClose's) too. */
+	complete(&ht->t->done);
+	return STATUS_SUCCESS;
 }
 
 static NTSTATUS MSABI ZwClose(void *handle)
