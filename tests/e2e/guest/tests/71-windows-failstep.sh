@@ -16,7 +16,7 @@ host_steps='20 0xc0000120 step 1: cannot read the OS version
 21 0xc00000bb step 2: Windows 6.0 build 19045 is not supported
 22 0xc0000120 step 3: cannot open the log
 23 0xc000009a step 4: cannot read the physical memory ranges
-24 0xc0000120 step 5: cannot open \\Callback\\PowerState
+24 0xc0000120 step 5: cannot open \Callback\PowerState
 25 0xc000009a step 6: cannot register the processor-change callback
 26 0xc0000120 step 7: processors not virtualized: injected fault'
 steps="1 2 3 4 5 6 7 8 9"
