@@ -424,13 +424,15 @@ tv_asm_root_common:
  */
 	.globl tv_asm_rdmsr_safe
 tv_asm_rdmsr_safe:
+	/* RDMSR overwrites RDX, which is ARG2 in the Microsoft ABI. */
+	mov ARG2, %r8
 	mov ARG1, %rcx
 	.globl tv_asm_rdmsr_insn
 tv_asm_rdmsr_insn:
 	rdmsr
 	shl $32, %rdx
 	or %rdx, %rax
-	mov %rax, (ARG2)
+	mov %rax, (%r8)
 	mov $TV_MSR_SAFE_OK, %eax
 	ret
 
