@@ -559,11 +559,23 @@ static void check_guest_memory(void)
 	       atomic_read(&seen.deferred), seen.deferred_arg);
 }
 
-/* Its page is the one the two views show differently. */
-static noinline int probe_fn(int x)
-{
-	return x * 3 + 1;
-}
+/*
+ * Its page is the one the two views show differently, and it is alone on
+ * that page: code that reads the page must run from another one, or the
+ * two views would hand the CPU back and forth for ever (DdiMon's way out,
+ * a single step in the readable view, needs a monitor trap flag).
+ */
+asm(".pushsection .text.tvprobe, \"ax\"\n"
+    ".balign 4096\n"
+    ".type tvext_probe, @function\n"
+    "tvext_probe:\n"
+    "	lea 1(%rdi,%rdi,2), %eax\n"	/* x * 3 + 1 */
+    "	ret\n"
+    ".size tvext_probe, . - tvext_probe\n"
+    ".balign 4096, 0xcc\n"
+    ".popsection\n");
+int tvext_probe(int x);
+#define probe_fn tvext_probe
 
 static noinstr int switch_view(struct tv_ext *ext, void *arg)
 {
