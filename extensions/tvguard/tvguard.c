@@ -117,8 +117,8 @@ struct guard_rec {
 
 /* Per CPU (tv_ext_cpu_data): the single step in progress and the log. */
 struct guard_cpu {
-	void *scratch;			/* a page for discarded stores */
-	u64 scratch_pa;
+	void *scratch[MAX_STEP_PAGES];	/* pages for discarded stores */
+	u64 scratch_pa[MAX_STEP_PAGES];
 	u64 step_gpa[MAX_STEP_PAGES];
 	u32 nstep;
 	u32 head, tail;			/* head: root writes; tail: host */
@@ -177,6 +177,7 @@ static noinstr void log_attempt(struct guard_cpu *gc, unsigned int cpu,
 	r->what = what;
 	r->value = value;
 	r->old = old;
+	/* The record is whole before the host can see it. */
 	smp_store_release(&gc->head, head + 1);
 	if (api.defer)
 		api.defer(&guard, deferred_drain, 0);
@@ -213,7 +214,7 @@ static noinstr enum tv_ext_reply page_write(struct tv_ext_event *ev)
 	poke = tv_ext_guest_cpl() == 0 && ev->page.gla_valid &&
 	       ev->page.gla < USER_HALF_END &&
 	       ev->rip >= text.va && ev->rip < text.va_end;
-	discard = block && !poke && !stopping && gc->scratch;
+	discard = block && !poke && !stopping;
 	if (poke) {
 		bump(&text_pokes);
 	} else {
@@ -224,17 +225,12 @@ static noinstr enum tv_ext_reply page_write(struct tv_ext_event *ev)
 			    ev->page.gla_valid ? ev->page.gla : 0, 0);
 	}
 	if (discard) {
-		/* An instruction straddling two pages needs one copy each:
-		 * the second one is let through rather than mis-copied. */
-		if (gc->nstep == 0) {
-			copy_page_root(gc->scratch, __va(gpa));
-			if (api.set_root(TV_VIEW_DEFAULT, gpa, TV_ACCESS_ALL,
-					 gc->scratch_pa))
-				return TV_EXT_CONTINUE;
-		} else if (api.set_root(TV_VIEW_DEFAULT, gpa, TV_ACCESS_ALL,
-					gpa)) {
+		/* One copy per page the instruction writes (it may straddle
+		 * two; a REP string one may go on). */
+		copy_page_root(gc->scratch[gc->nstep], __va(gpa));
+		if (api.set_root(TV_VIEW_DEFAULT, gpa, TV_ACCESS_ALL,
+				 gc->scratch_pa[gc->nstep]))
 			return TV_EXT_CONTINUE;
-		}
 	} else if (api.set_root(TV_VIEW_DEFAULT, gpa, TV_ACCESS_ALL, gpa)) {
 		return TV_EXT_CONTINUE;
 	}
@@ -362,6 +358,8 @@ static void drain_all(void)
 
 		if (!gc)
 			continue;
+		/* Acquire: the record is read after its head; release: the
+		 * slot is given back after it was copied. */
 		for (tail = gc->tail; tail != smp_load_acquire(&gc->head);
 		     tail++) {
 			struct guard_rec r = gc->rec[tail % RING];
@@ -471,37 +469,46 @@ static void unbind_api(void)
 	memset(&api, 0, sizeof(api));
 }
 
-/* The scratch pages, also kept here: the per-CPU data goes with the
- * registration. */
+/*
+ * The scratch pages, also listed here: the per-CPU data goes with the
+ * registration.
+ */
 static void **scratch;
 
 static void free_scratch(void)
 {
-	unsigned int cpu;
+	unsigned int i;
 
 	if (!scratch)
 		return;
-	for_each_possible_cpu(cpu)
-		free_page((unsigned long)scratch[cpu]);
+	for (i = 0; i < nr_cpu_ids * MAX_STEP_PAGES; i++)
+		free_page((unsigned long)scratch[i]);
 	kfree(scratch);
 	scratch = NULL;
 }
 
 static int alloc_scratch(void)
 {
-	unsigned int cpu;
+	unsigned int cpu, i;
 
-	scratch = kcalloc(nr_cpu_ids, sizeof(*scratch), GFP_KERNEL);
+	scratch = kcalloc(nr_cpu_ids * MAX_STEP_PAGES, sizeof(*scratch),
+			  GFP_KERNEL);
 	if (!scratch)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
 		struct guard_cpu *gc = tv_ext_cpu_data(&guard, cpu);
 
-		scratch[cpu] = (void *)__get_free_page(GFP_KERNEL);
-		if (!gc || !scratch[cpu])
+		if (!gc)
 			return -ENOMEM;
-		gc->scratch = scratch[cpu];
-		gc->scratch_pa = virt_to_phys(scratch[cpu]);
+		for (i = 0; i < MAX_STEP_PAGES; i++) {
+			void *page = (void *)__get_free_page(GFP_KERNEL);
+
+			if (!page)
+				return -ENOMEM;
+			scratch[cpu * MAX_STEP_PAGES + i] = page;
+			gc->scratch[i] = page;
+			gc->scratch_pa[i] = virt_to_phys(page);
+		}
 	}
 	return 0;
 }

@@ -38,6 +38,7 @@ static char result[256];
 module_param_string(result, result, sizeof(result), 0444);
 MODULE_PARM_DESC(result, "what the last attack saw");
 
+/* Labels of the attacking instructions (in the asm below): their RIPs. */
 extern char tvgv_store[], tvgv_cr4[], tvgv_cr0[];
 
 static noinline int text_attack(bool same)
