@@ -34,7 +34,8 @@
  * 0 whose linear address is in the user half and whose RIP is in the
  * kernel's text is taken for that and allowed: the page is made writable
  * on this CPU for one single-stepped instruction, then protected again
- * (the DdiMon way).  Such writes are counted (text_pokes), not logged.
+ * (the DdiMon way); without the monitor trap flag the page stays writable
+ * until the host thread protects it again, within 100 ms.  Such writes are counted (text_pokes), not logged.
  * (Kernel code could still call text_poke() itself; a guard below the
  * kernel cannot tell a module's legitimate use of the kernel's own
  * patching API from a hostile one.)
@@ -61,6 +62,8 @@
 #include <asm/msr.h>
 #include <asm/pgtable.h>
 #include <asm/processor-flags.h>
+#include <asm/trap_pf.h>
+#include <linux/bitmap.h>
 #include "thinvisor/extension.h"
 
 #define MSR_LSTAR_NR 0xc0000082u
@@ -131,7 +134,10 @@ struct guarded {
 };
 
 static bool block;
+static bool has_mtf;		/* single steps: else skip and reopen */
 static bool stopping;		/* unload: writes are let through */
+/* Without MTF: pages a let-through write opened, for the host to close. */
+static unsigned long *open_pages;
 static struct guarded text, rodata;
 static u64 good_lstar, good_sysenter_eip;
 
@@ -199,6 +205,116 @@ static noinstr void copy_page_root(void *dst, const void *src)
 }
 
 /*
+ * The length of the storing instruction at @ip (64-bit code), for the CPUs
+ * without a monitor trap flag, where a blocked store is skipped instead of
+ * single-stepped into a scratch page.  Covers the instructions that write
+ * memory through ModRM or as string stores; 0 for anything else.
+ */
+static noinstr unsigned int store_length(const u8 *ip)
+{
+	unsigned int n = 0, imm = 0, opsize = 4;
+	u8 op, modrm, mod, rm;
+
+	for (;; n++) {		/* legacy prefixes */
+		op = ip[n];
+		if (op == 0x66)
+			opsize = 2;
+		else if (op != 0x67 && op != 0xf0 && op != 0xf2 &&
+			 op != 0xf3 && op != 0x2e && op != 0x36 &&
+			 op != 0x3e && op != 0x26 && op != 0x64 && op != 0x65)
+			break;
+		if (n >= 14)
+			return 0;
+	}
+	if ((op & 0xf0) == 0x40) {	/* REX */
+		if (op & 0x08)
+			opsize = 4;	/* REX.W: imm32 sign-extended */
+		op = ip[++n];
+	}
+	n++;
+	switch (op) {
+	case 0xa4: case 0xa5: case 0xaa: case 0xab:	/* MOVS, STOS */
+		return n;
+	case 0x0f:
+		op = ip[n++];
+		if (op == 0xba) {
+			imm = 1;
+		} else if (!((op >= 0x10 && op <= 0x17) ||
+			     (op >= 0x28 && op <= 0x2f) ||
+			     (op >= 0x90 && op <= 0x9f) || op == 0xab ||
+			     op == 0xb0 || op == 0xb1 || op == 0xb3 ||
+			     op == 0xbb || op == 0xc0 || op == 0xc1 ||
+			     op == 0xc3 || op == 0x7f || op == 0xe7)) {
+			return 0;
+		}
+		break;
+	case 0x80: case 0x82: case 0x83: case 0xc0: case 0xc1: case 0xc6:
+		imm = 1;
+		break;
+	case 0x81: case 0xc7:
+		imm = opsize;
+		break;
+	case 0xf6: case 0xf7:
+		if (((ip[n] >> 3) & 7) < 2)	/* TEST r/m, imm */
+			imm = op == 0xf6 ? 1 : opsize;
+		break;
+	default:
+		if (!(op < 0x40 && (op & 7) < 4) &&	/* ALU r/m, r */
+		    !(op >= 0x84 && op <= 0x8b) && op != 0x8f &&
+		    !(op >= 0xd0 && op <= 0xd3) && op != 0xfe && op != 0xff)
+			return 0;
+	}
+	modrm = ip[n++];
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	if (mod != 3 && rm == 4) {	/* SIB */
+		if (mod == 0 && (ip[n] & 7) == 5)
+			n += 4;
+		n++;
+	}
+	if (mod == 1)
+		n += 1;
+	else if (mod == 2 || (mod == 0 && rm == 5))
+		n += 4;
+	n += imm;
+	return n <= 15 ? n : 0;
+}
+
+/* Without MTF: an allowed write opens the page until the host closes it. */
+static noinstr enum tv_ext_reply open_page(u64 gpa)
+{
+	unsigned long idx;
+
+	if (pa_in(&text, gpa))
+		idx = (gpa - text.pa) >> PAGE_SHIFT;
+	else
+		idx = ((text.end - text.pa) + (gpa - rodata.pa)) >> PAGE_SHIFT;
+	if (api.set_root(TV_VIEW_DEFAULT, gpa, TV_ACCESS_ALL, gpa))
+		return TV_EXT_CONTINUE;
+	arch_set_bit(idx, open_pages);
+	return TV_EXT_RETRY;
+}
+
+/* Without MTF: a blocked write is skipped, or faults when it cannot be. */
+static noinstr enum tv_ext_reply skip_store(struct tv_ext_event *ev)
+{
+	unsigned int len = 0;
+
+	if (tv_ext_guest_cpl() == 0 && ev->rip >= TASK_SIZE_MAX)
+		len = store_length((const u8 *)(unsigned long)ev->rip);
+	if (len) {
+		tv_ext_set_rip(ev->rip + len);
+		return TV_EXT_RETRY;
+	}
+	/* A not-present write fault: the kernel's fixup, or its oops. */
+	asm volatile("mov %0, %%cr2" : : "r"((unsigned long)ev->page.gla));
+	ev->inject.vector = 14;
+	ev->inject.has_error_code = 1;
+	ev->inject.error_code = X86_PF_WRITE;
+	return TV_EXT_INJECT;
+}
+
+/*
  * A write to a protected page.  Let one instruction run with the page
  * writable (allowed) or pointed at a scratch copy (blocked), under the
  * monitor trap flag; the MTF event protects it again.
@@ -224,6 +340,8 @@ static noinstr enum tv_ext_reply page_write(struct tv_ext_event *ev)
 		log_attempt(gc, ev->cpu, REC_PAGE, discard, ev->rip, gpa,
 			    ev->page.gla_valid ? ev->page.gla : 0, 0);
 	}
+	if (!has_mtf)
+		return discard ? skip_store(ev) : open_page(gpa);
 	if (discard) {
 		/* One copy per page the instruction writes (it may straddle
 		 * two; a REP string one may go on). */
@@ -376,9 +494,29 @@ static void deferred_drain(struct tv_ext *ext, unsigned long arg)
 	drain_all();
 }
 
-/* Without tv_ext_defer, poll. */
+/* Without MTF: protect again the pages allowed writes opened. */
+static void close_pages(void)
+{
+	unsigned long n = text_pages + rodata_pages, idx;
+	unsigned long ntext = (text.end - text.pa) >> PAGE_SHIFT;
+	u64 pa;
+
+	if (!open_pages || READ_ONCE(stopping))
+		return;
+	for_each_set_bit(idx, open_pages, n) {
+		if (!test_and_clear_bit(idx, open_pages))
+			continue;
+		pa = idx < ntext ? text.pa + (idx << PAGE_SHIFT) :
+		     rodata.pa + ((idx - ntext) << PAGE_SHIFT);
+		api.set(&guard, TV_VIEW_DEFAULT, pa,
+			TV_ACCESS_READ | TV_ACCESS_EXEC, pa);
+	}
+}
+
+/* Log and close pages every 100 ms (tv_ext_defer() only hurries it). */
 static void drain_logs(struct work_struct *work)
 {
+	close_pages();
 	drain_all();
 	if (!READ_ONCE(stopping))
 		schedule_delayed_work(&poll_work, HZ / 10);
@@ -537,19 +675,24 @@ static int guard_pages(void)
 	ret = alloc_scratch();
 	if (ret)
 		return ret;
+	open_pages = bitmap_zalloc((text.end - text.pa + rodata.end -
+				    rodata.pa) >> PAGE_SHIFT, GFP_KERNEL);
+	if (!open_pages)
+		return -ENOMEM;
 	ret = tv_ext_want(&guard, TV_EV_PAGE_ACCESS, 1);
-	if (!ret)
-		ret = tv_ext_want(&guard, TV_EV_MTF, 1);
 	if (ret)
 		return ret;
+	/* Without MTF (Bochs' Skylake has none): skip and reopen. */
+	has_mtf = tv_ext_want(&guard, TV_EV_MTF, 1) == 0;
 	ret = protect_range(&text, &text_pages);
 	if (!ret)
 		ret = protect_range(&rodata, &rodata_pages);
 	if (ret)
 		return ret;
 	snprintf(pages_state, sizeof(pages_state),
-		 "protected: %lu text + %lu rodata pages", text_pages,
-		 rodata_pages);
+		 "protected: %lu text + %lu rodata pages, %s", text_pages,
+		 rodata_pages, has_mtf ? "single steps (MTF)" :
+		 "no MTF: blocked stores skipped");
 	return 0;
 }
 
@@ -596,15 +739,16 @@ static int __init tvguard_init(void)
 		ret = guard_pages();
 	if (ret)
 		goto fail;
-	if (!api.defer)
-		schedule_delayed_work(&poll_work, HZ / 10);
+	schedule_delayed_work(&poll_work, HZ / 10);
 	pr_info("tvguard: mode=%s, LSTAR 0x%llx, SYSENTER_EIP 0x%llx, CR4 SMEP/SMAP and CR0.WP guarded, pages %s\n",
 		mode, good_lstar, good_sysenter_eip, pages_state);
 	return 0;
 fail:
 	unguard_pages();
+	cancel_delayed_work_sync(&poll_work);
 	tv_ext_unregister(&guard);
 	free_scratch();
+	bitmap_free(open_pages);
 	unbind_api();
 	return ret;
 }
@@ -616,6 +760,7 @@ static void __exit tvguard_exit(void)
 	drain_all();	/* the records live in the per-CPU data */
 	tv_ext_unregister(&guard);
 	free_scratch();
+	bitmap_free(open_pages);
 	unbind_api();
 	pr_info("tvguard: unloaded; every page writable again (%lu page writes, %lu MSR, %lu CR attempts, %lu text_pokes)\n",
 		page_writes, msr_writes, cr_writes, text_pokes);
