@@ -29,8 +29,16 @@ field() {
 }
 
 # logged PATTERN: a tvguard line since the last mark matches (grep -E).
+# tvguard prints from a host thread, up to 100 ms after the attempt: wait
+# up to 3 s for it.
 logged() {
-	tv_dmesg_new | grep 'tvguard: ' | grep -qE "$1"
+	n=0
+	while [ $n -lt 30 ]; do
+		tv_dmesg_new | grep 'tvguard: ' | grep -qE "$1" && return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
 }
 
 # The kernel still works: a system call, a fork and exec, a page fault.
