@@ -330,6 +330,12 @@ static noinstr enum tv_ext_reply page_write(struct tv_ext_event *ev)
 	poke = tv_ext_guest_cpl() == 0 && ev->page.gla_valid &&
 	       ev->page.gla < USER_HALF_END &&
 	       ev->rip >= text.va && ev->rip < text.va_end;
+	/*
+	 * No linear address: the CPU's own access to a paging structure
+	 * (an accessed or dirty bit), not the instruction's store; skipping
+	 * the instruction for it would be wrong.  Let it through too.
+	 */
+	poke |= !ev->page.gla_valid;
 	discard = block && !poke && !stopping;
 	if (poke) {
 		bump(&text_pokes);
