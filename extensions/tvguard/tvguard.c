@@ -349,8 +349,10 @@ static noinstr enum tv_ext_reply page_write(struct tv_ext_event *ev)
 	if (!has_mtf)
 		return discard ? skip_store(ev) : open_page(gpa);
 	if (discard) {
-		/* One copy per page the instruction writes (it may straddle
-		 * two; a REP string one may go on). */
+		/*
+		 * One copy per page the instruction writes (it may straddle
+		 * two; a REP string one may go on).
+		 */
 		copy_page_root(gc->scratch[gc->nstep], __va(gpa));
 		if (api.set_root(TV_VIEW_DEFAULT, gpa, TV_ACCESS_ALL,
 				 gc->scratch_pa[gc->nstep]))
@@ -482,12 +484,12 @@ static void drain_all(void)
 
 		if (!gc)
 			continue;
-		/* Acquire: the record is read after its head; release: the
-		 * slot is given back after it was copied. */
+		/* Acquire: the record is read after its head. */
 		for (tail = gc->tail; tail != smp_load_acquire(&gc->head);
 		     tail++) {
 			struct guard_rec r = gc->rec[tail % RING];
 
+			/* Release: the slot is given back once copied. */
 			smp_store_release(&gc->tail, tail + 1);
 			print_rec(&r);
 		}
