@@ -144,6 +144,7 @@ static u64 good_lstar, good_sysenter_eip;
 /* The page calls, bound at run time (thinvisor may not offer them yet). */
 static struct {
 	typeof(&tv_ext_page_set) set;
+	typeof(&tv_ext_page_set_range) set_range;
 	typeof(&tv_ext_page_reset) reset;
 	typeof(&tv_ext_page_set_root) set_root;
 	typeof(&tv_ext_defer) defer;
@@ -581,6 +582,16 @@ static int protect_range(const struct guarded *r, unsigned long *count)
 	u64 pa;
 	int ret;
 
+	if (r->end <= r->pa)
+		return 0;
+	if (api.set_range) {	/* one flush for the whole range */
+		ret = api.set_range(&guard, TV_VIEW_DEFAULT, r->pa,
+				    r->end - r->pa,
+				    TV_ACCESS_READ | TV_ACCESS_EXEC);
+		if (!ret)
+			*count = (r->end - r->pa) >> PAGE_SHIFT;
+		return ret;
+	}
 	for (pa = r->pa; pa < r->end; pa += PAGE_SIZE) {
 		ret = api.set(&guard, TV_VIEW_DEFAULT, pa,
 			      TV_ACCESS_READ | TV_ACCESS_EXEC, pa);
@@ -596,6 +607,12 @@ static void unprotect_range(const struct guarded *r, unsigned long count)
 {
 	u64 pa;
 
+	if (api.set_range && count) {	/* identity, all access: a reset */
+		api.set_range(&guard, TV_VIEW_DEFAULT, r->pa,
+			      count << PAGE_SHIFT, TV_ACCESS_ALL);
+		return;
+	}
+
 	for (pa = r->pa; pa < r->end && count; pa += PAGE_SIZE, count--) {
 		api.reset(&guard, TV_VIEW_DEFAULT, pa);
 		cond_resched();
@@ -606,6 +623,8 @@ static void unbind_api(void)
 {
 	if (api.set)
 		symbol_put(tv_ext_page_set);
+	if (api.set_range)
+		symbol_put(tv_ext_page_set_range);
 	if (api.reset)
 		symbol_put(tv_ext_page_reset);
 	if (api.set_root)
@@ -665,6 +684,7 @@ static int guard_pages(void)
 	int ret;
 
 	api.set = symbol_get(tv_ext_page_set);
+	api.set_range = symbol_get(tv_ext_page_set_range);
 	api.reset = symbol_get(tv_ext_page_reset);
 	api.set_root = symbol_get(tv_ext_page_set_root);
 	if (!api.set || !api.reset || !api.set_root) {
