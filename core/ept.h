@@ -12,38 +12,78 @@
 
 #include "core/types.h"
 #include "core/mtrr.h"
+#include "core/platform.h"
 
 /* Returned by tv_ept_choose_leaf(): the block must be split. */
 #define TV_EPT_SPLIT (-1)
+/* Returned by tv_ept_choose_block(): no known range meets the block. */
+#define TV_EPT_EMPTY (-2)
 
-/* Highest guest-physical address width a 4-level EPT walk can map. */
+/* Highest guest-physical address width of a 4-level / 5-level EPT walk. */
 #define TV_EPT_MAX_BITS 48
+#define TV_EPT_MAX_BITS_5LEVEL 52
+
+/* Spare tables reserved at load for mappings made from VMX root. */
+#define TV_EPT_SPARE_TABLES 16
 
 /*
  * Owns the paging structures and, for every table page, its virtual and
- * physical address, so that walking the map never needs a PA-to-VA call
- * into the OS.  Opaque to callers.
+ * physical address (kept sorted by physical address), so that walking the
+ * map never needs a PA-to-VA call into the OS.  Opaque to callers.
  */
 struct tv_ept;
 
+/*
+ * Physical ranges to map, as the platform reports them (core/platform.h);
+ * tv_ept_normalize_ranges() makes them what the planner reads: 4 KiB
+ * aligned, sorted, disjoint and not adjacent.
+ */
+struct tv_ept_ranges {
+	struct tv_phys_range *r;
+	unsigned int n;
+};
+
 struct tv_ept_config {
-	/* MAXPHYADDR; the map covers [0, 2^min(phys_bits, 48)) */
+	/* MAXPHYADDR: guest-physical addresses are below 2^phys_bits */
 	unsigned int phys_bits;
 	/* IA32_VMX_EPT_VPID_CAP bit 17: 1 GiB leaves allowed */
 	bool use_1gb;
+	/* bit 7: 5-level walk; used when phys_bits > 48, else refused */
+	bool walk5;
+	/*
+	 * What exists (normalized or not: the build normalizes a copy).  NULL
+	 * keeps the old whole-width map: [0, 2^min(phys_bits, 48)), cut at
+	 * 512 GiB without 1 GiB leaves (tests of the leaf choice only).
+	 */
+	const struct tv_phys_range *ranges;
+	unsigned int nranges;
+	/* Spare tables for on-demand mappings; 0 means TV_EPT_SPARE_TABLES */
+	unsigned int spare_tables;
 };
 
 /*
- * Build the identity map of [0, 2^min(@cfg->phys_bits, 48)) with RWX
- * rights, the memory type of each leaf from @mtrr (ignore-PAT clear, so the
- * guest PAT still combines with it as it would with the MTRRs), 1 GiB
- * leaves (when @cfg->use_1gb) or 2 MiB leaves wherever the type is uniform
- * across them, and 4 KiB leaves only where it is not.  Without 1 GiB leaves
- * only [0, min(2^phys_bits, 512 GiB)) is mapped: a full map of 2^46 bytes
- * with 2 MiB leaves would take 256 MiB of tables.
- * @cfg->phys_bits must be in [32, 52], else TV_ERR_INVALID.
- * On failure everything is freed, *@out is NULL and the result is
- * TV_ERR_NO_MEMORY or TV_ERR_INVALID.  Context: sleepable.
+ * Sort @r[0..@n), round each range out to 4 KiB, cut it at @limit, drop
+ * empty ones and merge overlapping or touching ones (the kind of a merged
+ * range is RAM only when all its parts are).  Returns the new count.
+ * Pure; context: any.
+ */
+unsigned int tv_ept_normalize_ranges(struct tv_phys_range *r, unsigned int n,
+				     u64 limit);
+
+/*
+ * Build the identity map of what exists: every byte of every range in
+ * @cfg->ranges is mapped RWX, guest-physical == host-physical, with the
+ * memory type of @mtrr (ignore-PAT clear, so the guest PAT still combines
+ * with it as it would with the MTRRs).  Blocks no range meets stay not
+ * present; a block a range meets is one leaf, of the largest size allowed
+ * (1 GiB only with @cfg->use_1gb), when its MTRR type is uniform, even if
+ * part of it is a hole (the hole then behaves as on bare metal, and the
+ * tables stay small).  Width: 2^phys_bits, with a 5-level walk above 48
+ * bits when @cfg->walk5, else TV_ERR_EPT_CAPS.  @cfg->phys_bits must be in
+ * [32, 52], else TV_ERR_INVALID.  Also reserves @cfg->spare_tables tables
+ * for tv_ept_map_missing().  On failure everything is freed, *@out is NULL
+ * and the result is TV_ERR_NO_MEMORY, TV_ERR_INVALID or TV_ERR_EPT_CAPS.
+ * Context: sleepable.
  */
 int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
 			  const struct tv_ept_config *cfg);
@@ -52,22 +92,38 @@ int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
 void tv_ept_free(struct tv_ept *ept);
 
 /*
- * The EPT pointer for the VMCS: WB paging-structure accesses, 4-level walk,
- * accessed/dirty flags off, PML4 physical address.  Context: any.
+ * The EPT pointer for the VMCS: WB paging-structure accesses, 4-level (or
+ * 5-level) walk, accessed/dirty flags off, root table's physical address.
+ * Context: any.
  */
 u64 tv_ept_pointer(const struct tv_ept *ept);
 
-/* Bytes of 4 KiB paging-structure pages, for reports.  Context: any. */
-u64 tv_ept_table_bytes(const struct tv_ept *ept);
+/* Levels of the walk: 4 or 5.  Context: any. */
+int tv_ept_levels(const struct tv_ept *ept);
 
 /*
- * Bytes of the software bookkeeping kept beside the tables (VA/PA records
- * and child pointers), for reports.  Context: any.
+ * Bytes of 4 KiB paging-structure pages in use (spares not counted), for
+ * reports.  Context: any.
+ */
+u64 tv_ept_table_bytes(const struct tv_ept *ept);
+
+/* Bytes of spare tables still unused.  Context: any. */
+u64 tv_ept_spare_bytes(const struct tv_ept *ept);
+
+/*
+ * Bytes of the software bookkeeping kept beside the tables (the map
+ * object and the sorted VA/PA array), for reports.  Context: any.
  */
 u64 tv_ept_meta_bytes(const struct tv_ept *ept);
 
-/* End of the mapped guest-physical space (exclusive).  Context: any. */
+/*
+ * End of the highest range mapped at build time (exclusive); the map is
+ * not contiguous up to it.  Context: any.
+ */
 u64 tv_ept_mapped_end(const struct tv_ept *ept);
+
+/* Blocks mapped by tv_ept_map_missing() since the build.  Context: any. */
+u64 tv_ept_demand_count(const struct tv_ept *ept);
 
 /*
  * Walk to the leaf that maps @gpa: returns a pointer to the entry and stores
@@ -78,15 +134,61 @@ u64 tv_ept_mapped_end(const struct tv_ept *ept);
  */
 u64 *tv_ept_leaf(struct tv_ept *ept, u64 gpa, int *level);
 
+/* What tv_ept_map_missing() did. */
+struct tv_ept_demand {
+	u64 base;	/* the block now mapped, or the leaf already there */
+	u64 size;
+	u64 entry;	/* the leaf entry */
+	int level;	/* of that leaf */
+	u8 type;	/* its memory type */
+	bool mapped;	/* false: a leaf was already there (another CPU) */
+	unsigned int tables;	/* spare tables this took */
+};
+
+/*
+ * Map the block holding @gpa, which no known range met at build time (so
+ * every entry on its way is absent or a table): a leaf of the largest size
+ * whose block is absent from the map and MTRR-uniform, identity, RWX,
+ * tables from the spares reserved at build.  Several CPUs may call it at
+ * once (an internal spin lock, held by VMX-root code only, serializes
+ * them); one that finds a leaf already there reports it with @out->mapped
+ * false.  The caller flushes (INVEPT) on its own CPU before resuming: other
+ * CPUs that cached nothing for an absent entry fault and flush for
+ * themselves.  Returns TV_OK, TV_ERR_INVALID (@gpa at or above
+ * 2^phys_bits) or TV_ERR_NO_MEMORY (spares exhausted; the map is unchanged
+ * apart from tables linked on the way, which are valid).  Pure apart from
+ * the map; context: any, including vmx-root (no allocation).
+ */
+int tv_ept_map_missing(struct tv_ept *ept, u64 gpa, struct tv_ept_demand *out);
+
+/*
+ * The VMX-root end of an EPT violation or misconfiguration exit: read the
+ * guest-physical address, map it with tv_ept_map_missing(), log each
+ * block mapped once (tv_vmm_log), re-inject an event whose delivery the
+ * exit interrupted, restore NMI blocking an IRET had lifted, INVEPT this
+ * CPU.  Returns TV_OK to resume the guest, anything else when the exit is
+ * not one this can handle (the caller dumps and stops).  Context: vmx-root.
+ */
+int tv_ept_fault_exit(struct tv_ept *ept, unsigned int cpu, u32 reason);
+
 /*
  * The page-size decision, pure: for the block of level @level (3: 1 GiB,
  * 2: 2 MiB, 1: 4 KiB) that contains @base, return the MEMTYPE_* to map it
  * with as one leaf, or TV_EPT_SPLIT when it must be mapped by the next
  * level down: its memory type is not uniform, or the level may not be a
- * leaf (3 without @use_1gb; 4 always).  A 4 KiB block is always a leaf
- * (MTRRs have 4 KiB granularity).  Context: any.
+ * leaf (3 without @use_1gb; 4 and 5 always).  A 4 KiB block is always a
+ * leaf (MTRRs have 4 KiB granularity).  Context: any.
  */
 int tv_ept_choose_leaf(const struct tv_mtrr_state *mtrr, u64 base, int level,
 		       bool use_1gb);
+
+/*
+ * The planner's decision for one block, pure: TV_EPT_EMPTY when no range of
+ * the normalized @ranges meets the block of level @level holding @base,
+ * else what tv_ept_choose_leaf() answers.  Context: any.
+ */
+int tv_ept_choose_block(const struct tv_ept_ranges *ranges,
+			const struct tv_mtrr_state *mtrr, u64 base, int level,
+			bool use_1gb);
 
 #endif

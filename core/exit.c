@@ -8,6 +8,7 @@
 #include "core/vcpu.h"
 #include "core/platform.h"
 #include "core/vmm.h"
+#include "core/ept.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
@@ -588,6 +589,12 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		return handle_sipi(v);
 	case EXIT_REASON_TRIPLE_FAULT:
 		return handle_triple_fault(v);
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
+		/* An address no range listed at load: mapped now (core/ept.h). */
+		if (tv_ept_fault_exit(v->shared->ept, v->cpu, basic) == TV_OK)
+			return RESUME;
+		break;
 	default:
 		break;
 	}

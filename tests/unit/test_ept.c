@@ -311,7 +311,8 @@ static void test_pc_1g_layout(void **unused)
 	/* PML4, PDPT, PDs for GiB 0, 5 and 6, one PT for the first 2 MiB */
 	assert_int_equal(c.tables, 6);
 	assert_int_equal(tv_ept_table_bytes(ept), 6 * 4096);
-	assert_int_equal(fake.pages_live, 6);
+	assert_int_equal(fake.pages_live, 6 + TV_EPT_SPARE_TABLES);
+	assert_int_equal(tv_ept_spare_bytes(ept), TV_EPT_SPARE_TABLES * 4096);
 	assert_int_equal(c.leaves[3], 512 - 3);
 	assert_int_equal(c.leaves[2], 3 * 512 - 1);
 	assert_int_equal(c.leaves[1], 512);
@@ -481,7 +482,8 @@ static void report(unsigned int bits, bool use_1gb, u64 *tables, u64 *meta)
 	ept = build(&s, bits, use_1gb);
 	*tables = tv_ept_table_bytes(ept);
 	*meta = tv_ept_meta_bytes(ept);
-	assert_int_equal(*tables, fake.pages_live * 4096);
+	assert_int_equal(*tables + tv_ept_spare_bytes(ept),
+			 fake.pages_live * 4096);
 	printf("ept: MAXPHYADDR %u %s: map %llu GiB, tables %llu KiB (%llu pages), meta %llu KiB\n",
 	       bits, use_1gb ? "1G" : "2M",
 	       tv_ept_mapped_end(ept) >> 30, *tables >> 10, *tables >> 12,
@@ -541,14 +543,14 @@ static void fail_each_allocation(unsigned int bits, bool use_1gb,
 
 static void test_alloc_failures_1g(void **unused)
 {
-	/* ept, 6 tables (node + page each), 3 child arrays: 16 */
-	fail_each_allocation(39, true, 16);
+	/* ept, ranges, page array, 6 tables, spare array, 16 spares */
+	fail_each_allocation(39, true, 3 + 6 + 1 + TV_EPT_SPARE_TABLES);
 }
 
 static void test_alloc_failures_2m(void **unused)
 {
-	/* ept, 67 tables, 3 child arrays: 138 */
-	fail_each_allocation(36, false, 138);
+	/* ept, ranges, 2 page arrays, 67 tables, spare array, 16 spares */
+	fail_each_allocation(36, false, 4 + 67 + 1 + TV_EPT_SPARE_TABLES);
 }
 
 static void test_bad_args(void **unused)
