@@ -315,7 +315,8 @@ static int reserve_spares(struct tv_ept *ept, unsigned int n)
 			return TV_ERR_NO_MEMORY;
 		p->pa = tv_plat_virt_to_phys(p->va);
 	}
-	/* Room to insert every spare into @pages without allocating. */
+	/* Room to insert every spare and split tables without allocating. */
+	cap += TV_EPT_SPLIT_ROOM;
 	if (ept->cap < cap) {
 		p = tv_plat_zalloc(cap * sizeof(*p));
 		if (!p)
@@ -512,7 +513,8 @@ static TV_VMX_ROOT int map_missing_locked(struct tv_ept *ept, u64 gpa,
 		u64 span = entry_span(l), base = gpa & ~(span - 1), pa;
 		int type;
 
-		if (*e & EPT_RWX) {
+		/* Nonzero: a table, or a leaf (even one set to no access). */
+		if (*e) {
 			if (is_leaf(*e, l)) {
 				out->base = base;
 				out->size = span;
@@ -629,4 +631,256 @@ TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *ept, unsigned int cpu,
 	}
 	tv_invept(INVEPT_ALL_CONTEXT, 0);
 	return TV_OK;
+}
+
+/* --- pools, splits, rights, views ------------------------------------- */
+
+struct tv_ept_pool {
+	struct tv_ept_page *slot;	/* ring of @cap + 1 slots */
+	unsigned int cap;
+	u32 head;			/* next to take (takers) */
+	u32 tail;			/* next to fill (the filler) */
+	u32 lock;			/* takers */
+};
+
+static TV_VMX_ROOT unsigned int ring_next(const struct tv_ept_pool *p, unsigned int i)
+{
+	return i == p->cap ? 0 : i + 1;
+}
+
+int tv_ept_pool_create(struct tv_ept_pool **out, unsigned int capacity)
+{
+	struct tv_ept_pool *p;
+	int ret;
+
+	*out = NULL;
+	if (!capacity)
+		return TV_ERR_INVALID;
+	p = tv_plat_zalloc(sizeof(*p));
+	if (!p)
+		return TV_ERR_NO_MEMORY;
+	p->cap = capacity;
+	p->slot = tv_plat_zalloc((capacity + 1) * sizeof(*p->slot));
+	if (!p->slot) {
+		tv_plat_free(p);
+		return TV_ERR_NO_MEMORY;
+	}
+	ret = tv_ept_pool_fill(p);
+	if (ret) {
+		tv_ept_pool_destroy(p);
+		return ret;
+	}
+	*out = p;
+	return TV_OK;
+}
+
+int tv_ept_pool_fill(struct tv_ept_pool *p)
+{
+	for (;;) {
+		u32 tail = p->tail, next = ring_next(p, tail);
+		struct tv_ept_page *s = &p->slot[tail];
+
+		if (next == __atomic_load_n(&p->head, __ATOMIC_ACQUIRE))
+			return TV_OK;	/* full */
+		s->va = tv_plat_alloc_pages(1);
+		if (!s->va)
+			return TV_ERR_NO_MEMORY;
+		s->pa = tv_plat_virt_to_phys(s->va);
+		/* The slot is written before the takers can see it. */
+		__atomic_store_n(&p->tail, next, __ATOMIC_RELEASE);
+	}
+}
+
+TV_VMX_ROOT unsigned int tv_ept_pool_available(const struct tv_ept_pool *p)
+{
+	u32 head = __atomic_load_n(&p->head, __ATOMIC_ACQUIRE);
+	u32 tail = __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE);
+
+	return tail >= head ? tail - head : p->cap + 1 - head + tail;
+}
+
+void tv_ept_pool_destroy(struct tv_ept_pool *p)
+{
+	if (!p)
+		return;
+	while (p->head != p->tail) {
+		tv_plat_free_pages(p->slot[p->head].va, 1);
+		p->head = ring_next(p, p->head);
+	}
+	tv_plat_free(p->slot);
+	tv_plat_free(p);
+}
+
+/* Take a zeroed page from @p into @ept's array; NULL when none or full. */
+static TV_VMX_ROOT u64 *take_from_pool(struct tv_ept *ept,
+				       struct tv_ept_pool *p, u64 *pa)
+{
+	struct tv_ept_page pg;
+	unsigned int i;
+
+	if (!p || ept->npages + ept->nspare >= ept->cap)
+		return NULL;
+	lock(&p->lock);
+	if (p->head == __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE)) {
+		unlock(&p->lock);
+		return NULL;
+	}
+	pg = p->slot[p->head];
+	__atomic_store_n(&p->head, ring_next(p, p->head), __ATOMIC_RELEASE);
+	unlock(&p->lock);
+	for (i = ept->npages; i > 0 && ept->pages[i - 1].pa > pg.pa; i--)
+		ept->pages[i] = ept->pages[i - 1];
+	ept->pages[i] = pg;
+	ept->npages++;
+	*pa = pg.pa;
+	return pg.va;
+}
+
+/* Under @ept->lock: the 4 KiB PTE of @gpa, splitting on the way. */
+static TV_VMX_ROOT int split_locked(struct tv_ept *ept, struct tv_ept_pool *p,
+				    u64 gpa, u64 **pte)
+{
+	u64 *t = ept->root;
+	int l;
+
+	for (l = ept->levels; l >= 1; l--) {
+		u64 *e = &t[entry_index(gpa, l)], *c, pa, keep;
+		unsigned int i;
+
+		/* A PTE set to no access keeps its address: still ours. */
+		if (l == 1 && *e) {
+			*pte = e;
+			return TV_OK;
+		}
+		if (!(*e & EPT_RWX))
+			return TV_ERR_INVALID;
+		if (!is_leaf(*e, l)) {
+			t = table_of(ept, *e);
+			if (!t)
+				return TV_ERR_INVALID;
+			continue;
+		}
+		c = take_from_pool(ept, p, &pa);
+		if (!c)
+			return TV_ERR_NO_MEMORY;
+		/* Rights, type, ignore-PAT and the high bits carry over. */
+		keep = *e & ~(EPT_ADDR_MASK | EPT_LARGE_PAGE | EPT_ACCESSED |
+			      EPT_DIRTY);
+		for (i = 0; i < EPT_ENTRIES; i++)
+			c[i] = ((*e & EPT_ADDR_MASK) + i * entry_span(l - 1)) |
+			       keep | (l - 1 > 1 ? EPT_LARGE_PAGE : 0);
+		__atomic_store_n(e, (pa & EPT_ADDR_MASK) | EPT_RWX,
+				 __ATOMIC_RELEASE);
+		t = c;
+	}
+	return TV_ERR_INVALID;
+}
+
+TV_VMX_ROOT int tv_ept_split(struct tv_ept *ept, struct tv_ept_pool *pool,
+			     u64 gpa)
+{
+	u64 *pte;
+	int ret;
+
+	if (!ept || gpa >= ept->limit)
+		return TV_ERR_INVALID;
+	lock(&ept->lock);
+	ret = split_locked(ept, pool, gpa, &pte);
+	unlock(&ept->lock);
+	return ret;
+}
+
+TV_VMX_ROOT int tv_ept_set_page(struct tv_ept *ept, struct tv_ept_pool *pool,
+				u64 gpa, u64 rwx, u64 host_pa)
+{
+	u64 *pte;
+	int ret;
+
+	if (!ept || gpa >= ept->limit || (rwx & ~EPT_RWX) ||
+	    ((rwx & EPT_WRITE) && !(rwx & EPT_READ)) ||
+	    (host_pa & ~EPT_ADDR_MASK))
+		return TV_ERR_INVALID;
+	lock(&ept->lock);
+	ret = split_locked(ept, pool, gpa, &pte);
+	if (!ret)
+		__atomic_store_n(pte, host_pa | rwx |
+				 (*pte & ~(EPT_ADDR_MASK | EPT_RWX)),
+				 __ATOMIC_RELEASE);
+	unlock(&ept->lock);
+	return ret;
+}
+
+TV_VMX_ROOT bool tv_ept_rights_allowed(u64 cap, u64 rwx)
+{
+	if (rwx & ~EPT_RWX)
+		return false;
+	if ((rwx & EPT_WRITE) && !(rwx & EPT_READ))
+		return false;
+	if (rwx == EPT_EXEC && !(cap & TV_BIT(0)))	/* EPT_CAP_EXEC_ONLY */
+		return false;
+	return true;
+}
+
+/* Copy @src's table @st (level @level) into a new page of @dst. */
+static int clone_table(struct tv_ept *dst, const struct tv_ept *src,
+		       const u64 *st, int level, u64 *pa_out)
+{
+	unsigned int i;
+	u64 *t = new_page(dst);
+	u64 pa;
+
+	if (!t)
+		return TV_ERR_NO_MEMORY;
+	pa = dst->pages[dst->npages - 1].pa;
+	memcpy(t, st, TV_PAGE_SIZE);
+	for (i = 0; i < EPT_ENTRIES; i++) {
+		const u64 *sc;
+		u64 cpa;
+		int ret;
+
+		if (!(t[i] & EPT_RWX) || is_leaf(t[i], level))
+			continue;
+		sc = table_of(src, t[i]);
+		if (!sc)
+			return TV_ERR_INVALID;
+		ret = clone_table(dst, src, sc, level - 1, &cpa);
+		if (ret)
+			return ret;
+		t[i] = (t[i] & ~EPT_ADDR_MASK) | (cpa & EPT_ADDR_MASK);
+	}
+	*pa_out = pa;
+	return TV_OK;
+}
+
+int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src)
+{
+	struct tv_ept *ept;
+	int ret;
+
+	*out = NULL;
+	if (!src)
+		return TV_ERR_INVALID;
+	ept = tv_plat_zalloc(sizeof(*ept));
+	if (!ept)
+		return TV_ERR_NO_MEMORY;
+	ept->levels = src->levels;
+	ept->limit = src->limit;
+	ept->end = src->end;
+	ept->use_1gb = src->use_1gb;
+	ept->mtrr = src->mtrr;
+	ret = clone_table(ept, src, src->root, src->levels, &ept->root_pa);
+	if (ret)
+		goto fail;
+	ept->root = ept->pages[0].va;
+	sort_pages(ept);
+	ret = reserve_spares(ept, TV_EPT_SPARE_TABLES);
+	if (ret)
+		goto fail;
+	ept->eptp = (ept->root_pa & EPT_ADDR_MASK) |
+		    (src->eptp & ~EPT_ADDR_MASK);
+	*out = ept;
+	return TV_OK;
+fail:
+	tv_ept_free(ept);
+	return ret;
 }

@@ -191,4 +191,74 @@ int tv_ept_choose_block(const struct tv_ept_ranges *ranges,
 			const struct tv_mtrr_state *mtrr, u64 base, int level,
 			bool use_1gb);
 
+/* --- run-time changes: split, permissions, views (issue 9) ---------- */
+
+/*
+ * Pages of zeroed tables filled in sleepable context and taken in VMX
+ * root (a ring: one filler at a time, takers serialized by a spin lock
+ * that only VMX-root code or code with no exit in between takes), so
+ * splitting a leaf from VMX root never allocates.  A page taken belongs
+ * to the view that took it from then on and is freed with it.
+ */
+struct tv_ept_pool;
+
+/* Room in a view for tables taken from pools (splits), per view. */
+#define TV_EPT_SPLIT_ROOM 512
+
+/* A pool of up to @capacity pages, filled.  Context: sleepable. */
+int tv_ept_pool_create(struct tv_ept_pool **out, unsigned int capacity);
+/*
+ * Top the pool up to its capacity; TV_ERR_NO_MEMORY when some page could
+ * not be had (what was had is in).  One filler at a time; takers may run
+ * meanwhile on other CPUs.  Context: sleepable.
+ */
+int tv_ept_pool_fill(struct tv_ept_pool *pool);
+/* Pages ready to take.  Context: any. */
+unsigned int tv_ept_pool_available(const struct tv_ept_pool *pool);
+/* Free the pool and the pages still in it; nobody may take any more.
+ * Context: sleepable. */
+void tv_ept_pool_destroy(struct tv_ept_pool *pool);
+
+/*
+ * Split the leaf that maps @gpa (1 GiB or 2 MiB) down to a 4 KiB PTE:
+ * each new table holds 512 leaves with the parent's rights, memory type
+ * and ignore-PAT, so the translation is unchanged.  A 4 KiB leaf already
+ * there: TV_OK, nothing taken.  Returns TV_OK, TV_ERR_INVALID (@gpa not
+ * mapped, or outside the map) or TV_ERR_NO_MEMORY (pool empty or the
+ * view's TV_EPT_SPLIT_ROOM used up; tables already linked stay, valid).
+ * The caller runs INVEPT on every CPU that uses the view before it relies
+ * on the change (cached large translations stay correct until then).
+ * Serialized with the other changes of this view by its spin lock.
+ * Context: any, including vmx-root (no allocation).
+ */
+int tv_ept_split(struct tv_ept *ept, struct tv_ept_pool *pool, u64 gpa);
+
+/*
+ * Split down to @gpa's 4 KiB page (tv_ept_split), then give the page the
+ * rights @rwx (EPT_READ|EPT_WRITE|EPT_EXEC bits; 0 for none) and point it
+ * at host-physical page @host_pa, keeping its memory type and ignore-PAT.
+ * Write without read is a misconfiguration in EPT: TV_ERR_INVALID; check
+ * execute-only against the CPU with tv_ept_rights_allowed() first.  Same
+ * returns, INVEPT duty and context as tv_ept_split().
+ */
+int tv_ept_set_page(struct tv_ept *ept, struct tv_ept_pool *pool, u64 gpa,
+		    u64 rwx, u64 host_pa);
+
+/*
+ * Can a leaf carry @rwx on a CPU whose IA32_VMX_EPT_VPID_CAP is @cap?
+ * Write without read never (SDM 29.3.3.1); execute-only only with
+ * EPT_CAP_EXEC_ONLY (bit 0).  Pure; context: any.
+ */
+bool tv_ept_rights_allowed(u64 cap, u64 rwx);
+
+/*
+ * A second view: a deep copy of @src's tables (no table shared, so
+ * changing one view never changes the other), with @src's memory types,
+ * width and on-demand state, its own spare tables and TV_EPT_SPLIT_ROOM.
+ * @src must not change during the copy (the caller quiesces writers).
+ * Free it with tv_ept_free(), which frees every table it split too.
+ * Returns TV_OK or TV_ERR_NO_MEMORY (*@out NULL).  Context: sleepable.
+ */
+int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src);
+
 #endif
