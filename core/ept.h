@@ -215,8 +215,10 @@ int tv_ept_pool_create(struct tv_ept_pool **out, unsigned int capacity);
 int tv_ept_pool_fill(struct tv_ept_pool *pool);
 /* Pages ready to take.  Context: any. */
 unsigned int tv_ept_pool_available(const struct tv_ept_pool *pool);
-/* Free the pool and the pages still in it; nobody may take any more.
- * Context: sleepable. */
+/*
+ * Free the pool and the pages still in it; nobody may take any more.
+ * Context: sleepable.
+ */
 void tv_ept_pool_destroy(struct tv_ept_pool *pool);
 
 /*
