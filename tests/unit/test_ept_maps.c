@@ -338,11 +338,25 @@ static void test_machines(void **unused)
 			assert_int_equal(bytes, tables * 4096ULL);
 			assert_int_equal(fake.pages_live * 4096,
 					 bytes + tv_ept_spare_bytes(ept));
-			printf("ept map: %-32s %s: %3u tables, %4llu KiB (+%llu KiB spare, %llu KiB meta)\n",
-			       m->name, use_1gb ? "1G" : "2M", tables,
-			       (unsigned long long)bytes >> 10,
-			       (unsigned long long)tv_ept_spare_bytes(ept) >> 10,
-			       (unsigned long long)tv_ept_meta_bytes(ept) >> 10);
+			m->mtrr(&s);
+			{
+				/* before: the whole-width map of old */
+				struct tv_ept_config old = {
+					.phys_bits = m->phys_bits,
+					.use_1gb = use_1gb };
+				struct tv_ept *o;
+
+				assert_int_equal(tv_ept_build_identity(&o, &s,
+								       &old),
+						 TV_OK);
+				printf("ept map: %-32s %s: %3u tables, %4llu KiB (+%llu KiB spare, %llu KiB meta); whole width before: %llu KiB\n",
+				       m->name, use_1gb ? "1G" : "2M", tables,
+				       (unsigned long long)bytes >> 10,
+				       (unsigned long long)tv_ept_spare_bytes(ept) >> 10,
+				       (unsigned long long)tv_ept_meta_bytes(ept) >> 10,
+				       (unsigned long long)tv_ept_table_bytes(o) >> 10);
+				tv_ept_free(o);
+			}
 			/*
 			 * With 1 GiB leaves: a handful of tables.  Without,
 			 * one PD per GiB that meets a range is the floor (64
