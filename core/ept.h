@@ -160,11 +160,12 @@ struct tv_ept_demand {
  * tables from the spares (TV_EPT_SPARE_TABLES at build, tv_ept_reserve()).
  * Several CPUs may call it at once (the map's spin lock, held by VMX-root
  * code only, serializes them); one that finds a leaf already there
- * reports it with @out->mapped false.  The caller flushes (INVEPT) on its own CPU before resuming: other
- * CPUs that cached nothing for an absent entry fault and flush for
- * themselves.  Returns TV_OK, TV_ERR_INVALID (@gpa at or above
- * 2^phys_bits) or TV_ERR_NO_MEMORY (spares exhausted; the map is unchanged
- * apart from tables linked on the way, which are valid).  Pure apart from
+ * reports it with @out->mapped false.  The caller flushes (INVEPT) on
+ * its own CPU before resuming: other CPUs that cached nothing for an
+ * absent entry fault and flush for themselves.  Returns TV_OK,
+ * TV_ERR_INVALID (@gpa at or above 2^phys_bits) or TV_ERR_NO_MEMORY
+ * (spares exhausted; the map is unchanged apart from tables linked on the
+ * way, which are valid).  Pure apart from
  * the map; context: any, including vmx-root (no allocation).
  */
 int tv_ept_map_missing(struct tv_ept *ept, u64 gpa, struct tv_ept_demand *out);
