@@ -80,6 +80,50 @@ static inline void tv_cpuid_shape(u32 leaf, u32 subleaf, u64 guest_cr4,
 	}
 }
 
+/*
+ * Leaves tv_cpuid_shape() leaves alone for every subleaf and CR4: the
+ * exit stub's CPUID fast path (arch/x86/vmx_stub.S, tv_asm_vmexit_fast)
+ * answers these with the bare CPUID and mirrors this test exactly; the
+ * others go to the C handler.
+ */
+static inline bool tv_cpuid_leaf_native(u32 leaf)
+{
+	return leaf != 1 && leaf != 7 && (leaf >> 8) != (TV_CPUID_HV_BASE >> 8);
+}
+
+/*
+ * MSRs whose intercepted RDMSR/WRMSR is exactly the access on the hardware
+ * in VMX root: inside the bitmap ranges (tv_msr_exit_action() says
+ * TV_MSR_PASSTHROUGH) and not switched through the VMCS
+ * (tv_msr_guest_field() says 0).  The exit stub's MSR fast path mirrors
+ * this test exactly; every other MSR takes handle_msr() in C.
+ */
+static inline bool tv_msr_exit_plain(u32 msr)
+{
+	if (msr <= 0x1fff)
+		return (msr < 0x480 || msr > 0x493) &&
+		       (msr < 0x174 || msr > 0x176) && msr != 0x1d9;
+	if (msr - 0xc0000000u <= 0x1fff)
+		return msr != 0xc0000080 && msr != 0xc0000100 &&
+		       msr != 0xc0000101;
+	return false;
+}
+
+/*
+ * Whether completing an emulated instruction is just moving RIP past it:
+ * no STI/MOV-SS shadow to end and neither RFLAGS.RF to clear nor a
+ * single-step #DB to raise (what skip_instruction() in core/exit.c does
+ * otherwise).  The fast paths take only such exits.
+ */
+#define TV_FAST_INTR_BLOCKING (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)
+#define TV_FAST_RFLAGS_BITS (RFLAGS_RF | RFLAGS_TF)
+static inline bool tv_exit_completes_plainly(u64 interruptibility,
+					     u64 rflags)
+{
+	return !(interruptibility & TV_FAST_INTR_BLOCKING) &&
+	       !(rflags & TV_FAST_RFLAGS_BITS);
+}
+
 /* --- MSRs ------------------------------------------------------------ */
 
 #define TV_MSR_BITMAP_BYTES 4096

@@ -596,6 +596,8 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		return RESUME;
 	case EXIT_REASON_GETSEC:
 		return handle_getsec(regs);
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		return tv_ext_interrupt_window(v);
 	case EXIT_REASON_MTF:
 		/* An extension's single step or native step; or armed to find
 		 * an event window (tv_root_events_hand_on after this). */
@@ -626,12 +628,19 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	return RESUME;
 }
 
+/*
+ * The general path, for every exit the stub's fast paths did not take
+ * (tv_asm_vmexit_fast).  Statistics: every exit is counted; the cycles
+ * of each are measured only when the VMM was loaded to time them
+ * (stat_cycles), because the two RDTSCs cost more than many handlers
+ * (and then the fast paths stand aside, so every exit is timed here).
+ */
 TV_VMX_ROOT int tv_vmexit_handler(struct tv_regs *regs)
 {
-	u64 t0 = tv_rdtsc();
 	struct tv_stack_top *top =
 		tv_container_of(regs, struct tv_stack_top, regs);
 	struct tv_vcpu *v = top->vcpu;
+	u64 t0 = tv_unlikely(v->stat_cycles) ? tv_rdtsc() : 0;
 	u32 reason = (u32)tv_vmread(VMCS_EXIT_REASON);
 	u32 slot = EXIT_REASON_BASIC(reason);
 	int ret;
@@ -646,7 +655,8 @@ TV_VMX_ROOT int tv_vmexit_handler(struct tv_regs *regs)
 		tv_root_events_hand_on(v);
 	v->exits++;
 	v->stat[slot].count++;
-	v->stat[slot].cycles += tv_rdtsc() - t0;
+	if (tv_unlikely(v->stat_cycles))
+		v->stat[slot].cycles += tv_rdtsc() - t0;
 	return ret;
 }
 

@@ -15,6 +15,8 @@
 #include "core/emulate.h"
 #include "core/platform.h"
 #include "arch/x86/msr.h"
+#include "core/guest_vmx.h"
+#include "core/decode.h"
 
 static TV_VMX_ROOT void event_init(struct tv_ext_event *ev,
 				   enum tv_ext_event_type type)
@@ -214,6 +216,97 @@ static TV_VMX_ROOT void port_out(u16 port, u32 size, u32 val)
 		asm volatile("outl %0, %w1" : : "a"(val), "Nd"(port));
 }
 
+/* The CPU mode for tv_decode_linear(). */
+static TV_VMX_ROOT u32 cpu_mode(void)
+{
+	u32 mode = 0;
+
+	if (guest_in_long_mode())
+		mode |= TV_MODE_64;
+	if ((tv_vmread(VMCS_GUEST_CR0) & CR0_PE) &&
+	    !(tv_vmread(VMCS_GUEST_RFLAGS) & TV_BIT(17)))
+		mode |= TV_MODE_PROT;
+	if (tv_vmread(VMCS_GUEST_CR4) & TV_BIT(12))
+		mode |= TV_MODE_LA57;
+	return mode;
+}
+
+/* @reg + @delta as a register of address size @mask writes it. */
+static TV_VMX_ROOT u64 next_reg(u64 reg, u64 delta, u64 mask)
+{
+	if (mask == 0xffffffffULL)
+		return (reg + delta) & mask;
+	return (reg & ~mask) | ((reg + delta) & mask);
+}
+
+/* At most this many elements per exit: the CPU, too, lets interrupts in
+ * between the iterations of a long REP INS/OUTS. */
+#define IO_STRING_BATCH 64
+
+/*
+ * INS/OUTS, REP or not, emulated: the string through the guest's
+ * segmentation and page tables, the port in VMX root.  A fault stops the
+ * string where the CPU would, with RCX/RSI/RDI telling how far it got.
+ */
+static TV_VMX_ROOT int io_string(struct tv_vcpu *v, struct tv_regs *regs,
+				 u32 size, bool in, bool rep, u16 port)
+{
+	struct tv_instr_info ii =
+		tv_decode_io_info((u32)tv_vmread(VMCS_EXIT_INSTR_INFO), in);
+	u64 mask = ii.addr_size == 2 ? ~0ULL :
+		   ii.addr_size == 1 ? 0xffffffffULL : 0xffffULL;
+	u64 *ptr = in ? &regs->rdi : &regs->rsi;
+	u64 count = rep ? regs->rcx & mask : 1, la;
+	s64 step = (tv_vmread(VMCS_GUEST_RFLAGS) & TV_BIT(10)) ? -(s64)size :
+								 (s64)size;
+	unsigned int seg = in ? 0 : ii.seg, n;
+	struct tv_guest_paging g;
+	struct tv_guest_fault f;
+	enum tv_guest_status st;
+	struct tv_segment sg;
+	u32 mode = cpu_mode(), val = 0;
+	int vec;
+
+	sg.sel = (u16)tv_vmread(VMCS_GUEST_SEL(seg));
+	sg.base = tv_vmread(VMCS_GUEST_BASE(seg));
+	sg.limit = (u32)tv_vmread(VMCS_GUEST_LIMIT(seg));
+	sg.ar = (u32)tv_vmread(VMCS_GUEST_AR(seg));
+	tv_guest_paging_load(&g, v->shared->features.phys_bits);
+	for (n = 0; n < IO_STRING_BATCH && count; n++, count--) {
+		vec = tv_decode_linear(&sg, seg, *ptr & mask, size, in, mode,
+				       &la);
+		if (vec) {
+			tv_ext_inject_exception((u32)vec, 1, 0);
+			return RESUME;
+		}
+		if (!in) {
+			st = tv_guest_read(&g.p, la, &val, size, 0, &f);
+			if (st == TV_GUEST_OK)
+				port_out(port, size, val);
+		} else {
+			val = port_in(port, size);
+			st = tv_guest_write(&g.p, la, &val, size, 0, &f);
+		}
+		if (st == TV_GUEST_FAULT) {
+			tv_fault_inject(&f);
+			return RESUME;
+		}
+		if (st != TV_GUEST_OK) {
+			/* A string in MMIO: no architectural answer. */
+			tv_ext_inject_exception(VEC_GP, 1, 0);
+			return RESUME;
+		}
+		/* The address-size part moves; a 32-bit one zero-extends. */
+		*ptr = next_reg(*ptr, (u64)step, mask);
+		if (rep)
+			regs->rcx = next_reg(regs->rcx, ~0ULL, mask);
+	}
+	/* Done, or back here for the next batch (RIP unchanged). */
+	if (!count)
+		skip_instruction();
+	return RESUME;
+}
+
 /*
  * IN/OUT.  The I/O permission checks (IOPL, the TSS bitmap) come before
  * the exit, so root may do the access itself; the string forms run
@@ -241,8 +334,8 @@ static TV_VMX_ROOT int ext_io(struct tv_vcpu *v, struct tv_regs *regs)
 	if (rep != TV_EXT_CONTINUE)
 		return tv_ext_finish(&ev, rep);
 	if (ev.io.string)
-		return step_natively(v, PROC_USE_IO_BITMAPS |
-				     PROC_UNCOND_IO_EXITING, 0);
+		return io_string(v, regs, size, ev.io.in, ev.io.rep,
+				 port);
 	if (ev.io.in) {
 		val = port_in(port, size);
 		/* A 32-bit destination zero-extends; 8 and 16 bits merge. */
@@ -258,6 +351,7 @@ static TV_VMX_ROOT int ext_descriptor(struct tv_vcpu *v, struct tv_regs *regs,
 				      u32 basic)
 {
 	u32 info = (u32)tv_vmread(VMCS_EXIT_INSTR_INFO);
+	struct tv_guest_fault f;
 	struct tv_ext_event ev;
 	enum tv_ext_reply rep;
 	u32 identity = (info >> 28) & 3;
@@ -268,7 +362,22 @@ static TV_VMX_ROOT int ext_descriptor(struct tv_vcpu *v, struct tv_regs *regs,
 	rep = tv_ext_deliver(v, regs, &ev);
 	if (rep != TV_EXT_CONTINUE)
 		return tv_ext_finish(&ev, rep);
-	return step_natively(v, 0, PROC2_DESC_TABLE_EXITING);
+	switch (tv_desc_exit(regs, basic == EXIT_REASON_LDTR_TR,
+			     v->shared->features.phys_bits, &f)) {
+	case TV_DESC_DONE:
+		skip_instruction();
+		return RESUME;
+	case TV_DESC_FAULT:
+		tv_fault_inject(&f);
+		return RESUME;
+	case TV_DESC_NO_MEMORY:
+		break;
+	}
+	/* An operand in memory the host does not map: let the CPU do it. */
+	if (v->shared->mtf)
+		return step_natively(v, 0, PROC2_DESC_TABLE_EXITING);
+	tv_ext_inject_exception(VEC_GP, 1, 0);
+	return RESUME;
 }
 
 static TV_VMX_ROOT bool canonical(u64 la)
@@ -421,16 +530,34 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 
 /*
  * A guest access to one of thinvisor's own pages (VMCS, VMXON region,
- * EPT tables, bitmaps, VMM stacks): refused with #GP(0), which a kernel's
- * fault-tolerant accessors handle, and logged.  The VMM is not reachable
- * from the guest whatever runs at CPL 0 there.
+ * EPT tables, bitmaps, VMM stacks): refused with a page fault whose error
+ * code has the reserved-bit flag (P | RSVD, W and I/D as the access was),
+ * CR2 the linear address: an OS never takes that for a spurious fault to
+ * retry, so a kernel's fault-tolerant accessor gets its error and anything
+ * else oopses in the guest, while the VMM runs on.  Without a linear
+ * address (the CPU's own access during a page walk) it is #GP(0).
  */
-static TV_VMX_ROOT int refuse_vmm_page(struct tv_vcpu *v, u64 gpa)
+static TV_VMX_ROOT int refuse_vmm_page(struct tv_vcpu *v, u64 gpa, u64 qual)
 {
+	u32 error = 1 | 8;	/* P | RSVD */
+	u64 gla;
+
 	tv_vmm_log(TV_LOG_WARN,
-		   "CPU %u: guest access to thinvisor's page 0x%llx from RIP 0x%llx refused (#GP)\n",
+		   "CPU %u: guest access to thinvisor's page 0x%llx from RIP 0x%llx refused\n",
 		   v->cpu, gpa & ~0xfffULL, tv_vmread(VMCS_GUEST_RIP));
-	tv_ext_inject_exception(VEC_GP, 1, 0);
+	if (!((qual >> 7) & 1)) {
+		tv_ext_inject_exception(VEC_GP, 1, 0);
+		return RESUME;
+	}
+	gla = tv_vmread(VMCS_GUEST_LINEAR_ADDR);
+	if (qual & 2)
+		error |= 2;		/* W */
+	if (qual & 4)
+		error |= 0x10;		/* I/D */
+	if (guest_cpl() == 3)
+		error |= 4;		/* U/S */
+	asm volatile("mov %0, %%cr2" : : "r"(gla) : "memory");
+	tv_ext_inject_exception(VEC_PF, 1, error);
 	return RESUME;
 }
 
@@ -446,7 +573,7 @@ static TV_VMX_ROOT int ext_page_access(struct tv_vcpu *v, struct tv_regs *regs)
 	ev.instr_len = 0;
 	ev.page.gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
 	if (tv_ext_is_protected(ev.page.gpa))
-		return refuse_vmm_page(v, ev.page.gpa);
+		return refuse_vmm_page(v, ev.page.gpa, qual);
 	if (!tv_ext_wants_exit(v, EXIT_REASON_EPT_VIOLATION))
 		return -1;
 	ev.page.gla_valid = (qual >> 7) & 1;

@@ -281,6 +281,12 @@ int tv_ext_core_attach(struct tv_ext *ext)
 			return TV_ERR_NO_MEMORY;
 		tv_msr_bitmap_build(tv_ext_g.msr_default);
 	}
+	if (!tv_ext_g.defer) {
+		tv_ext_g.defer = tv_plat_zalloc(limit * sizeof(*tv_ext_g.defer));
+		if (!tv_ext_g.defer)
+			return TV_ERR_NO_MEMORY;
+		tv_ext_g.defer_cpus = limit;
+	}
 	*s = (struct tv_ext_slot){ 0 };
 	tv_ext_g.page_caps = tv_ext_core_page_caps();
 	if (ext->percpu_size) {
@@ -622,6 +628,24 @@ unsigned int tv_ext_core_list(struct tv_ext_info *out, unsigned int max)
 	return n;
 }
 
+void tv_ext_core_run_deferred(void)
+{
+	struct tv_ext_defer_ring *r;
+	struct tv_ext_deferred it;
+	u32 cpu, tail;
+
+	for (cpu = 0; tv_ext_g.defer && cpu < tv_ext_g.defer_cpus; cpu++) {
+		r = &tv_ext_g.defer[cpu];
+		tail = r->tail;
+		while (tail != __atomic_load_n(&r->head, __ATOMIC_ACQUIRE)) {
+			it = r->item[tail % TV_EXT_DEFER_SLOTS];
+			__atomic_store_n(&r->tail, ++tail, __ATOMIC_RELEASE);
+			if (slot_of(it.ext) && slot_of(it.ext)->active)
+				it.fn(it.ext, it.arg);
+		}
+	}
+}
+
 void tv_ext_core_fini(void)
 {
 	int v;
@@ -630,6 +654,7 @@ void tv_ext_core_fini(void)
 	for (v = 1; v < TV_EXT_MAX_VIEWS; v++)
 		tv_ept_free(tv_ext_g.views[v].ept);
 	tv_plat_free(tv_ext_g.protected);
+	tv_plat_free(tv_ext_g.defer);
 	if (tv_ext_g.eptp_list)
 		tv_plat_free_pages(tv_ext_g.eptp_list, 1);
 	if (tv_ext_g.io_bitmap)
@@ -1169,4 +1194,13 @@ void tv_ext_core_unprotect_pages(const u64 *pa, unsigned int n)
 	for (i = 0; i < n; i++)
 		tv_ext_core_unprotect(pa[i]);
 	flush_everywhere();
+}
+
+unsigned int tv_ext_core_protected(u64 *out, unsigned int max)
+{
+	unsigned int i;
+
+	for (i = 0; i < max && i < tv_ext_g.nprotected; i++)
+		out[i] = tv_ext_g.protected[i];
+	return i;
 }

@@ -43,6 +43,19 @@ struct tv_ext_slot {
 	u32 nview0, view0_cap;
 };
 
+/* Work an extension deferred from VMX root (tv_ext_defer). */
+struct tv_ext_deferred {
+	struct tv_ext *ext;
+	void (*fn)(struct tv_ext *ext, unsigned long arg);
+	unsigned long arg;
+};
+
+/* One per CPU: VMX root on that CPU writes head, the host thread tail. */
+struct tv_ext_defer_ring {
+	u32 head, tail;
+	struct tv_ext_deferred item[TV_EXT_DEFER_SLOTS];
+};
+
 /* A view: view 0 is the core's identity map, the others are copies. */
 struct tv_ext_view {
 	struct tv_ept *ept;	/* NULL: free (view 0: the shared map) */
@@ -75,6 +88,8 @@ struct tv_ext_state {
 	struct tv_ext_view views[TV_EXT_MAX_VIEWS];
 	u64 view_eptp[TV_EXT_MAX_VIEWS];	/* 0: no such view */
 	u32 page_caps;		/* TV_PAGE_CAP_*, read at the first attach */
+	struct tv_ext_defer_ring *defer;	/* [defer_cpus] */
+	u32 defer_cpus;
 	u64 *eptp_list;		/* VMFUNC's EPTP list (one page), or NULL */
 	u64 eptp_list_pa;
 	/* thinvisor's own pages, inaccessible to the guest in every view */
@@ -118,8 +133,17 @@ void tv_ext_core_unprotect(u64 pa);
 /* Protect (with the tables that takes) or give back @n pages, flushed. */
 int tv_ext_core_protect_pages(const u64 *pa, unsigned int n);
 void tv_ext_core_unprotect_pages(const u64 *pa, unsigned int n);
+/* The first @max pages thinvisor protects from the guest (tests). */
+unsigned int tv_ext_core_protected(u64 *out, unsigned int max);
 /* Protect every EPT table page of every view (they grow by splits). */
 int tv_ext_core_protect_tables(void);
+/*
+ * Run what extensions deferred from VMX root, in the host's thread (its
+ * log thread, every few tens of milliseconds); work of an extension that
+ * unregistered meanwhile is dropped.  Context: sleepable, without the
+ * host's VMM lock (the work may call the API).
+ */
+void tv_ext_core_run_deferred(void);
 /* Copy up to @max registered extensions, in order; returns how many. */
 unsigned int tv_ext_core_list(struct tv_ext_info *out, unsigned int max);
 /* Free what the registry holds (tv_vmm_fini: no extension is left). */
@@ -164,6 +188,9 @@ u64 tv_ext_root_call(struct tv_vcpu *v, u64 fn, u64 arg);
  * the core does it; non-zero when the guest must get #GP instead.
  */
 int tv_exit_msr_access(u32 msr, bool write, u64 *val);
+
+/* The interrupt-window exit: deliver tv_ext_inject_interrupt()'s. */
+int tv_ext_interrupt_window(struct tv_vcpu *v);
 
 /* core/exit_ext.c: handlers of the exits only extensions ask for. */
 int tv_exit_ext(struct tv_vcpu *v, struct tv_regs *regs, u32 basic);

@@ -10,6 +10,7 @@
 #include "core/platform.h"
 #include "core/ept.h"
 #include "arch/x86/ept.h"
+#include "core/guest_vmx.h"
 
 static TV_VMX_ROOT u32 proc_controls(const struct tv_vcpu *v)
 {
@@ -19,6 +20,8 @@ static TV_VMX_ROOT u32 proc_controls(const struct tv_vcpu *v)
 		proc &= ~v->native_drop_proc;
 	if (v->mtf_armed || v->ext_single_step || v->native_step)
 		proc |= PROC_MTF;
+	if (v->ext_irq)
+		proc |= PROC_INTR_WINDOW;
 	return proc;
 }
 
@@ -385,5 +388,120 @@ TV_VMX_ROOT int tv_ext_page_set_root(int view, unsigned long long gpa,
 	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
 		  ept == v->shared->ept ? v->shared->eptp :
 					  tv_ext_g.view_eptp[view]);
+	return 0;
+}
+
+/* --- guest memory, injections, deferred work ------------------------- */
+
+/* As a supervisor data access with EFLAGS.AC: SMAP does not stop a tool. */
+#define TV_EXT_GUEST_ACCESS TV_ACC_AC
+
+TV_VMX_ROOT int tv_ext_read_guest(unsigned long long gva, void *buf,
+				  unsigned long len)
+{
+	struct tv_guest_paging g;
+	struct tv_guest_fault f;
+
+	tv_guest_paging_load(&g, tv_root_vcpu()->shared->features.phys_bits);
+	return tv_guest_read(&g.p, gva, buf, len, TV_EXT_GUEST_ACCESS, &f) !=
+	       TV_GUEST_OK;
+}
+
+TV_VMX_ROOT int tv_ext_write_guest(unsigned long long gva, const void *buf,
+				   unsigned long len)
+{
+	struct tv_guest_paging g;
+	struct tv_guest_fault f;
+
+	tv_guest_paging_load(&g, tv_root_vcpu()->shared->features.phys_bits);
+	return tv_guest_write(&g.p, gva, buf, len, TV_EXT_GUEST_ACCESS, &f) !=
+	       TV_GUEST_OK;
+}
+
+TV_VMX_ROOT int tv_ext_gva_to_gpa(unsigned long long gva,
+				  unsigned long long *gpa)
+{
+	struct tv_guest_paging g;
+	struct tv_guest_fault f;
+	u64 pa;
+
+	tv_guest_paging_load(&g, tv_root_vcpu()->shared->features.phys_bits);
+	if (tv_guest_virt_to_phys(&g.p, gva, TV_EXT_GUEST_ACCESS, &pa, &f) !=
+	    TV_GUEST_OK)
+		return 1;
+	*gpa = pa;
+	return 0;
+}
+
+TV_VMX_ROOT void tv_ext_inject_software(unsigned int vector,
+					unsigned int instr_len)
+{
+	struct tv_event e = vector == VEC_BP || vector == 4 ?
+		tv_event_sw_exception(vector, instr_len) :
+		tv_event_sw_interrupt(vector, instr_len);
+
+	tv_event_write(&e);
+}
+
+/* Can the guest take an external interrupt at the next VM entry? */
+static TV_VMX_ROOT bool interrupt_window_open(void)
+{
+	return (tv_vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+	       !(tv_vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
+	       !(tv_vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+TV_VMX_ROOT int tv_ext_inject_interrupt(unsigned int vector)
+{
+	struct tv_vcpu *v = tv_root_vcpu();
+	struct tv_event e;
+
+	if (vector < 32 || vector > 255 || v->ext_irq)
+		return 1;
+	if (interrupt_window_open()) {
+		e = tv_event_ext_interrupt(vector);
+		tv_event_write(&e);
+		return 0;
+	}
+	/* Exit when the guest can take it (interrupt-window exiting). */
+	v->ext_irq = (u16)vector;
+	tv_ext_write_controls(v);
+	return 0;
+}
+
+/* The interrupt window opened: deliver the interrupt waiting for it. */
+TV_VMX_ROOT int tv_ext_interrupt_window(struct tv_vcpu *v)
+{
+	struct tv_event e;
+
+	if (v->ext_irq && interrupt_window_open()) {
+		e = tv_event_ext_interrupt(v->ext_irq);
+		tv_event_write(&e);
+		v->ext_irq = 0;
+	}
+	tv_ext_write_controls(v);
+	return 0;
+}
+
+TV_VMX_ROOT int tv_ext_defer(struct tv_ext *ext,
+			     void (*fn)(struct tv_ext *ext, unsigned long arg),
+			     unsigned long arg)
+{
+	struct tv_vcpu *v = tv_root_vcpu();
+	struct tv_ext_defer_ring *r;
+	u32 head;
+
+	if (!tv_ext_g.defer || v->cpu >= tv_ext_g.defer_cpus || !fn)
+		return 1;
+	r = &tv_ext_g.defer[v->cpu];
+	head = r->head;
+	if (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >=
+	    TV_EXT_DEFER_SLOTS)
+		return 1;
+	r->item[head % TV_EXT_DEFER_SLOTS].ext = ext;
+	r->item[head % TV_EXT_DEFER_SLOTS].fn = fn;
+	r->item[head % TV_EXT_DEFER_SLOTS].arg = arg;
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -112,7 +112,7 @@ static void write_host_state(struct vmcs_writer *w, struct tv_vcpu *v,
 	vw(w, VMCS_HOST_SYSENTER_EIP, tv_rdmsr(MSR_IA32_SYSENTER_EIP));
 	vw(w, VMCS_HOST_EFER, tv_rdmsr(MSR_IA32_EFER));
 	vw(w, VMCS_HOST_RSP, (u64)&top->pad);
-	vw(w, VMCS_HOST_RIP, (u64)tv_asm_vmexit);
+	vw(w, VMCS_HOST_RIP, (u64)tv_asm_vmexit_fast);
 }
 
 static int setup_vmcs(struct tv_vcpu *v, u64 shadow_cr4)

@@ -39,6 +39,25 @@ struct tv_shared {
 #define TV_VMM_STACK_PAGES 8
 
 struct tv_vcpu {
+	/*
+	 * Read by the exit stub's fast paths (VCPU_* in arch/x86/vmx_stub.S,
+	 * checked below): keep these first.
+	 *
+	 * Basic exit reasons some registered extension asked to see on this
+	 * CPU (core/ext.c keeps it).  A fast path that handles an exit on its
+	 * own must take the general dispatcher when the reason's bit is set.
+	 */
+	u64 ext_exits[2];
+	/* Root events taken from the stack top, waiting for a window. */
+	u32 pending_nmis;
+	u32 pending_mces;
+	/* Any of these four set: the fast paths stand aside. */
+	bool mtf_armed;		/* MTF set to find that window */
+	bool stat_cycles;	/* time every exit */
+	u8 ext_single_step;	/* bit n: extension slot n steps this CPU */
+	bool native_step;	/* an instruction runs natively under MTF */
+	u64 exits;
+	struct tv_exit_stat stat[TV_STAT_REASONS];
 	unsigned int cpu;
 	u16 vpid;
 	bool launched;		/* VMLAUNCH succeeded: we are below this CPU */
@@ -51,28 +70,30 @@ struct tv_vcpu {
 	u64 cr4_before;		/* CR4 before CR4.VMXE was set */
 	u32 entry_fail_reason;	/* VM entry failed on guest state: reason */
 	u64 entry_fail_qual;
-	u64 exits;
-	/*
-	 * Basic exit reasons some registered extension asked to see on this
-	 * CPU (core/ext.c keeps it).  A fast path that handles an exit on its
-	 * own must take the general dispatcher when the reason's bit is set.
-	 */
-	u64 ext_exits[2];
-	u8 ext_single_step;	/* bit n: extension slot n steps this CPU */
 	u8 view;		/* the EPT view this CPU runs in */
+	u16 ext_irq;		/* interrupt waiting for a window, or 0 */
 	bool protected;		/* its pages are out of the guest's reach */
-	bool native_step;	/* an instruction runs natively under MTF */
 	u32 native_drop_proc;	/* with these controls off (ext_root.c) */
 	u32 native_drop_proc2;
-	/* Root events taken from the stack top, waiting for a window. */
-	u32 pending_nmis;
-	u32 pending_mces;
-	bool mtf_armed;		/* MTF set to find that window */
 	u64 root_nmis;		/* NMIs and #MCs that hit VMX root, */
 	u64 root_mces;		/* for statistics */
 	u64 root_events_dropped; /* for a CPU waiting for SIPI */
-	struct tv_exit_stat stat[TV_STAT_REASONS];
 };
+
+/* The stub's offsets into struct tv_vcpu (arch/x86/vmx_stub.S). */
+_Static_assert(offsetof(struct tv_vcpu, ext_exits) == 0, "VCPU_EXT_EXITS");
+_Static_assert(offsetof(struct tv_vcpu, pending_nmis) == 16 &&
+	       offsetof(struct tv_vcpu, pending_mces) == 20,
+	       "VCPU_PENDING: one 8-byte test covers both");
+_Static_assert(offsetof(struct tv_vcpu, mtf_armed) == 24 &&
+	       offsetof(struct tv_vcpu, stat_cycles) == 25 &&
+	       offsetof(struct tv_vcpu, ext_single_step) == 26 &&
+	       offsetof(struct tv_vcpu, native_step) == 27,
+	       "VCPU_SLOW_FLAGS: one 4-byte test covers all four");
+_Static_assert(offsetof(struct tv_vcpu, exits) == 32, "VCPU_EXITS");
+_Static_assert(offsetof(struct tv_vcpu, stat) == 40, "VCPU_STAT");
+_Static_assert(sizeof(struct tv_exit_stat) == 16 &&
+	       offsetof(struct tv_exit_stat, count) == 0, "VCPU_STAT");
 
 /*
  * The top of each VMM stack.  HOST_RSP points at @pad: the exit stub
@@ -87,6 +108,7 @@ struct tv_stack_top {
 	u64 pad;
 	struct tv_vcpu *vcpu;
 	u64 root_events;
+	u64 scratch[4];		/* the stub's fast paths park registers here */
 	u64 reserved;		/* keeps @pad, and so HOST_RSP, 16-aligned */
 };
 
@@ -98,6 +120,9 @@ _Static_assert(offsetof(struct tv_stack_top, pad) == 16 * 8,
 _Static_assert(offsetof(struct tv_stack_top, root_events) -
 	       offsetof(struct tv_stack_top, pad) == 16,
 	       "TOP_ROOT_EVENTS in arch/x86/vmx_stub.S");
+_Static_assert(offsetof(struct tv_stack_top, scratch) -
+	       offsetof(struct tv_stack_top, pad) == 24,
+	       "TOP_SCRATCH in arch/x86/vmx_stub.S");
 _Static_assert(sizeof(struct tv_stack_top) % 16 == 0,
 	       "HOST_RSP must stay 16-byte aligned");
 
@@ -122,6 +147,7 @@ enum {
 };
 int tv_asm_launch(void);
 void tv_asm_vmexit(void);
+void tv_asm_vmexit_fast(void);
 extern const u8 tv_asm_resume_window[], tv_asm_resume_window_end[];
 extern const u8 tv_asm_root_vectors[];
 int tv_asm_rdmsr_safe(u32 msr, u64 *val);

@@ -86,6 +86,12 @@ int tv_vmm_request_exits(u32 proc_controls);
  * the guest state is dumped and the host panics.  Context: sleepable.
  */
 void tv_vmm_set_triple_fault_panic(bool dump_and_panic);
+/*
+ * Measure the TSC cycles of every exit in the statistics (two RDTSCs per
+ * exit, and the fast paths stand aside) for CPUs virtualized from now
+ * on; by default exits are only counted.  Context: sleepable.
+ */
+void tv_vmm_set_stat_cycles(bool on);
 /* Ping the VMM on CPU @cpu; returns TV_OK when it answered, TV_ERR_BUSY
  * when that CPU is not under the VMM. */
 int tv_vmm_ping(unsigned int cpu);

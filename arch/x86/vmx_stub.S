@@ -49,7 +49,27 @@
 #define TV_HC_ROOT_CALL 0x7476000000000004
 
 /* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
+#define TOP_VCPU 8
 #define TOP_ROOT_EVENTS 16
+#define TOP_SCRATCH 24
+
+/* struct tv_vcpu (core/vcpu.h asserts these offsets). */
+#define VCPU_EXT_EXITS 0
+#define VCPU_PENDING 16		/* pending_nmis, pending_mces: 8 bytes */
+#define VCPU_SLOW_FLAGS 24	/* mtf_armed ... native_step: 4 bytes */
+#define VCPU_EXITS 32
+#define VCPU_STAT 40		/* struct tv_exit_stat[], 16 bytes each */
+
+#define VMCS_EXIT_REASON 0x4402
+#define VMCS_EXIT_INSTR_LEN 0x440c
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824
+#define VMCS_GUEST_RFLAGS 0x6820
+#define EXIT_REASON_CPUID 10
+#define EXIT_REASON_RDMSR 31
+#define EXIT_REASON_WRMSR 32
+#define TV_CPUID_HV_PAGE 0x400000	/* leaves 0x40000000-0x400000ff */
+#define FAST_INTR_BLOCKING 3		/* TV_FAST_INTR_BLOCKING */
+#define FAST_RFLAGS_BITS 0x10100	/* TV_FAST_RFLAGS_BITS */
 
 /* Save the guest's general registers as a struct tv_regs (core/vcpu.h):
  * SDM register order from the lowest address, the RSP slot left as is.
@@ -146,7 +166,142 @@ tv_asm_launch:
 	SEH_ENDPROC
 
 /*
- * Host RIP of every VMCS.  Saves the guest's general registers as a
+ * Host RIP of every VMCS: the fast paths, for exits that need neither the
+ * whole register file nor the general dispatcher.  Everything else goes to
+ * tv_asm_vmexit below with the guest's registers as the exit left them.
+ *
+ * Both paths take an exit only when no extension asked for it
+ * (tv_ext_wants_exit), no NMI or #MC waits for a window, no flag of
+ * VCPU_SLOW_FLAGS is set (MTF armed, stat_cycles, an extension's single
+ * step, a native step) and completing the instruction only moves RIP
+ * (tv_exit_completes_plainly: no STI/MOV-SS shadow, no RFLAGS.RF or TF).
+ * Registers they need are parked in the stack top's scratch slots until
+ * they are sure: [0] RDX, [1] RBX, [2] the exit reason, [3] a temporary.
+ *
+ * CPUID of a leaf that tv_cpuid_shape() leaves alone (tv_cpuid_leaf_native
+ * in core/emulate.h, mirrored here): the bare CPUID, executed in root.
+ * RDMSR/WRMSR of an MSR whose intercepted access is just the access
+ * (tv_msr_exit_plain, mirrored here): the bare RDMSR/WRMSR in root, as
+ * handle_msr() does for them.  Both then VMRESUME through the resume
+ * window, like the general path.
+ *
+ * No unwind data: nothing here calls, and nothing can fault.
+ */
+	.globl tv_asm_vmexit_fast
+tv_asm_vmexit_fast:
+	mov %rdx, TOP_SCRATCH(%rsp)
+	mov $VMCS_EXIT_REASON, %edx
+	vmread %rdx, %rdx
+	cmp $EXIT_REASON_CPUID, %edx
+	jne 6f
+	cmp $1, %eax
+	je 7f
+	cmp $7, %eax
+	je 7f
+	mov %eax, %edx
+	shr $8, %edx
+	cmp $TV_CPUID_HV_PAGE, %edx
+	je 7f
+	mov %rbx, TOP_SCRATCH+8(%rsp)
+	mov TOP_VCPU(%rsp), %rbx
+	testb $(1 << (EXIT_REASON_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
+	jnz 5f
+	cmpq $0, VCPU_PENDING(%rbx)
+	jne 5f
+	cmpl $0, VCPU_SLOW_FLAGS(%rbx)
+	jne 5f
+	mov $VMCS_GUEST_INTERRUPTIBILITY, %edx
+	vmread %rdx, %rdx
+	test $FAST_INTR_BLOCKING, %edx
+	jnz 5f
+	mov $VMCS_GUEST_RFLAGS, %edx
+	vmread %rdx, %rdx
+	test $FAST_RFLAGS_BITS, %edx
+	jnz 5f
+	/* Committed: count it, move RIP past CPUID, then execute it. */
+	incq VCPU_EXITS(%rbx)
+	incq VCPU_STAT+16*EXIT_REASON_CPUID(%rbx)
+	mov $VMCS_EXIT_INSTR_LEN, %edx
+	vmread %rdx, %rbx
+	mov $VMCS_GUEST_RIP, %edx
+	vmread %rdx, TOP_SCRATCH+24(%rsp)
+	add TOP_SCRATCH+24(%rsp), %rbx
+	vmwrite %rbx, %rdx
+	cpuid
+	jmp tv_asm_resume_window
+
+	/* Not for us: the general path, registers as the exit left them. */
+5:	mov TOP_SCRATCH+8(%rsp), %rbx
+7:	mov TOP_SCRATCH(%rsp), %rdx
+	jmp tv_asm_vmexit
+
+6:	cmp $EXIT_REASON_RDMSR, %edx
+	je 8f
+	cmp $EXIT_REASON_WRMSR, %edx
+	jne 7b
+8:	mov %edx, TOP_SCRATCH+16(%rsp)
+	mov %rbx, TOP_SCRATCH+8(%rsp)
+	mov TOP_VCPU(%rsp), %rbx
+	bt %rdx, VCPU_EXT_EXITS(%rbx)
+	jc 5b
+	cmpq $0, VCPU_PENDING(%rbx)
+	jne 5b
+	cmpl $0, VCPU_SLOW_FLAGS(%rbx)
+	jne 5b
+	/* tv_msr_exit_plain(ECX) */
+	cmp $0x1fff, %ecx
+	ja 9f
+	mov %ecx, %edx
+	sub $0x480, %edx
+	cmp $(0x493 - 0x480), %edx
+	jbe 5b
+	mov %ecx, %edx
+	sub $0x174, %edx
+	cmp $(0x176 - 0x174), %edx
+	jbe 5b
+	cmp $0x1d9, %ecx
+	je 5b
+	jmp 10f
+9:	mov %ecx, %edx
+	sub $0xc0000000, %edx
+	cmp $0x1fff, %edx
+	ja 5b
+	cmp $0x80, %edx
+	je 5b
+	cmp $0x100, %edx
+	je 5b
+	cmp $0x101, %edx
+	je 5b
+10:	mov $VMCS_GUEST_INTERRUPTIBILITY, %edx
+	vmread %rdx, %rdx
+	test $FAST_INTR_BLOCKING, %edx
+	jnz 5b
+	mov $VMCS_GUEST_RFLAGS, %edx
+	vmread %rdx, %rdx
+	test $FAST_RFLAGS_BITS, %edx
+	jnz 5b
+	/* Committed: count it, move RIP, then do the access itself. */
+	incq VCPU_EXITS(%rbx)
+	mov TOP_SCRATCH+16(%rsp), %edx
+	shl $4, %edx
+	incq VCPU_STAT(%rbx, %rdx)
+	mov $VMCS_EXIT_INSTR_LEN, %edx
+	vmread %rdx, %rbx
+	mov $VMCS_GUEST_RIP, %edx
+	vmread %rdx, TOP_SCRATCH+24(%rsp)
+	add TOP_SCRATCH+24(%rsp), %rbx
+	vmwrite %rbx, %rdx
+	mov TOP_SCRATCH+8(%rsp), %rbx
+	mov TOP_SCRATCH(%rsp), %rdx
+	cmpl $EXIT_REASON_WRMSR, TOP_SCRATCH+16(%rsp)
+	je 11f
+	rdmsr
+	jmp tv_asm_resume_window
+11:	wrmsr
+	jmp tv_asm_resume_window
+
+/*
+ * The general path.  Saves the guest's general registers as a
  * struct tv_regs (SDM register order, RSP slot filled by C) and calls
  * int tv_vmexit_handler(struct tv_regs *).  Zero: resume the guest.
  * Non-zero: leave VMX; the handler has stored the guest RFLAGS and RIP

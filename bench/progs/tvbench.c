@@ -2,10 +2,10 @@
 /*
  * tvbench: guest-side workloads for the thinvisor benchmark, timed with the
  * TSC (under Bochs one tick per emulated instruction, so figures repeat).
- * Prints "BENCH <name> <ticks> <iterations>" per workload, the fastest of
- * ROUNDS runs (timer interrupts and allocator state make single runs
- * noisy); bench.sh runs it natively and under thinvisor in the same boot
- * and prints the ratios.
+ * Prints "BENCH <name> <ticks> <iterations>" for each of ROUNDS rounds of
+ * every workload (timer interrupts and allocator state make single runs
+ * noisy); bench.sh runs it natively twice (the noise floor) and under
+ * thinvisor in the same boot, and prints medians, spreads and ratios.
  *
  *   tvbench [SCALE]     SCALE multiplies the iteration counts (default 1)
  */
@@ -28,23 +28,10 @@ static inline unsigned long long rdtsc(void)
 
 #define ROUNDS 5
 
-static unsigned long long best[8];
-static const char *names[8];
-static long iters[8];
-
+/* One line per round: bench.sh takes the median and the spread. */
 static void report(const char *name, unsigned long long t, long n)
 {
-	int i;
-
-	for (i = 0; i < 8 && names[i] && names[i] != name; i++)
-		;
-	if (i == 8)
-		return;
-	if (!names[i] || t < best[i]) {
-		names[i] = name;
-		best[i] = t;
-		iters[i] = n;
-	}
+	printf("BENCH %s %llu %ld\n", name, t, n);
 }
 
 static void bench_cpuid(long n)
@@ -146,7 +133,5 @@ int main(int argc, char **argv)
 		bench_pingpong(200 * scale);
 		bench_cpuid(2000 * scale);
 	}
-	for (int i = 0; i < 8 && names[i]; i++)
-		printf("BENCH %s %llu %ld\n", names[i], best[i], iters[i]);
 	return 0;
 }

@@ -18,6 +18,8 @@
 #include <linux/delay.h>
 #include <linux/smp.h>
 #include <linux/atomic.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
 #include <asm/processor.h>
 #include <asm/msr.h>
 #include <asm/io.h>
@@ -29,6 +31,7 @@
 #define MAGIC 0x7465737474657374ULL		/* "testtest" */
 #define LEAF_A 0x400000f0u	/* zero without extensions */
 #define LEAF_B 0x400000f1u
+#define LEAF_MEM 0x400000f2u	/* guest memory and deferred work */
 #define TEST_MSR 0x175		/* IA32_SYSENTER_ESP: VMCS-switched */
 #define MSR_GOOD 0x1234000ULL
 #define MSR_BAD 0xbad000ULL
@@ -53,7 +56,14 @@ static struct {
 	u32 desc_seen, io_out_value, rdtscp_aux;
 	u64 invlpg_la, xsetbv_value, dr_value;
 	bool fake_msr;
+	atomic_t deferred;
+	unsigned long deferred_arg;
+	atomic_t page_x_to_r, page_r_to_x;
 } seen;
+
+/* The DdiMon page: executable code in view X, another page in view R. */
+static int view_x, view_r;
+static unsigned long probe_gpa;
 
 static struct tv_ext ext_a, ext_b;
 
@@ -84,6 +94,56 @@ static noinstr void mtf_step(struct tv_ext_event *ev)
 		tv_ext_single_step(&ext_a, 0);
 }
 
+static void deferred_work(struct tv_ext *ext, unsigned long arg)
+{
+	seen.deferred_arg = arg;
+	atomic_inc(&seen.deferred);
+}
+
+/*
+ * LEAF_MEM: RBX = a guest address to read 8 bytes from (returned in RAX),
+ * RCX = one to write RDX to, both through the guest's page tables; the
+ * guest-physical address of RBX's page in RCX; and deferred work.
+ */
+static noinstr enum tv_ext_reply guest_memory(struct tv_ext *ext,
+					      struct tv_guest_regs *r)
+{
+	unsigned long long val = 0, gpa = 0;
+	int bad;
+
+	bad = tv_ext_read_guest(r->rbx, &val, sizeof(val));
+	bad |= tv_ext_write_guest(r->rcx, &r->rdx, sizeof(r->rdx)) << 1;
+	bad |= tv_ext_gva_to_gpa(r->rbx, &gpa) << 2;
+	bad |= tv_ext_defer(ext, deferred_work, 4242) << 3;
+	r->rax = val;
+	r->rcx = gpa;
+	r->rdx = bad;
+	r->rbx = 0;
+	return TV_EXT_HANDLED;
+}
+
+/*
+ * The DdiMon trick with two views and no single step: the probe page is
+ * execute-only in view X and a readable copy in view R; a read in X moves
+ * the CPU to R, an execution in R back to X.
+ */
+static noinstr enum tv_ext_reply page_access(struct tv_ext_event *ev)
+{
+	if ((ev->page.gpa & ~0xfffULL) != probe_gpa)
+		return TV_EXT_CONTINUE;
+	if (ev->page.view == view_x && !(ev->page.access & TV_ACCESS_EXEC)) {
+		arch_atomic_inc(&seen.page_x_to_r);
+		tv_ext_view_switch(view_r);
+		return TV_EXT_RETRY;
+	}
+	if (ev->page.view == view_r && (ev->page.access & TV_ACCESS_EXEC)) {
+		arch_atomic_inc(&seen.page_r_to_x);
+		tv_ext_view_switch(view_x);
+		return TV_EXT_RETRY;
+	}
+	return TV_EXT_CONTINUE;
+}
+
 static noinstr enum tv_ext_reply a_event(struct tv_ext *ext,
 					 struct tv_ext_event *ev)
 {
@@ -91,7 +151,11 @@ static noinstr enum tv_ext_reply a_event(struct tv_ext *ext,
 	bool marked = r->rbx == MAGIC;
 
 	switch (ev->type) {
+	case TV_EV_PAGE_ACCESS:
+		return page_access(ev);
 	case TV_EV_CPUID:
+		if (ev->cpuid.leaf == LEAF_MEM)
+			return guest_memory(ext, r);
 		if (ev->cpuid.leaf == LEAF_A) {
 			arch_atomic_inc(&seen.cpuid_a);
 			ev->cpuid.eax = 0x600d;
@@ -453,6 +517,12 @@ static void check_mtf(void)
 	int ret;
 
 	ret = tv_ext_run_on_cpus(&ext_a, start_steps, NULL);
+	if (ret) {
+		report("mtf", true,
+		       "skipped: this CPU model has no monitor trap flag (%d)",
+		       ret);
+		return;
+	}
 	msleep(100);
 	for_each_online_cpu(cpu) {
 		struct steps *s = tv_ext_cpu_data(&ext_a, cpu);
@@ -463,6 +533,110 @@ static void check_mtf(void)
 	report("mtf", !ret && done == num_online_cpus(),
 	       "%d single steps then off on %u of %u CPUs", STEPS, done,
 	       num_online_cpus());
+}
+
+static void check_guest_memory(void)
+{
+	static u64 source = 0x1122334455667788ULL, target;
+	u64 rax = LEAF_MEM, rbx = (u64)&source, rcx = (u64)&target;
+	u64 rdx = 0xfeedfacecafebeefULL;
+	u64 pa = page_to_phys(vmalloc_to_page(&source)) + offset_in_page(&source);
+	int i;
+
+	asm volatile("cpuid" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx)
+		     : : "memory");
+	report("guest-read", rax == source && !(rdx & 1),
+	       "8 bytes through the guest's page tables: 0x%llx", rax);
+	report("guest-write", target == 0xfeedfacecafebeefULL && !(rdx & 2),
+	       "written through them: 0x%llx", target);
+	report("gva-to-gpa", rcx == pa && !(rdx & 4),
+	       "module data at 0x%llx, kernel says 0x%llx", rcx, pa);
+	for (i = 0; i < 50 && !atomic_read(&seen.deferred); i++)
+		msleep(20);
+	report("defer", atomic_read(&seen.deferred) == 1 &&
+	       seen.deferred_arg == 4242 && !(rdx & 8),
+	       "deferred work ran in a host thread (%d, arg %lu)",
+	       atomic_read(&seen.deferred), seen.deferred_arg);
+}
+
+/* Its page is the one the two views show differently. */
+static noinline int probe_fn(int x)
+{
+	return x * 3 + 1;
+}
+
+static noinstr int switch_view(struct tv_ext *ext, void *arg)
+{
+	return tv_ext_view_switch((int)(long)arg);
+}
+
+struct probe_res {
+	atomic_t exec_ok, read_copy, exec_again;
+};
+
+static void probe_on_cpu(void *arg)
+{
+	struct probe_res *res = arg;
+
+	if (probe_fn(5) == 16)
+		atomic_inc(&res->exec_ok);
+	if (READ_ONCE(*(volatile u8 *)probe_fn) == 0xcc)
+		atomic_inc(&res->read_copy);
+	if (probe_fn(6) == 19)
+		atomic_inc(&res->exec_again);
+}
+
+static void check_views(void)
+{
+	unsigned long va = (unsigned long)probe_fn & PAGE_MASK;
+	struct probe_res res = { ATOMIC_INIT(0), ATOMIC_INIT(0),
+				 ATOMIC_INIT(0) };
+	unsigned int n = num_online_cpus();
+	u8 *copy;
+	int ret;
+
+	if (!(tv_ext_page_caps() & TV_PAGE_CAP_EXEC_ONLY)) {
+		report("views", true, "skipped: no execute-only pages here");
+		return;
+	}
+	copy = (u8 *)__get_free_page(GFP_KERNEL);
+	if (!copy) {
+		report("views", false, "no memory");
+		return;
+	}
+	memcpy(copy, (void *)va, PAGE_SIZE);
+	copy[(unsigned long)probe_fn & ~PAGE_MASK] = 0xcc;
+	probe_gpa = page_to_phys(vmalloc_to_page((void *)va));
+	view_x = tv_ext_view_create(&ext_a);
+	view_r = tv_ext_view_create(&ext_a);
+	ret = view_x <= 0 || view_r <= 0;
+	ret = ret ?: tv_ext_page_set(&ext_a, view_x, probe_gpa, TV_ACCESS_EXEC,
+				     probe_gpa);
+	ret = ret ?: tv_ext_page_set(&ext_a, view_r, probe_gpa, TV_ACCESS_READ,
+				     virt_to_phys(copy));
+	ret = ret ?: tv_ext_want(&ext_a, TV_EV_PAGE_ACCESS, 1);
+	ret = ret ?: tv_ext_run_on_cpus(&ext_a, switch_view,
+					(void *)(long)view_x);
+	if (!ret)
+		on_each_cpu(probe_on_cpu, &res, 1);
+	tv_ext_run_on_cpus(&ext_a, switch_view, (void *)0L);
+	tv_ext_want(&ext_a, TV_EV_PAGE_ACCESS, 0);
+	report("views-exec-only-reads-copy", !ret &&
+	       atomic_read(&res.exec_ok) == n &&
+	       atomic_read(&res.read_copy) == n &&
+	       atomic_read(&res.exec_again) == n &&
+	       atomic_read(&seen.page_x_to_r) >= n &&
+	       atomic_read(&seen.page_r_to_x) >= n,
+	       "views %d/%d: executes in X, reads the copy in R, on %d %d %d of %u CPUs (%d X->R, %d R->X, err %d)",
+	       view_x, view_r, atomic_read(&res.exec_ok),
+	       atomic_read(&res.read_copy), atomic_read(&res.exec_again), n,
+	       atomic_read(&seen.page_x_to_r), atomic_read(&seen.page_r_to_x),
+	       ret);
+	if (view_x > 0)
+		tv_ext_view_destroy(&ext_a, view_x);
+	if (view_r > 0)
+		tv_ext_view_destroy(&ext_a, view_r);
+	free_page((unsigned long)copy);
 }
 
 static int recheck_set(const char *val, const struct kernel_param *kp)
@@ -539,6 +713,9 @@ static int __init selftest_init(void)
 	report("vmcall-owned-once",
 	       tv_ext_want_vmcall(&ext_b, TV_HC_EXT_FIRST, 0) == -EEXIST,
 	       "a second owner is refused");
+
+	check_guest_memory();
+	check_views();
 
 	tv_ext_want(&ext_a, TV_EV_MTF, 1);
 	check_mtf();

@@ -55,11 +55,27 @@ int tv_ext_register(struct tv_ext *ext)
 }
 EXPORT_SYMBOL_GPL(tv_ext_register);
 
+/*
+ * Held by the log thread while it runs deferred work: unregistration takes
+ * it once after the detach, so no deferred function of the extension runs
+ * when its module goes.
+ */
+static DEFINE_MUTEX(tv_ext_defer_lock);
+
+void tv_linux_ext_run_deferred(void)
+{
+	mutex_lock(&tv_ext_defer_lock);
+	tv_ext_core_run_deferred();
+	mutex_unlock(&tv_ext_defer_lock);
+}
+
 void tv_ext_unregister(struct tv_ext *ext)
 {
 	tv_ext_lock();
 	tv_ext_core_detach(ext);
 	tv_ext_unlock();
+	mutex_lock(&tv_ext_defer_lock);
+	mutex_unlock(&tv_ext_defer_lock);
 	if (ext->fini)
 		ext->fini(ext);
 	pr_info("thinvisor: extension %s unregistered\n", ext->name);
@@ -134,7 +150,59 @@ int tv_ext_run_on_cpus(struct tv_ext *ext,
 }
 EXPORT_SYMBOL_GPL(tv_ext_run_on_cpus);
 
+int tv_ext_view_create(struct tv_ext *ext)
+{
+	int ret;
+
+	tv_ext_lock();
+	ret = tv_ext_core_view_create(ext);
+	tv_ext_unlock();
+	return ret < 0 ? tv_linux_errno(-ret) : ret;
+}
+EXPORT_SYMBOL_GPL(tv_ext_view_create);
+
+void tv_ext_view_destroy(struct tv_ext *ext, int view)
+{
+	tv_ext_lock();
+	tv_ext_core_view_destroy(ext, view);
+	tv_ext_unlock();
+}
+EXPORT_SYMBOL_GPL(tv_ext_view_destroy);
+
+int tv_ext_page_set(struct tv_ext *ext, int view, unsigned long long gpa,
+		    unsigned int allowed, unsigned long long host_pa)
+{
+	return TV_EXT_LOCKED(tv_ext_core_page_set(ext, view, gpa, allowed,
+						  host_pa));
+}
+EXPORT_SYMBOL_GPL(tv_ext_page_set);
+
+int tv_ext_page_set_range(struct tv_ext *ext, int view,
+			  unsigned long long gpa, unsigned long long size,
+			  unsigned int allowed)
+{
+	return TV_EXT_LOCKED(tv_ext_core_page_set_range(ext, view, gpa, size,
+							allowed));
+}
+EXPORT_SYMBOL_GPL(tv_ext_page_set_range);
+
+int tv_ext_page_reset(struct tv_ext *ext, int view, unsigned long long gpa)
+{
+	return TV_EXT_LOCKED(tv_ext_core_page_reset(ext, view, gpa));
+}
+EXPORT_SYMBOL_GPL(tv_ext_page_reset);
+
 /* The VMX-root helpers live in core/ext_root.c. */
+EXPORT_SYMBOL_GPL(tv_ext_page_caps);
+EXPORT_SYMBOL_GPL(tv_ext_page_set_root);
+EXPORT_SYMBOL_GPL(tv_ext_view_switch);
+EXPORT_SYMBOL_GPL(tv_ext_view_current);
+EXPORT_SYMBOL_GPL(tv_ext_read_guest);
+EXPORT_SYMBOL_GPL(tv_ext_write_guest);
+EXPORT_SYMBOL_GPL(tv_ext_gva_to_gpa);
+EXPORT_SYMBOL_GPL(tv_ext_inject_software);
+EXPORT_SYMBOL_GPL(tv_ext_inject_interrupt);
+EXPORT_SYMBOL_GPL(tv_ext_defer);
 EXPORT_SYMBOL_GPL(tv_ext_cpu_data);
 EXPORT_SYMBOL_GPL(tv_ext_guest_cpl);
 EXPORT_SYMBOL_GPL(tv_ext_guest_cr);

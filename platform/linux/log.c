@@ -178,6 +178,8 @@ static int tv_log_thread(void *arg)
 {
 	while (!kthread_should_stop()) {
 		tv_linux_log_drain();
+		/* Extensions' work deferred from VMX root runs here too. */
+		tv_linux_ext_run_deferred();
 		schedule_timeout_interruptible(msecs_to_jiffies(50));
 	}
 	tv_linux_log_drain();

@@ -16,6 +16,7 @@
 #include "core/types.h"
 #include "core/vmm.h"
 #include "core/platform.h"
+#include "core/ext.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
 #include "tv_linux.h"
@@ -124,6 +125,28 @@ MODULE_PARM_DESC(test_intercept_msr, "test builds: intercept RDMSR of this MSR")
 static bool test_unhandled_exit;
 module_param(test_unhandled_exit, bool, 0444);
 MODULE_PARM_DESC(test_unhandled_exit, "test builds: exit on HLT/MWAIT and stop the machine");
+
+/* Test builds: some of the pages thinvisor keeps from the guest (the
+ * self-protection test reads and writes them). */
+static int test_protected_get(char *buf, const struct kernel_param *kp)
+{
+	u64 pa[8];
+	unsigned int n, i;
+	int len = 0;
+
+	mutex_lock(&tv_linux_lock);
+	n = tv_ext_core_protected(pa, ARRAY_SIZE(pa));
+	mutex_unlock(&tv_linux_lock);
+	for (i = 0; i < n; i++)
+		len += sysfs_emit_at(buf, len, "%s0x%llx", i ? " " : "", pa[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+static const struct kernel_param_ops test_protected_ops = {
+	.get = test_protected_get,
+};
+module_param_cb(test_protected, &test_protected_ops, NULL, 0400);
+MODULE_PARM_DESC(test_protected, "test builds: physical addresses of pages the guest cannot reach");
 #else
 static const bool test_keep_offline;
 static const uint test_intercept_msr;
@@ -138,6 +161,12 @@ static bool triple_fault_panic;
 module_param(triple_fault_panic, bool, 0444);
 MODULE_PARM_DESC(triple_fault_panic,
 		 "debug: on a guest triple fault dump the guest state and panic instead of resetting");
+
+/* Statistics with the TSC cycles of every exit, not only the counts. */
+static bool stat_cycles;
+module_param(stat_cycles, bool, 0444);
+MODULE_PARM_DESC(stat_cycles,
+		 "time every exit in the statistics (slower exits: two RDTSCs each, no fast path)");
 
 static int tv_cpu_offline(unsigned int cpu)
 {
@@ -241,6 +270,7 @@ static int __init thinvisor_init(void)
 		goto err_guard;
 	}
 	tv_vmm_set_triple_fault_panic(triple_fault_panic);
+	tv_vmm_set_stat_cycles(stat_cycles);
 	ret = tv_linux_errno(tv_vmm_init());
 	if (ret)
 		goto err_log;

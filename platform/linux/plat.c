@@ -30,6 +30,11 @@ void *tv_plat_alloc_pages(size_t npages)
 	return alloc_pages_exact(npages << PAGE_SHIFT, GFP_KERNEL | __GFP_ZERO);
 }
 
+void *tv_plat_alloc_pages_uninit(size_t npages)
+{
+	return alloc_pages_exact(npages << PAGE_SHIFT, GFP_KERNEL);
+}
+
 void tv_plat_free_pages(void *va, size_t npages)
 {
 	free_pages_exact(va, npages << PAGE_SHIFT);

@@ -29,5 +29,7 @@ ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock);
 int tv_linux_kvm_guard_start(void);
 void tv_linux_kvm_guard_stop(void);
 int tv_linux_kvm_check(void);
+/* platform/linux/ext.c: from the log thread, every wake-up. */
+void tv_linux_ext_run_deferred(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "tv_win.h"
 #include "core/platform.h"
 #include "core/log.h"
+#include "core/ext.h"
 #include "core/vmm.h"
 #include "arch/x86/cpu.h"
 #include "route.h"
@@ -215,6 +216,8 @@ static VOID NTAPI log_thread(PVOID ctx)
 		st = KeWaitForSingleObject(&g_log.stop, Executive, KernelMode,
 					   FALSE, &period);
 		drain();
+		/* Extensions' work deferred from VMX root. */
+		tv_ext_core_run_deferred();
 	} while (st == STATUS_TIMEOUT);
 	PsTerminateSystemThread(STATUS_SUCCESS);
 }

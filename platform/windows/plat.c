@@ -15,7 +15,7 @@ ULONG tv_win_fail_step;
 #endif
 u64 tv_win_host_cr3;
 
-void *tv_plat_alloc_pages(size_t npages)
+static void *alloc_pages_nx(size_t npages)
 {
 	PHYSICAL_ADDRESS low, high, boundary;
 	SIZE_T bytes = npages << TV_PAGE_SHIFT;
@@ -30,9 +30,21 @@ void *tv_plat_alloc_pages(size_t npages)
 	boundary.QuadPart = 0;
 	va = MmAllocateContiguousNodeMemory(bytes, low, high, boundary,
 					    PAGE_READWRITE, MM_ANY_NODE_OK);
-	if (va)
-		memset(va, 0, bytes);
 	return va;
+}
+
+void *tv_plat_alloc_pages(size_t npages)
+{
+	void *va = alloc_pages_nx(npages);
+
+	if (va)
+		memset(va, 0, npages << TV_PAGE_SHIFT);
+	return va;
+}
+
+void *tv_plat_alloc_pages_uninit(size_t npages)
+{
+	return alloc_pages_nx(npages);
 }
 
 void tv_plat_free_pages(void *va, size_t npages)

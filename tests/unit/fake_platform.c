@@ -38,6 +38,16 @@ void *tv_plat_alloc_pages(size_t npages)
 	return p;
 }
 
+/* Garbage, so that a test relying on zeroes from it fails. */
+void *tv_plat_alloc_pages_uninit(size_t npages)
+{
+	void *p = tv_plat_alloc_pages(npages);
+
+	if (p)
+		memset(p, 0xa5, npages * TV_PAGE_SIZE);
+	return p;
+}
+
 void tv_plat_free_pages(void *va, size_t npages)
 {
 	if (!va)

@@ -489,11 +489,108 @@ static void cet_needs_wp(void **state)
 	assert_false(tv_cr_write_breaks_cet(4, 0x3506f0, 0x80000033));
 }
 
+/*
+ * The exit stub answers the leaves tv_cpuid_leaf_native() accepts with the
+ * bare CPUID, never calling tv_cpuid_shape(): for each of them shaping
+ * must change nothing, whatever the subleaf, registers and CR4.  Fails as
+ * soon as someone shapes another leaf without taking it off the fast path.
+ */
+static void cpuid_fast_path_leaves_are_never_shaped(void **state)
+{
+	static const u32 leaves[] = {
+		0, 2, 3, 4, 5, 6, 8, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x1f,
+		0x3fffffff, 0x40000100, 0x4fffffff, 0x80000000, 0x80000001,
+		0x80000008, 0xffffffff,
+	};
+	static const u64 cr4s[] = { 0, ~0ULL, CR4_OSXSAVE, TV_CR4_PKE };
+	unsigned int i, j, k;
+	u32 x = 0x12345678;
+
+	for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		assert_true(tv_cpuid_leaf_native(leaves[i]));
+		for (j = 0; j < 4; j++)
+			for (k = 0; k < 64; k++) {
+				struct tv_cpuid r, before;
+
+				x = x * 1103515245 + 12345;
+				r.eax = x;
+				r.ebx = ~x;
+				r.ecx = x ^ 0x5a5a5a5a;
+				r.edx = x * 7;
+				before = r;
+				tv_cpuid_shape(leaves[i], k, cr4s[j], &r);
+				assert_memory_equal(&r, &before, sizeof(r));
+			}
+	}
+}
+
+/* ... and every leaf that is shaped stays off it: 1, 7 and ours. */
+static void cpuid_shaped_leaves_take_the_c_handler(void **state)
+{
+	u32 leaf;
+
+	assert_false(tv_cpuid_leaf_native(1));
+	assert_false(tv_cpuid_leaf_native(7));
+	for (leaf = TV_CPUID_HV_BASE; leaf <= TV_CPUID_HV_LAST; leaf++)
+		assert_false(tv_cpuid_leaf_native(leaf));
+	assert_true(tv_cpuid_leaf_native(TV_CPUID_HV_BASE - 1));
+	assert_true(tv_cpuid_leaf_native(TV_CPUID_HV_LAST + 1));
+}
+
+/* The fast paths complete an instruction only when that is moving RIP. */
+static void fast_completion_only_without_shadow_rf_or_tf(void **state)
+{
+	assert_true(tv_exit_completes_plainly(0, RFLAGS_FIXED));
+	/* IF, NMI blocking and the other RFLAGS bits change nothing. */
+	assert_true(tv_exit_completes_plainly(INTERRUPTIBILITY_NMI,
+					      RFLAGS_FIXED | TV_BIT(9) |
+					      TV_BIT(17) | TV_BIT(21)));
+	assert_false(tv_exit_completes_plainly(INTERRUPTIBILITY_STI, 2));
+	assert_false(tv_exit_completes_plainly(INTERRUPTIBILITY_MOV_SS, 2));
+	assert_false(tv_exit_completes_plainly(0, RFLAGS_FIXED | RFLAGS_RF));
+	assert_false(tv_exit_completes_plainly(0, RFLAGS_FIXED | RFLAGS_TF));
+	/* The stub's literals (arch/x86/vmx_stub.S) are these masks. */
+	assert_int_equal(TV_FAST_INTR_BLOCKING, 3);
+	assert_int_equal(TV_FAST_RFLAGS_BITS, 0x10100);
+}
+
+/*
+ * The exit stub's MSR fast path does the bare RDMSR/WRMSR for the MSRs
+ * tv_msr_exit_plain() accepts: exactly those handle_msr() would pass to
+ * the hardware unguarded, with no VMCS field in between.  Checked over
+ * both bitmap ranges and around them.
+ */
+static void msr_fast_path_is_exactly_plain_passthrough(void **state)
+{
+	static const u32 bases[] = { 0, 0xc0000000, 0x40000000, 0xc0010000 };
+	unsigned int b;
+	u32 msr;
+
+	for (b = 0; b < 4; b++)
+		for (msr = bases[b]; msr < bases[b] + 0x2100; msr++) {
+			bool plain =
+				tv_msr_exit_action(msr, false) == TV_MSR_PASSTHROUGH &&
+				tv_msr_exit_action(msr, true) == TV_MSR_PASSTHROUGH &&
+				tv_msr_guest_field(msr) == 0;
+
+			if (tv_msr_exit_plain(msr) != plain)
+				fail_msg("MSR 0x%x: fast path %d, handle_msr plain %d",
+					 msr, tv_msr_exit_plain(msr), plain);
+		}
+	assert_true(tv_msr_exit_plain(0x10));	/* IA32_TSC */
+	assert_false(tv_msr_exit_plain(MSR_IA32_EFER));
+	assert_false(tv_msr_exit_plain(0xffffffff));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cet_needs_wp),
 		cmocka_unit_test(cpuid_leaf1_hides_vmx_and_shows_hypervisor),
+		cmocka_unit_test(cpuid_fast_path_leaves_are_never_shaped),
+		cmocka_unit_test(cpuid_shaped_leaves_take_the_c_handler),
+		cmocka_unit_test(fast_completion_only_without_shadow_rf_or_tf),
+		cmocka_unit_test(msr_fast_path_is_exactly_plain_passthrough),
 		cmocka_unit_test(cpuid_os_bits_follow_guest_cr4),
 		cmocka_unit_test(cpuid_hypervisor_leaves),
 		cmocka_unit_test(cpuid_other_leaves_untouched),

@@ -91,17 +91,20 @@ static void registration_rules(void **state)
 static void percpu_data_is_zeroed_and_freed(void **state)
 {
 	struct tv_ext e = EXT("pc");
+	long base;
 
 	e.percpu_size = 24;
 	assert_int_equal(tv_ext_core_attach(&e), TV_OK);
+	/* The registry's own tables stay until tv_ext_core_fini(). */
+	base = fake.zallocs_live - 1 - 2;
 	assert_non_null(tv_ext_g.slot[e.slot].percpu[1]);
 	assert_int_equal(((char *)tv_ext_g.slot[e.slot].percpu[1])[23], 0);
 	tv_ext_core_detach(&e);
-	assert_int_equal(fake.zallocs_live, 0);
+	assert_int_equal(fake.zallocs_live, base);
 	/* Allocation failure midway frees what was allocated. */
 	fake.fail_after = 1;
 	assert_int_equal(tv_ext_core_attach(&e), TV_ERR_NO_MEMORY);
-	assert_int_equal(fake.zallocs_live, 0);
+	assert_int_equal(fake.zallocs_live, base);
 }
 
 static void inactive_extensions_ask_nothing(void **state)
