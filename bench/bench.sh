@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The guest side of `make bench`, all in one boot: every workload natively
 # twice (the second pass against the first is the noise floor), then under
 # thinvisor; TSC ticks (one per emulated instruction under Bochs).  Every
@@ -7,6 +8,7 @@
 # Then thinvisor once more with stat_cycles=1, for the handler-only cycles
 # of the general path.  Prints the tables as "BENCH-TABLE |...|" lines,
 # which the host collects into build/bench/.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -105,5 +107,8 @@ echo "BENCH-TABLE | ticks to give every CPU back (median, range) | $unload ($unl
 [ -n "$load" ] && echo "BENCH-TABLE | ticks to virtualize, per CPU (median) | $((load / ncpu)) |"
 [ -n "$unload" ] && echo "BENCH-TABLE | ticks to give back, per CPU (median) | $((unload / ncpu)) |"
 echo "BENCH-TABLE | VMM memory | $mem |"
-[ -n "$load" ] && [ -n "$unload" ] && [ -s /tmp/virt.txt ] &&
-	tv_pass bench "table printed" || tv_fail bench "missing figures"
+if [ -n "$load" ] && [ -n "$unload" ] && [ -s /tmp/virt.txt ]; then
+	tv_pass bench "table printed"
+else
+	tv_fail bench "missing figures"
+fi

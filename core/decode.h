@@ -85,7 +85,8 @@ struct tv_segment {
 	u64 base;
 	u32 limit;		/* byte granular, as the VMCS holds it */
 	u32 ar;			/* type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,
-				 * D/B 14, G 15, unusable 16 */
+				 * D/B 14, G 15, unusable 16
+				 */
 };
 
 #define TV_AR_UNUSABLE TV_BIT(16)

@@ -8,6 +8,7 @@
 #include "core/vmm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmcs.h"
+#include "arch/x86/vmx.h"
 
 static const struct {
 	u32 field;
@@ -63,10 +64,14 @@ TV_VMX_ROOT void tv_dump_guest_state(struct tv_vcpu *v, const char *why)
 	const struct tv_regs *r = &tv_stack_top(v)->regs;
 	char line[TV_LOG_TEXT - 8];
 	unsigned int i, len = 0;
+	const char *name = NULL;
 	u64 val;
 
 	tv_vmm_log(TV_LOG_ERR, "CPU %u: %s after %llu exits; guest state:\n",
 		   v->cpu, why, v->exits);
+	if (!tv_vmread_safe(VMCS_EXIT_REASON, &val))
+		name = tv_exit_reason_name(TV_EXIT_BASIC(val));
+	tv_vmm_log(TV_LOG_ERR, " last exit: %s\n", name ? name : "unnamed");
 	for (i = 0; i < TV_ARRAY_SIZE(dump_fields); i++) {
 		if (tv_vmread_safe(dump_fields[i].field, &val))
 			continue;

@@ -213,7 +213,7 @@ TV_VMX_ROOT enum tv_getsec_action tv_getsec_action(u32 leaf, unsigned int cpl,
 TV_VMX_ROOT enum tv_entry_fail_action tv_entry_fail_action(u32 exit_reason,
 					       bool launched)
 {
-	if (EXIT_REASON_BASIC(exit_reason) == EXIT_REASON_MACHINE_CHECK)
+	if (TV_EXIT_BASIC(exit_reason) == TV_EXIT_MACHINE_CHECK)
 		return TV_ENTRY_FAIL_MCE;
 	if (!launched)
 		return TV_ENTRY_FAIL_REPORT;

@@ -657,7 +657,7 @@ TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
 	if (ret) {
 		tv_vmm_log(TV_LOG_ERR,
 			   "CPU %u: EPT %s at GPA 0x%llx: cannot map it (%s)\n",
-			   cpu, reason == EXIT_REASON_EPT_MISCONFIG ?
+			   cpu, reason == TV_EXIT_EPT_MISCONFIG ?
 			   "misconfiguration" : "violation", gpa,
 			   ret == TV_ERR_NO_MEMORY ? "no spare table left" :
 			   "not an identity-map fault");
@@ -669,7 +669,7 @@ TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
 	 * makes (restricted pages are core/ext.c's, before this).  Only the
 	 * first is ours to resume.
 	 */
-	if (!cur.mapped && (reason == EXIT_REASON_EPT_MISCONFIG ||
+	if (!cur.mapped && (reason == TV_EXIT_EPT_MISCONFIG ||
 			    (cur.entry & EPT_RWX) != EPT_RWX))
 		return TV_ERR_INVALID;
 	if (cur.mapped)
@@ -689,7 +689,7 @@ TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
 				   tv_vmread(VMCS_IDT_VECTORING_ERROR));
 		tv_vmwrite(VMCS_ENTRY_INSTR_LEN,
 			   tv_vmread(VMCS_EXIT_INSTR_LEN));
-	} else if (reason == EXIT_REASON_EPT_VIOLATION &&
+	} else if (reason == TV_EXIT_EPT_VIOLATION &&
 		   (tv_vmread(VMCS_EXIT_QUALIFICATION) &
 		    EPT_QUAL_NMI_UNBLOCKING)) {
 		tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
@@ -906,7 +906,7 @@ int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src)
 	return ret;
 }
 
-void tv_ept_for_each_table(const struct tv_ept *ept,
+void tv_ept_visit_tables(const struct tv_ept *ept,
 			   void (*fn)(u64 pa, void *arg), void *arg)
 {
 	u32 i, n;

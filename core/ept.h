@@ -235,7 +235,7 @@ int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
  * copy and is mapped on demand when used.  tv_ept_clone() does both.
  * Free a view with tv_ept_free().
  *
- * tv_ept_for_each_table(): call @fn with the physical address of every
+ * tv_ept_visit_tables(): call @fn with the physical address of every
  * table page, spares included.  Context: sleepable (pages VMX root takes
  * meanwhile are spares already listed).
  */
@@ -248,7 +248,7 @@ bool tv_ept_rights_allowed(u64 cap, u64 rwx);
 int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src);
 void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src);
 int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src);
-void tv_ept_for_each_table(const struct tv_ept *ept,
+void tv_ept_visit_tables(const struct tv_ept *ept,
 			   void (*fn)(u64 pa, void *arg), void *arg);
 
 /*

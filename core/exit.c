@@ -20,7 +20,8 @@ static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
 	struct tv_cpuid r;
 	u32 leaf = (u32)regs->rax, subleaf = (u32)regs->rcx;
 	/* Only leaves 1 and 7 reflect CR4 (OSXSAVE, OSPKE); spare the rest
-	 * the VMREAD. */
+	 * the VMREAD.
+	 */
 	u64 cr4 = (leaf == 1 || leaf == 7) ? tv_vmread(VMCS_GUEST_CR4) : 0;
 
 	tv_cpuid(leaf, subleaf, &r);
@@ -135,7 +136,7 @@ static TV_VMX_ROOT enum tv_ext_reply cr_event(struct tv_vcpu *v,
 {
 	enum tv_ext_reply r;
 
-	if (tv_likely(!tv_ext_wants_exit(v, EXIT_REASON_CR_ACCESS)))
+	if (tv_likely(!tv_ext_wants_exit(v, TV_EXIT_CR_ACCESS)))
 		return TV_EXT_CONTINUE;
 	*ev = (struct tv_ext_event){
 		.type = write ? TV_EV_CR_WRITE : TV_EV_CR_READ,
@@ -177,7 +178,8 @@ static TV_VMX_ROOT int mov_to_cr(struct tv_vcpu *v, struct tv_regs *regs,
 		return write_cr(v, (int)cr, val);
 	case 3:
 		/* CR3-load exiting: forced on CPUs without TRUE MSRs, or an
-		 * extension's.  No-flush bit 63 is honoured conservatively. */
+		 * extension's.  No-flush bit 63 is honoured conservatively.
+		 */
 		tv_vmwrite(VMCS_GUEST_CR3, val & ~TV_BIT(63));
 		tv_invvpid(tv_invvpid_type(&v->shared->caps,
 					   INVVPID_SINGLE_CONTEXT_GLOBALS),
@@ -261,7 +263,7 @@ static TV_VMX_ROOT int handle_xsetbv(struct tv_vcpu *v, struct tv_regs *regs)
 		inject_gp();
 		return RESUME;
 	}
-	if (tv_unlikely(tv_ext_wants_exit(v, EXIT_REASON_XSETBV))) {
+	if (tv_unlikely(tv_ext_wants_exit(v, TV_EXIT_XSETBV))) {
 		struct tv_ext_event ev = {
 			.type = TV_EV_XSETBV,
 			.instr_len = (u32)tv_vmread(VMCS_EXIT_INSTR_LEN),
@@ -354,8 +356,8 @@ static TV_VMX_ROOT int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 
 	/* Numbers extensions own, with the CPL each allows. */
 	if (regs->rax >= TV_HC_EXT_FIRST && regs->rax <= TV_HC_EXT_LAST &&
-	    tv_ext_wants_exit(v, EXIT_REASON_VMCALL))
-		return tv_exit_ext(v, regs, EXIT_REASON_VMCALL);
+	    tv_ext_wants_exit(v, TV_EXIT_VMCALL))
+		return tv_exit_ext(v, regs, TV_EXIT_VMCALL);
 	if (guest_cpl() != 0) {
 		inject_ud();
 		return RESUME;
@@ -493,7 +495,8 @@ static TV_VMX_ROOT int handle_entry_failure(struct tv_vcpu *v,
 	case TV_ENTRY_FAIL_MCE:
 		/* A machine check during VM entry: the OS's handler takes it,
 		 * in the guest, as it would have without us (KVM hands it to
-		 * the host's handler likewise). */
+		 * the host's handler likewise).
+		 */
 		v->pending_mces++;
 		tv_vmm_log(TV_LOG_ERR,
 			   "CPU %u: machine check during VM entry: handed to the OS\n",
@@ -544,19 +547,19 @@ static TV_VMX_ROOT int ept_fault(struct tv_vcpu *v, u32 reason)
 static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 				u32 reason)
 {
-	u32 basic = EXIT_REASON_BASIC(reason);
+	u32 basic = TV_EXIT_BASIC(reason);
 
 	/* The exit the guest takes most, ahead of the general dispatch. */
-	if (tv_likely(reason == EXIT_REASON_CPUID) &&
-	    tv_likely(!tv_ext_wants_exit(v, EXIT_REASON_CPUID)))
+	if (tv_likely(reason == TV_EXIT_CPUID) &&
+	    tv_likely(!tv_ext_wants_exit(v, TV_EXIT_CPUID)))
 		return handle_cpuid(regs);
-	if (tv_unlikely(reason & EXIT_REASON_ENTRY_FAILURE))
+	if (tv_unlikely(reason & TV_EXIT_ENTRY_FAILURE))
 		return handle_entry_failure(v, regs, reason);
 	/* Exits an extension asked for (VMCALL and CR: their handlers). */
 	if (tv_unlikely(tv_ext_wants_exit(v, basic)) &&
-	    basic != EXIT_REASON_VMCALL && basic != EXIT_REASON_CR_ACCESS &&
-	    basic != EXIT_REASON_XSETBV && basic != EXIT_REASON_MTF &&
-	    basic != EXIT_REASON_EPT_VIOLATION) {
+	    basic != TV_EXIT_VMCALL && basic != TV_EXIT_CR_ACCESS &&
+	    basic != TV_EXIT_XSETBV && basic != TV_EXIT_MTF &&
+	    basic != TV_EXIT_EPT_VIOLATION) {
 		int ret = tv_exit_ext(v, regs, basic);
 
 		if (ret >= 0)
@@ -564,58 +567,59 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	}
 
 	switch (basic) {
-	case EXIT_REASON_RDMSR:
+	case TV_EXIT_RDMSR:
 		return handle_msr(regs, false);
-	case EXIT_REASON_WRMSR:
+	case TV_EXIT_WRMSR:
 		return handle_msr(regs, true);
-	case EXIT_REASON_CR_ACCESS:
+	case TV_EXIT_CR_ACCESS:
 		return handle_cr_access(v, regs);
-	case EXIT_REASON_XSETBV:
+	case TV_EXIT_XSETBV:
 		return handle_xsetbv(v, regs);
-	case EXIT_REASON_INVD:
+	case TV_EXIT_INVD:
 		/* Write back rather than discard: never lose the OS's data. */
 		asm volatile("wbinvd" : : : "memory");
 		skip_instruction();
 		return RESUME;
-	case EXIT_REASON_VMCALL:
+	case TV_EXIT_VMCALL:
 		return handle_vmcall(v, regs);
-	case EXIT_REASON_VMCLEAR:
-	case EXIT_REASON_VMLAUNCH:
-	case EXIT_REASON_VMPTRLD:
-	case EXIT_REASON_VMPTRST:
-	case EXIT_REASON_VMREAD:
-	case EXIT_REASON_VMRESUME:
-	case EXIT_REASON_VMWRITE:
-	case EXIT_REASON_VMXOFF:
-	case EXIT_REASON_VMXON:
-	case EXIT_REASON_INVEPT:
-	case EXIT_REASON_INVVPID:
-	case EXIT_REASON_VMFUNC:
+	case TV_EXIT_VMCLEAR:
+	case TV_EXIT_VMLAUNCH:
+	case TV_EXIT_VMPTRLD:
+	case TV_EXIT_VMPTRST:
+	case TV_EXIT_VMREAD:
+	case TV_EXIT_VMRESUME:
+	case TV_EXIT_VMWRITE:
+	case TV_EXIT_VMXOFF:
+	case TV_EXIT_VMXON:
+	case TV_EXIT_INVEPT:
+	case TV_EXIT_INVVPID:
+	case TV_EXIT_VMFUNC:
 		/* VMX is hidden from the guest: as on a CPU without it. */
 		inject_ud();
 		return RESUME;
-	case EXIT_REASON_GETSEC:
+	case TV_EXIT_GETSEC:
 		return handle_getsec(regs);
-	case EXIT_REASON_INTERRUPT_WINDOW:
+	case TV_EXIT_INTERRUPT_WINDOW:
 		return tv_ext_interrupt_window(v);
-	case EXIT_REASON_MTF:
+	case TV_EXIT_MTF:
 		/* An extension's single step or native step; or armed to find
-		 * an event window (tv_root_events_hand_on after this). */
+		 * an event window (tv_root_events_hand_on after this).
+		 */
 		if (v->native_step || v->ext_single_step)
 			return tv_exit_ext(v, regs, basic);
 		return RESUME;
-	case EXIT_REASON_INIT:
+	case TV_EXIT_INIT:
 		return handle_init(v, regs);
-	case EXIT_REASON_SIPI:
+	case TV_EXIT_SIPI:
 		return handle_sipi(v);
-	case EXIT_REASON_TRIPLE_FAULT:
+	case TV_EXIT_TRIPLE_FAULT:
 		return handle_triple_fault(v);
-	case EXIT_REASON_EPT_VIOLATION:
+	case TV_EXIT_EPT_VIOLATION:
 		/* thinvisor's own pages, then what extensions asked for. */
 		if (tv_exit_ext(v, regs, basic) >= 0)
 			return RESUME;
 		fallthrough;
-	case EXIT_REASON_EPT_MISCONFIG:
+	case TV_EXIT_EPT_MISCONFIG:
 		/* An address no range listed at load: mapped now (core/ept.h). */
 		if (ept_fault(v, basic) == TV_OK)
 			return RESUME;
@@ -642,7 +646,7 @@ TV_VMX_ROOT int tv_vmexit_handler(struct tv_regs *regs)
 	struct tv_vcpu *v = top->vcpu;
 	u64 t0 = tv_unlikely(v->stat_cycles) ? tv_rdtsc() : 0;
 	u32 reason = (u32)tv_vmread(VMCS_EXIT_REASON);
-	u32 slot = EXIT_REASON_BASIC(reason);
+	u32 slot = TV_EXIT_BASIC(reason);
 	int ret;
 
 	if (slot >= TV_STAT_REASONS)

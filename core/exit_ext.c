@@ -357,12 +357,12 @@ static TV_VMX_ROOT int ext_descriptor(struct tv_vcpu *v, struct tv_regs *regs,
 	u32 identity = (info >> 28) & 3;
 
 	event_init(&ev, TV_EV_DESCRIPTOR);
-	ev.descriptor.insn = (basic == EXIT_REASON_GDTR_IDTR ? TV_DESC_SGDT :
+	ev.descriptor.insn = (basic == TV_EXIT_GDTR_IDTR ? TV_DESC_SGDT :
 			      TV_DESC_SLDT) + identity;
 	rep = tv_ext_deliver(v, regs, &ev);
 	if (rep != TV_EXT_CONTINUE)
 		return tv_ext_finish(&ev, rep);
-	switch (tv_desc_exit(regs, basic == EXIT_REASON_LDTR_TR,
+	switch (tv_desc_exit(regs, basic == TV_EXIT_LDTR_TR,
 			     v->shared->features.phys_bits, &f)) {
 	case TV_DESC_DONE:
 		skip_instruction();
@@ -574,7 +574,7 @@ static TV_VMX_ROOT int ext_page_access(struct tv_vcpu *v, struct tv_regs *regs)
 	ev.page.gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
 	if (tv_ext_is_protected(ev.page.gpa))
 		return refuse_vmm_page(v, ev.page.gpa, qual);
-	if (!tv_ext_wants_exit(v, EXIT_REASON_EPT_VIOLATION))
+	if (!tv_ext_wants_exit(v, TV_EXIT_EPT_VIOLATION))
 		return -1;
 	ev.page.gla_valid = (qual >> 7) & 1;
 	if (ev.page.gla_valid)
@@ -633,32 +633,32 @@ static TV_VMX_ROOT int ext_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 TV_VMX_ROOT int tv_exit_ext(struct tv_vcpu *v, struct tv_regs *regs, u32 basic)
 {
 	switch (basic) {
-	case EXIT_REASON_CPUID:
+	case TV_EXIT_CPUID:
 		return ext_cpuid(v, regs);
-	case EXIT_REASON_RDMSR:
+	case TV_EXIT_RDMSR:
 		return ext_msr(v, regs, false);
-	case EXIT_REASON_WRMSR:
+	case TV_EXIT_WRMSR:
 		return ext_msr(v, regs, true);
-	case EXIT_REASON_DR_ACCESS:
+	case TV_EXIT_DR_ACCESS:
 		return ext_dr(v, regs);
-	case EXIT_REASON_IO_INSTRUCTION:
+	case TV_EXIT_IO_INSTRUCTION:
 		return ext_io(v, regs);
-	case EXIT_REASON_GDTR_IDTR:
-	case EXIT_REASON_LDTR_TR:
+	case TV_EXIT_GDTR_IDTR:
+	case TV_EXIT_LDTR_TR:
 		return ext_descriptor(v, regs, basic);
-	case EXIT_REASON_INVLPG:
+	case TV_EXIT_INVLPG:
 		return ext_invlpg(v, regs);
-	case EXIT_REASON_RDTSC:
+	case TV_EXIT_RDTSC:
 		return ext_rdtsc(v, regs, false);
-	case EXIT_REASON_RDTSCP:
+	case TV_EXIT_RDTSCP:
 		return ext_rdtsc(v, regs, true);
-	case EXIT_REASON_EXCEPTION_NMI:
+	case TV_EXIT_EXCEPTION_NMI:
 		return ext_exception(v, regs);
-	case EXIT_REASON_EPT_VIOLATION:
+	case TV_EXIT_EPT_VIOLATION:
 		return ext_page_access(v, regs);
-	case EXIT_REASON_MTF:
+	case TV_EXIT_MTF:
 		return ext_mtf(v, regs);
-	case EXIT_REASON_VMCALL:
+	case TV_EXIT_VMCALL:
 		return ext_vmcall(v, regs);
 	default:
 		return -1;

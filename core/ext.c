@@ -36,49 +36,49 @@ static void exits_of_event(u64 *exits, enum tv_ext_event_type type)
 {
 	switch (type) {
 	case TV_EV_CPUID:
-		set_bit64(exits, EXIT_REASON_CPUID);
+		set_bit64(exits, TV_EXIT_CPUID);
 		break;
 	case TV_EV_MSR_READ:
-		set_bit64(exits, EXIT_REASON_RDMSR);
+		set_bit64(exits, TV_EXIT_RDMSR);
 		break;
 	case TV_EV_MSR_WRITE:
-		set_bit64(exits, EXIT_REASON_WRMSR);
+		set_bit64(exits, TV_EXIT_WRMSR);
 		break;
 	case TV_EV_CR_WRITE:
 	case TV_EV_CR_READ:
-		set_bit64(exits, EXIT_REASON_CR_ACCESS);
+		set_bit64(exits, TV_EXIT_CR_ACCESS);
 		break;
 	case TV_EV_DR_ACCESS:
-		set_bit64(exits, EXIT_REASON_DR_ACCESS);
+		set_bit64(exits, TV_EXIT_DR_ACCESS);
 		break;
 	case TV_EV_IO:
-		set_bit64(exits, EXIT_REASON_IO_INSTRUCTION);
+		set_bit64(exits, TV_EXIT_IO_INSTRUCTION);
 		break;
 	case TV_EV_DESCRIPTOR:
-		set_bit64(exits, EXIT_REASON_GDTR_IDTR);
-		set_bit64(exits, EXIT_REASON_LDTR_TR);
+		set_bit64(exits, TV_EXIT_GDTR_IDTR);
+		set_bit64(exits, TV_EXIT_LDTR_TR);
 		break;
 	case TV_EV_XSETBV:
-		set_bit64(exits, EXIT_REASON_XSETBV);
+		set_bit64(exits, TV_EXIT_XSETBV);
 		break;
 	case TV_EV_INVLPG:
-		set_bit64(exits, EXIT_REASON_INVLPG);
+		set_bit64(exits, TV_EXIT_INVLPG);
 		break;
 	case TV_EV_RDTSC:
-		set_bit64(exits, EXIT_REASON_RDTSC);
-		set_bit64(exits, EXIT_REASON_RDTSCP);
+		set_bit64(exits, TV_EXIT_RDTSC);
+		set_bit64(exits, TV_EXIT_RDTSCP);
 		break;
 	case TV_EV_EXCEPTION:
-		set_bit64(exits, EXIT_REASON_EXCEPTION_NMI);
+		set_bit64(exits, TV_EXIT_EXCEPTION_NMI);
 		break;
 	case TV_EV_VMCALL:
-		set_bit64(exits, EXIT_REASON_VMCALL);
+		set_bit64(exits, TV_EXIT_VMCALL);
 		break;
 	case TV_EV_PAGE_ACCESS:
-		set_bit64(exits, EXIT_REASON_EPT_VIOLATION);
+		set_bit64(exits, TV_EXIT_EPT_VIOLATION);
 		break;
 	case TV_EV_MTF:
-		set_bit64(exits, EXIT_REASON_MTF);
+		set_bit64(exits, TV_EXIT_MTF);
 		break;
 	default:
 		break;
@@ -132,9 +132,9 @@ static void recompute(void)
 				exits_of_event(exits, t);
 		for (t = 0; t < s->nmsrs; t++) {
 			if (s->msr_rw[t] & 1)
-				set_bit64(exits, EXIT_REASON_RDMSR);
+				set_bit64(exits, TV_EXIT_RDMSR);
 			if (s->msr_rw[t] & 2)
-				set_bit64(exits, EXIT_REASON_WRMSR);
+				set_bit64(exits, TV_EXIT_WRMSR);
 		}
 		if (s->cr_write & TV_BIT(3))
 			proc |= PROC_CR3_LOAD_EXITING;
@@ -1037,7 +1037,7 @@ void tv_ext_core_view_destroy(struct tv_ext *ext, int view)
 	/* No CPU runs in it: its tables are the host's again. */
 	op.ept = vw->ept;
 	*vw = (struct tv_ext_view){ 0 };
-	tv_ept_for_each_table(op.ept, unprotect_table, NULL);
+	tv_ept_visit_tables(op.ept, unprotect_table, NULL);
 	flush_everywhere();
 	tv_ept_free(op.ept);
 }
@@ -1154,7 +1154,7 @@ int tv_ext_core_protect_tables(void)
 	do {
 		l = (struct table_list){ NULL, 0, 0, 0 };
 		for (v = 0; v < TV_EXT_MAX_VIEWS; v++)
-			tv_ept_for_each_table(view_ept_any(v),
+			tv_ept_visit_tables(view_ept_any(v),
 					      collect_unprotected, &l);
 		ret = l.err;
 		if (!ret && l.n)

@@ -151,7 +151,8 @@ void tv_ext_core_fini(void);
 
 /* core/ext_root.c: VMX root, on the vCPU's own CPU. */
 /* Write the controls this CPU runs with: the core's, the extensions',
- * and the single steps in progress. */
+ * and the single steps in progress.
+ */
 void tv_ext_write_controls(struct tv_vcpu *v);
 /* Flush this CPU's EPT-derived translations (every view). */
 void tv_ext_flush_this_cpu(struct tv_vcpu *v);

@@ -36,7 +36,7 @@ static TV_VMX_ROOT unsigned int phys_bits(const struct tv_paging *p)
 	return p->maxphyaddr && p->maxphyaddr <= 52 ? p->maxphyaddr : 52;
 }
 
-static __attribute__((always_inline)) inline bool
+static TV_ALWAYS_INLINE inline bool
 read_entry(tv_read_phys_fn read, void *ctx, u64 pa, unsigned int size,
 	   u64 *val)
 {
@@ -124,7 +124,7 @@ static TV_VMX_ROOT void leaf_at(struct tv_walk *w, u64 base, u64 size, u64 la)
 }
 
 /* 32-bit paging (SDM 4.3): 4-byte entries, 4 MiB pages with CR4.PSE. */
-static __attribute__((always_inline)) inline enum tv_walk_status
+static TV_ALWAYS_INLINE inline enum tv_walk_status
 walk_32(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 {
 	const struct tv_paging *p = s->p;
@@ -140,7 +140,8 @@ walk_32(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 		return fault(s, 0);
 	if ((pde & PTE_PS) && (p->cr4 & CR4_PSE_BIT)) {
 		/* PSE-36: bits 20:13 hold PA 39:32; 21 and those above
-		 * MAXPHYADDR are reserved. */
+		 * MAXPHYADDR are reserved.
+		 */
 		if ((pde & TV_BIT(21)) ||
 		    (m < 40 && (pde & bits(20, m > 32 ? m - 19 : 13))))
 			return fault(s, TV_PF_P | TV_PF_RSVD);
@@ -161,7 +162,7 @@ walk_32(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 }
 
 /* PAE paging (SDM 4.4): four PDPTEs, then 8-byte PDEs and PTEs. */
-static __attribute__((always_inline)) inline enum tv_walk_status
+static TV_ALWAYS_INLINE inline enum tv_walk_status
 walk_pae(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 {
 	const struct tv_paging *p = s->p;
@@ -210,7 +211,7 @@ walk_pae(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 }
 
 /* 4-level and 5-level paging (SDM 4.5). */
-static __attribute__((always_inline)) inline enum tv_walk_status
+static TV_ALWAYS_INLINE inline enum tv_walk_status
 walk_ia32e(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
 {
 	const struct tv_paging *p = s->p;
@@ -255,7 +256,7 @@ walk_ia32e(struct walk_state *s, u64 la, tv_read_phys_fn read, void *ctx)
  * a direct call: platform/windows/root_check.py cannot follow an indirect
  * call, and refuses it.
  */
-static __attribute__((always_inline)) inline enum tv_walk_status
+static TV_ALWAYS_INLINE inline enum tv_walk_status
 walk(const struct tv_paging *p, u64 la, u32 access, tv_read_phys_fn read,
 	void *ctx, struct tv_walk *w)
 {

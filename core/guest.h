@@ -26,7 +26,8 @@ struct tv_paging {
 	u32 pkru;		/* PKRU, read only when CR4.PKE */
 	u8 maxphyaddr;		/* CPUID.80000008H:EAX[7:0]; 0 means 52 */
 	bool no_1g_pages;	/* CPUID.80000001H:EDX[26] clear: PS=1 in
-				 * a PDPTE is reserved */
+				 * a PDPTE is reserved
+				 */
 	/*
 	 * PAE paging only: the four PDPTEs the CPU loaded (with EPT they are
 	 * the VMCS fields GUEST_PDPTE0-3, SDM 26.3.2.4), or NULL to read
@@ -40,7 +41,8 @@ struct tv_paging {
 #define TV_ACC_FETCH	TV_BIT(1)	/* instruction fetch */
 #define TV_ACC_USER	TV_BIT(2)	/* CPL 3 and not implicit */
 #define TV_ACC_IMPLICIT	TV_BIT(3)	/* implicit supervisor access (GDT,
-					 * IDT, TSS...): SMAP ignores AC */
+					 * IDT, TSS...): SMAP ignores AC
+					 */
 #define TV_ACC_AC	TV_BIT(4)	/* RFLAGS.AC at the access */
 
 /* #PF error code bits (SDM Vol. 3A 4.7). */
@@ -104,7 +106,8 @@ enum tv_guest_status {
 	TV_GUEST_FAULT = 1,	/* @f holds the fault the CPU would raise */
 	TV_GUEST_NO_MEMORY = 2,	/* translated, but not to RAM the host maps
 				 * (MMIO): no architectural answer; the
-				 * caller decides */
+				 * caller decides
+				 */
 };
 
 /*

@@ -31,7 +31,8 @@ void tv_guest_paging_load(struct tv_guest_paging *g, unsigned int phys_bits);
 void tv_event_write(const struct tv_event *e);
 
 /* Inject fault @f: CR2 first for a #PF, the error code as the mode
- * allows (tv_event_hw_exception with GUEST_CR0). */
+ * allows (tv_event_hw_exception with GUEST_CR0).
+ */
 void tv_fault_inject(const struct tv_guest_fault *f);
 
 /*

@@ -63,7 +63,8 @@ TV_VMX_ROOT int tv_log_get_level(void)
 	return __atomic_load_n(&g_level, __ATOMIC_RELAXED);
 }
 
-static TV_VMX_ROOT void ring_write(int level, const char *fmt, tv_va_list ap)
+static TV_VMX_ROOT TV_PRINTF(2, 0) void ring_write(int level, const char *fmt,
+						 tv_va_list ap)
 {
 	unsigned int cpu = tv_plat_cpu_index();
 	struct tv_log_ring *r;

@@ -41,8 +41,8 @@ int tv_log_get_level(void);
  * l, ll and z modifiers, a width, and the - and 0 flags.  Always
  * terminates; returns the length it would have had.  Pure.
  */
-int tv_vsnprintf(char *buf, size_t size, const char *fmt, tv_va_list ap);
-int tv_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int tv_vsnprintf(char *buf, size_t size, const char *fmt, tv_va_list ap)
+	TV_PRINTF(3, 0);
+int tv_snprintf(char *buf, size_t size, const char *fmt, ...) TV_PRINTF(3, 4);
 
 #endif

@@ -143,7 +143,7 @@ void tv_plat_after_vmxoff(void);
  * to the lock-free rings of core/log.h, which the host drains from a
  * thread of its own with tv_log_read().
  */
-void tv_plat_vlog(int level, const char *fmt, tv_va_list ap);
+void tv_plat_vlog(int level, const char *fmt, tv_va_list ap) TV_PRINTF(2, 0);
 
 /*
  * Stop the machine with @msg through the host's crash path (Linux panic(),

@@ -27,6 +27,10 @@ struct tv_root_frame {
 	u64 vector, error;
 	u64 rip, cs, rflags, rsp, ss;
 };
+_Static_assert(offsetof(struct tv_root_frame, vector) == TV_STUB_FRAME_VECTOR &&
+	       offsetof(struct tv_root_frame, error) == TV_STUB_FRAME_ERROR &&
+	       offsetof(struct tv_root_frame, rip) == TV_STUB_FRAME_CPU,
+	       "tv_asm_root_common pushes the registers below vector, error code");
 
 void tv_root_idt_build(struct tv_vcpu *v, u16 cs)
 {
@@ -45,7 +49,8 @@ u64 tv_root_idt_base(const struct tv_vcpu *v)
 }
 
 /* The vCPU of the CPU we are on, from its root IDT: no per-CPU data of
- * the host is needed, and none of its segment bases is trusted. */
+ * the host is needed, and none of its segment bases is trusted.
+ */
 TV_VMX_ROOT struct tv_vcpu *tv_root_vcpu(void)
 {
 	struct tv_dtr idt;
@@ -108,7 +113,8 @@ static TV_VMX_ROOT void set_mtf(struct tv_vcpu *v, bool on)
  * rest waits for the next exit.
  */
 /* Move what the root IDT recorded in the stack top to the vCPU's pending
- * counts (and statistics); the stub's check reads only the stack top. */
+ * counts (and statistics); the stub's check reads only the stack top.
+ */
 static TV_VMX_ROOT void take_root_events(struct tv_vcpu *v)
 {
 	u64 ev = __atomic_exchange_n(&tv_stack_top(v)->root_events, 0,

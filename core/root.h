@@ -12,7 +12,8 @@
 /* Vectors VMX root handles: the exceptions; IF is 0 there. */
 #define TV_ROOT_IDT_VECTORS 32
 /* Where the vCPU pointer lives in the root IDT page (gate 255's unused
- * upper half: that gate is not present). */
+ * upper half: that gate is not present).
+ */
 #define TV_ROOT_IDT_VCPU_SLOT (TV_PAGE_SIZE - 8)
 
 /*

@@ -24,6 +24,15 @@ typedef __builtin_va_list tv_va_list;
 #define tv_container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
+/*
+ * The kernel's __printf, __packed and __always_inline, under the core's
+ * own names: its other hosts (Windows, the unit tests) have no
+ * <linux/compiler_attributes.h>.
+ */
+#define TV_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#define TV_PACKED __attribute__((packed))
+#define TV_ALWAYS_INLINE __attribute__((always_inline))
+
 #define tv_likely(x) __builtin_expect(!!(x), 1)
 /* The kernel's own where it has one; the same attribute elsewhere. */
 #ifndef fallthrough

@@ -185,14 +185,15 @@ static int setup_vmcs(struct tv_vcpu *v, u64 shadow_cr4)
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: CPU %u: VMWRITE of field 0x%x failed (VM-instruction error %llu)\n",
 		       v->cpu, w.field,
-		       w.status == 1 ? tv_vmread(VMCS_INSTR_ERROR) : 0ULL);
+		       w.status == TV_VMX_FAIL_VALID ? tv_vmread(VMCS_INSTR_ERROR) : 0ULL);
 		return TV_ERR_VMCS;
 	}
 	return TV_OK;
 }
 
 /* Set the bits VMX operation requires in CR0 and CR4; refuse if that would
- * change what the OS relies on (only CR4.VMXE may change). */
+ * change what the OS relies on (only CR4.VMXE may change).
+ */
 static int enter_vmx_operation(struct tv_vcpu *v)
 {
 	const struct tv_vmx_caps *c = &v->shared->caps;

@@ -7,6 +7,9 @@
 #include "core/caps.h"
 #include "core/emulate.h"
 #include "arch/x86/vmx.h"
+#include "arch/x86/vmcs.h"
+#include "arch/x86/vmx_stub.h"
+#include "arch/x86/cpu.h"
 #include "core/vmm.h"
 
 struct tv_ept;
@@ -16,6 +19,26 @@ struct tv_regs {
 	u64 rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
 };
+
+/*
+ * The stub pushes the registers one by one and finds the RSP slot by its
+ * offset (arch/x86/vmx_stub.h); tv_reg() indexes them by the SDM's
+ * register number.  Both need exactly this order with no padding.
+ */
+#define TV_REGS_SLOT(reg, n)						\
+	_Static_assert(offsetof(struct tv_regs, reg) == (n) * 8,	\
+		       "struct tv_regs: " #reg " is register " #n)
+TV_REGS_SLOT(rax, 0); TV_REGS_SLOT(rcx, 1); TV_REGS_SLOT(rdx, 2);
+TV_REGS_SLOT(rbx, 3); TV_REGS_SLOT(rsp, 4); TV_REGS_SLOT(rbp, 5);
+TV_REGS_SLOT(rsi, 6); TV_REGS_SLOT(rdi, 7); TV_REGS_SLOT(r8, 8);
+TV_REGS_SLOT(r9, 9); TV_REGS_SLOT(r10, 10); TV_REGS_SLOT(r11, 11);
+TV_REGS_SLOT(r12, 12); TV_REGS_SLOT(r13, 13); TV_REGS_SLOT(r14, 14);
+TV_REGS_SLOT(r15, 15);
+#undef TV_REGS_SLOT
+_Static_assert(sizeof(struct tv_regs) == TV_STUB_REGS_SIZE,
+	       "TV_STUB_REGS_SIZE: the stub pushes 16 registers");
+_Static_assert(offsetof(struct tv_regs, rsp) == TV_STUB_REGS_RSP,
+	       "TV_STUB_REGS_RSP: where the stub finds the RSP slot");
 
 static inline u64 *tv_reg(struct tv_regs *r, unsigned int n)
 {
@@ -115,11 +138,11 @@ struct tv_stack_top {
 #define TV_ROOT_EVENT_NMI 1ULL
 #define TV_ROOT_EVENT_MCE (1ULL << 32)
 
-_Static_assert(offsetof(struct tv_stack_top, pad) == 16 * 8,
-	       "the exit stub pushes 16 registers below HOST_RSP");
+_Static_assert(offsetof(struct tv_stack_top, pad) == TV_STUB_REGS_SIZE,
+	       "the exit stub pushes a struct tv_regs right below HOST_RSP");
 _Static_assert(offsetof(struct tv_stack_top, root_events) -
-	       offsetof(struct tv_stack_top, pad) == 16,
-	       "TOP_ROOT_EVENTS in arch/x86/vmx_stub.S");
+	       offsetof(struct tv_stack_top, pad) == TV_STUB_TOP_ROOT_EVENTS,
+	       "TV_STUB_TOP_ROOT_EVENTS: where the stub looks before VMRESUME");
 _Static_assert(offsetof(struct tv_stack_top, scratch) -
 	       offsetof(struct tv_stack_top, pad) == 24,
 	       "TOP_SCRATCH in arch/x86/vmx_stub.S");
@@ -137,14 +160,14 @@ static inline struct tv_stack_top *tv_stack_top(const struct tv_vcpu *v)
 				       TV_VMM_STACK_PAGES * TV_PAGE_SIZE) - 1;
 }
 
-/* arch/x86/vmx_stub.S */
-/* What tv_asm_launch returns. */
-enum {
-	TV_LAUNCH_GUEST = 0,		/* we are the guest now */
-	TV_LAUNCH_VMFAIL_VALID = 1,	/* VM-instruction error in the VMCS */
-	TV_LAUNCH_VMFAIL_INVALID = 2,	/* no current VMCS */
-	TV_LAUNCH_ENTRY_FAILED = 3,	/* VM entry failed on guest state */
-};
+/* arch/x86/vmx_stub.S; its constants are in arch/x86/vmx_stub.h */
+_Static_assert(VMCS_GUEST_RSP == TV_STUB_VMCS_GUEST_RSP, "stub's VMWRITE");
+_Static_assert(VMCS_GUEST_RIP == TV_STUB_VMCS_GUEST_RIP, "stub's VMWRITE");
+_Static_assert(TV_HC_TERMINATE == TV_STUB_HC_TERMINATE, "stub's VMCALL");
+_Static_assert(TV_HC_ROOT_CALL == TV_STUB_HC_ROOT_CALL, "stub's VMCALL");
+/* tv_asm_launch reports VMfail as the VMX instruction wrappers do. */
+_Static_assert(TV_VMX_FAIL_VALID == TV_LAUNCH_VMFAIL_VALID, "VMfailValid");
+_Static_assert(TV_VMX_FAIL_INVALID == TV_LAUNCH_VMFAIL_INVALID, "VMfailInvalid");
 int tv_asm_launch(void);
 void tv_asm_vmexit(void);
 void tv_asm_vmexit_fast(void);
@@ -160,6 +183,8 @@ extern const u8 tv_asm_terminate_vmcall[];
 void tv_asm_triple_fault(void);
 
 /* core/root.c: VMX root's own IDT and the events it records */
+struct tv_root_frame;
+void tv_root_exception(struct tv_root_frame *f);	/* tv_asm_root_common */
 void tv_root_idt_build(struct tv_vcpu *v, u16 cs);
 /* The vCPU whose VMX root this is (from the root IDT).  VMX root only. */
 struct tv_vcpu *tv_root_vcpu(void);

@@ -60,7 +60,8 @@ static int check_vmxe_clear(void *arg)
 }
 
 /* Lock IA32_FEATURE_CONTROL with VMXON enabled, or refuse if firmware
- * locked it with VMXON disabled. */
+ * locked it with VMXON disabled.
+ */
 static int setup_feature_control(void *arg)
 {
 	u64 fc = tv_rdmsr(MSR_IA32_FEATURE_CONTROL);
@@ -73,7 +74,7 @@ static int setup_feature_control(void *arg)
 	return TV_OK;
 }
 
-static int for_each_online_cpu(int (*fn)(void *), void *arg)
+static int tv_on_online_cpus(int (*fn)(void *), void *arg)
 {
 	unsigned int cpu;
 	int ret;
@@ -306,14 +307,14 @@ int tv_vmm_init(void)
 	g_cpu_limit = tv_plat_cpu_limit();
 	ret = check_cpu();
 	if (!ret)
-		ret = for_each_online_cpu(check_vmxe_clear, NULL);
+		ret = tv_on_online_cpus(check_vmxe_clear, NULL);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
 		       tv_err_name(ret));
 		return ret;
 	}
 	ret = tv_plat_fault(TV_FAULT_FEATURE_CONTROL) ? TV_ERR_VMX_DISABLED :
-		for_each_online_cpu(setup_feature_control, NULL);
+		tv_on_online_cpus(setup_feature_control, NULL);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: refusing to load: %s\n",
 		       tv_err_name(ret));
@@ -349,7 +350,8 @@ void tv_vmm_fini(void)
 			stuck++;
 	if (stuck) {
 		/* A CPU still runs on the EPT, its stack and VMCS: leak them
-		 * all rather than free memory in use. */
+		 * all rather than free memory in use.
+		 */
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: %u CPUs could not be given back: leaving the VMM's memory allocated\n",
 		       stuck);
@@ -617,8 +619,9 @@ static void log_exit_counts(const struct tv_vcpu *v)
 	for (r = 0; r < TV_STAT_REASONS; r++)
 		if (v->stat[r].count)
 			tv_log(TV_LOG_INFO,
-			       "thinvisor: CPU %u exit reason %u: %llu exits, %llu cycles in the VMM\n",
-			       v->cpu, r, v->stat[r].count, v->stat[r].cycles);
+			       "thinvisor: CPU %u exit reason %u (%s): %llu exits, %llu cycles in the VMM\n",
+			       v->cpu, r, tv_exit_reason_name(r) ?: "unnamed",
+			       v->stat[r].count, v->stat[r].cycles);
 }
 
 void tv_vmm_cpu_down(unsigned int cpu)

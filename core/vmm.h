@@ -62,7 +62,8 @@ int tv_vmm_cpu_up(unsigned int cpu);
 void tv_vmm_cpu_down(unsigned int cpu);
 void tv_vmm_cpu_status(unsigned int cpu, struct tv_cpu_status *st);
 /* Copy CPU @cpu's statistics into @out[TV_STAT_REASONS]; false when the
- * CPU is not virtualized. */
+ * CPU is not virtualized.
+ */
 bool tv_vmm_cpu_stats(unsigned int cpu, struct tv_exit_stat *out);
 /* Zero the statistics of every virtualized CPU (on that CPU). */
 void tv_vmm_stats_reset(void);
@@ -93,13 +94,14 @@ void tv_vmm_set_triple_fault_panic(bool dump_and_panic);
  */
 void tv_vmm_set_stat_cycles(bool on);
 /* Ping the VMM on CPU @cpu; returns TV_OK when it answered, TV_ERR_BUSY
- * when that CPU is not under the VMM. */
+ * when that CPU is not under the VMM.
+ */
 int tv_vmm_ping(unsigned int cpu);
 /* Bytes of EPT tables and of per-CPU VMM memory, for reports. */
 u64 tv_vmm_ept_bytes(void);
 
 /* Logging helpers over tv_plat_vlog(); tv_vmm_log is for VMX root. */
-void tv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tv_vmm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tv_log(int level, const char *fmt, ...) TV_PRINTF(2, 3);
+void tv_vmm_log(int level, const char *fmt, ...) TV_PRINTF(2, 3);
 
 #endif

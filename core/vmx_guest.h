@@ -16,7 +16,8 @@
 enum { RESUME = 0, LEAVE = 1 };
 
 /* A hardware exception for the guest; the error code goes only where the
- * guest's mode pushes one (none in real mode, SDM 26.2.1.3). */
+ * guest's mode pushes one (none in real mode, SDM 26.2.1.3).
+ */
 static inline TV_VMX_ROOT void inject_exception(u32 vector, u32 error)
 {
 	u32 info = vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID;
@@ -46,7 +47,7 @@ static inline TV_VMX_ROOT void inject_gp(void)
  * guest was single-stepping deliver the #DB that the instruction would
  * have raised after itself.
  */
-static __attribute__((always_inline)) inline void skip_instruction(void)
+static TV_ALWAYS_INLINE inline void skip_instruction(void)
 {
 	u64 rip = tv_vmread(VMCS_GUEST_RIP) + tv_vmread(VMCS_EXIT_INSTR_LEN);
 	u64 intr = tv_vmread(VMCS_GUEST_INTERRUPTIBILITY);

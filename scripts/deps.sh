@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what thinvisor's builds and tests need on Debian 12, and nothing
 # that is already there.  Idempotent; needs root for apt-get.
-# usage: scripts/deps.sh [unit|module|e2e|windows|fuzz|package|all]
+# usage: scripts/deps.sh [unit|module|e2e|windows|fuzz|package|check|all]
 #        (default: all)
 set -eu
 
@@ -19,6 +19,10 @@ fuzz="clang libclang-rt-14-dev llvm"
 # packages, dkms rebuilds the module in the test, linux-kbuild has sign-file.
 package="dkms dh-dkms debhelper dpkg-dev fakeroot openssl linux-headers-amd64
 	kmod"
+# make check: the analysers; checkpatch.pl and kernel-doc come from the
+# kernel's source tarball (perl to run them); clang compiles the
+# compile-time checks a second time; bear records make compdb.
+check="sparse cppcheck shellcheck linux-source-6.1 xz-utils perl clang bear"
 
 case "${1:-all}" in
 unit) want=$unit ;;
@@ -27,8 +31,9 @@ e2e) want="$unit $module $e2e" ;;
 windows) want="$unit $windows" ;;
 fuzz) want="$unit $fuzz" ;;
 package) want="$unit $module $package" ;;
-all) want="$unit $module $e2e $windows $fuzz $package" ;;
-*) echo "usage: $0 [unit|module|e2e|windows|fuzz|package|all]" >&2; exit 2 ;;
+check) want="$unit $module $check" ;;
+all) want="$unit $module $e2e $windows $fuzz $package $check" ;;
+*) echo "usage: $0 [unit|module|e2e|windows|fuzz|package|check|all]" >&2; exit 2 ;;
 esac
 
 missing=

@@ -9,42 +9,23 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "thinvisor/uapi.h"
+#include "thinvisor/exit_reasons.h"
 #include "tvctl.h"
 
-/* Basic exit reasons, Intel SDM Vol. 3 Appendix C. */
-static const char *const reason_names[TV_UAPI_STAT_REASONS] = {
-	[0] = "EXCEPTION_NMI", [1] = "EXTERNAL_INTERRUPT",
-	[2] = "TRIPLE_FAULT", [3] = "INIT", [4] = "SIPI", [5] = "IO_SMI",
-	[6] = "OTHER_SMI", [7] = "INTERRUPT_WINDOW", [8] = "NMI_WINDOW",
-	[9] = "TASK_SWITCH", [10] = "CPUID", [11] = "GETSEC", [12] = "HLT",
-	[13] = "INVD", [14] = "INVLPG", [15] = "RDPMC", [16] = "RDTSC",
-	[17] = "RSM", [18] = "VMCALL", [19] = "VMCLEAR", [20] = "VMLAUNCH",
-	[21] = "VMPTRLD", [22] = "VMPTRST", [23] = "VMREAD",
-	[24] = "VMRESUME", [25] = "VMWRITE", [26] = "VMXOFF", [27] = "VMXON",
-	[28] = "CR_ACCESS", [29] = "DR_ACCESS", [30] = "IO_INSTRUCTION",
-	[31] = "RDMSR", [32] = "WRMSR", [33] = "INVALID_GUEST_STATE",
-	[34] = "MSR_LOADING", [36] = "MWAIT", [37] = "MONITOR_TRAP_FLAG",
-	[39] = "MONITOR", [40] = "PAUSE", [41] = "MACHINE_CHECK",
-	[43] = "TPR_BELOW_THRESHOLD", [44] = "APIC_ACCESS",
-	[45] = "VIRTUALIZED_EOI", [46] = "GDTR_IDTR", [47] = "LDTR_TR",
-	[48] = "EPT_VIOLATION", [49] = "EPT_MISCONFIG", [50] = "INVEPT",
-	[51] = "RDTSCP", [52] = "PREEMPTION_TIMER", [53] = "INVVPID",
-	[54] = "WBINVD", [55] = "XSETBV", [56] = "APIC_WRITE",
-	[57] = "RDRAND", [58] = "INVPCID", [59] = "VMFUNC", [60] = "ENCLS",
-	[61] = "RDSEED", [62] = "PML_FULL", [63] = "XSAVES", [64] = "XRSTORS",
-	[TV_UAPI_STAT_REASONS - 1] = "OTHER",
-};
-
+/* The SDM's name of basic exit reason @r (the core's list), else REASON_<r>. */
 static const char *reason_name(unsigned int r, char *buf, size_t len)
 {
-	if (reason_names[r])
-		return reason_names[r];
+	const char *name = tv_exit_reason_name(r);
+
+	if (name)
+		return name;
 	snprintf(buf, len, "REASON_%u", r);
 	return buf;
 }
 
-int cmd_stats(int fd, bool json, bool reset)
+int cmd_stats(int fd, const struct tvctl_opts *o, bool reset)
 {
+	bool json = o->json;
 	struct tv_uapi_status st;
 	struct tv_uapi_stats *cpu;
 	struct tv_uapi_cpu *cpus;
@@ -58,19 +39,24 @@ int cmd_stats(int fd, bool json, bool reset)
 	if (reset) {
 		if (ioctl(fd, TV_IOC_STATS_RESET) < 0) {
 			fprintf(stderr, "tvctl: stats --reset: %s\n", strerror(errno));
-			return 1;
+			if (json)
+				printf("{\"error\": \"stats reset failed\"}\n");
+			return TVCTL_FAILED;
 		}
 		if (!json)
 			printf("statistics reset\n");
 	}
 	cpus = get_status(fd, &st, &ncpus);
-	if (!cpus)
-		return 1;
+	if (!cpus) {
+		if (json)
+			printf("{\"error\": \"status ioctl failed\"}\n");
+		return TVCTL_FAILED;
+	}
 	cpu = calloc(ncpus ? ncpus : 1, sizeof(*cpu));
 	if (!cpu) {
 		fprintf(stderr, "tvctl: stats: out of memory\n");
 		free(cpus);
-		return 1;
+		return TVCTL_FAILED;
 	}
 	for (i = 0; i < ncpus; i++) {
 		cpu[n].cpu = cpus[i].cpu;
@@ -78,7 +64,7 @@ int cmd_stats(int fd, bool json, bool reset)
 			fprintf(stderr, "tvctl: stats: %s\n", strerror(errno));
 			free(cpu);
 			free(cpus);
-			return 1;
+			return TVCTL_FAILED;
 		}
 		if (!cpu[n].virtualized)
 			continue;
@@ -107,8 +93,8 @@ int cmd_stats(int fd, bool json, bool reset)
 			}
 			printf("}}");
 		}
-		printf("], \"total\": {\"count\": %llu, \"cycles\": %llu}}\n",
-		       all, all_cycles);
+		printf("], \"total\": {\"count\": %llu, \"cycles\": %llu}, \"reset\": %s}\n",
+		       all, all_cycles, reset ? "true" : "false");
 		goto out;
 	}
 	printf("%-20s", "reason");
@@ -137,7 +123,7 @@ int cmd_stats(int fd, bool json, bool reset)
 out:
 	free(cpu);
 	free(cpus);
-	return 0;
+	return TVCTL_OK;
 }
 
 static const char *level_name(int level)
@@ -151,25 +137,52 @@ static const char *level_name(int level)
 	}
 }
 
-int cmd_log(int fd, bool follow)
+/* One log line "<level> cpu <N> <text>\n", as text or as a JSON object. */
+static void print_log_line(const struct tvctl_opts *o, char *line)
+{
+	unsigned int cpu, off;
+	int level;
+	size_t len;
+
+	if (sscanf(line, "%d cpu %u %n", &level, &cpu, &off) != 2) {
+		if (!o->json) {
+			fputs(line, stdout);
+			return;
+		}
+		level = -1;
+		cpu = 0;
+		off = 0;
+	}
+	if (!o->json) {
+		printf("%-5s cpu%-3u %s", level_name(level), cpu, line + off);
+		return;
+	}
+	len = strlen(line);
+	if (len && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	printf("{\"level\": \"%s\", \"cpu\": %u, \"text\": ",
+	       level_name(level), cpu);
+	json_string(stdout, line + off);
+	printf("}\n");
+}
+
+int cmd_log(int fd, const struct tvctl_opts *o, bool follow)
 {
 	char buf[4096], line[512];
 	size_t used = 0;
 	ssize_t n;
-	int level;
-	unsigned int cpu, off;
 
 	if (!follow && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
-		return 1;
+		return TVCTL_FAILED;
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EAGAIN && !follow)
-				return 0;
+				return TVCTL_OK;
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			fprintf(stderr, "tvctl: log: %s\n", strerror(errno));
-			return 1;
+			return TVCTL_FAILED;
 		}
 		for (ssize_t i = 0; i < n; i++) {
 			if (used < sizeof(line) - 1)
@@ -178,11 +191,7 @@ int cmd_log(int fd, bool follow)
 				continue;
 			line[used] = '\0';
 			used = 0;
-			if (sscanf(line, "%d cpu %u %n", &level, &cpu, &off) == 2)
-				printf("%-5s cpu%-3u %s", level_name(level), cpu,
-				       line + off);
-			else
-				fputs(line, stdout);
+			print_log_line(o, line);
 			fflush(stdout);
 		}
 	}

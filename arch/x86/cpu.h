@@ -2,7 +2,7 @@
 /*
  * The privileged instructions thinvisor executes, as GCC inline asm shared
  * by every host (Linux gcc and mingw-w64 gcc).  VMX instructions return a
- * VMX status: 0 success, 1 VMfailValid (ZF), 2 VMfailInvalid (CF).
+ * VMX status: TV_VMX_OK, TV_VMX_FAIL_VALID (ZF) or TV_VMX_FAIL_INVALID (CF).
  */
 #ifndef TV_ARCH_CPU_H
 #define TV_ARCH_CPU_H
@@ -76,7 +76,7 @@ static inline u64 tv_read_rflags(void)
 struct tv_dtr {
 	u16 limit;
 	u64 base;
-} __attribute__((packed));
+} TV_PACKED;
 
 static inline void tv_sgdt(struct tv_dtr *d)
 {
@@ -180,13 +180,19 @@ static inline u64 tv_rdtsc(void)
 
 /* --- VMX ------------------------------------------------------------ */
 
+/* The outcome of a VMX instruction (SDM Vol. 3, 31.2). */
+#define TV_VMX_OK		0
+#define TV_VMX_FAIL_VALID	1	/* ZF: error number in VMCS_INSTR_ERROR */
+#define TV_VMX_FAIL_INVALID	2	/* CF: no current VMCS */
+
 #define TV_VMX_STATUS(asm_str, ...)					\
 	({								\
 		u8 cf_, zf_;						\
 		asm volatile(asm_str "; setc %0; setz %1"		\
 			     : "=qm"(cf_), "=qm"(zf_) : __VA_ARGS__	\
 			     : "cc", "memory");				\
-		cf_ ? 2 : zf_ ? 1 : 0;					\
+		cf_ ? TV_VMX_FAIL_INVALID :				\
+		zf_ ? TV_VMX_FAIL_VALID : TV_VMX_OK;			\
 	})
 
 static inline int tv_vmxon(u64 pa)
@@ -209,19 +215,80 @@ static inline int tv_vmptrld(u64 pa)
 	return TV_VMX_STATUS("vmptrld %2", "m"(pa));
 }
 
-static inline int tv_vmwrite(u64 field, u64 val)
+/*
+ * VMREAD and VMWRITE take any field at run time (tv_vmread_any,
+ * tv_vmwrite_any); tv_vmread() and tv_vmwrite() are the same calls with
+ * what the encoding tells checked at compile time whenever the field is
+ * a constant, as it is almost everywhere:
+ * - the encoding is well formed (TV_VMCS_VALID);
+ * - tv_vmread() returns u16, u32 or u64 by the field's width, as KVM's
+ *   vmcs_read16/32/64 do, so a 16-bit selector reads as a u16;
+ * - tv_vmwrite() refuses read-only (VM-exit information) fields and a
+ *   constant value wider than the field, which VMWRITE would cut short.
+ */
+static inline int tv_vmwrite_any(u64 field, u64 val)
 {
 	return TV_VMX_STATUS("vmwrite %3, %2", "r"(field), "rm"(val));
 }
 
 /* VMREAD of a field known to exist in the current VMCS. */
-static inline u64 tv_vmread(u64 field)
+static inline u64 tv_vmread_any(u64 field)
 {
 	u64 v;
 
 	asm volatile("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc");
 	return v;
 }
+
+/*
+ * 1 when @x is an integer constant expression, else 0, itself always a
+ * constant: (void *)(x * 0) is a null pointer constant only when x is
+ * constant, and only then does the conditional take the int * type.
+ */
+#define TV_IS_ICE(x)							\
+	(sizeof(int) ==							\
+	 sizeof(*(1 ? ((void *)((__INTPTR_TYPE__)(x) * 0)) : (int *)1)))
+/* @x when it is a constant expression, else @otherwise (a constant). */
+#define TV_ICE_OR(x, otherwise)						\
+	__builtin_choose_expr(TV_IS_ICE(x), (x), (otherwise))
+
+/* A field's width when it is a constant, else natural (64 bits). */
+#define TV_VMCS_CONST_WIDTH(f)						\
+	TV_VMCS_WIDTH(TV_ICE_OR(f, TV_VMCS_WIDTH_NATURAL << 13))
+
+#define TV_VMCS_CHECK_FIELD(f)						\
+	_Static_assert(TV_VMCS_VALID(TV_ICE_OR(f, 0)),			\
+		       "malformed VMCS field encoding")
+
+/* The widest value a field takes: 16 bits, 32 (also a high half) or 64. */
+#define TV_VMCS_MAX(f)							\
+	(TV_VMCS_WIDTH(f) == TV_VMCS_WIDTH_16 ? 0xffffULL :		\
+	 TV_VMCS_WIDTH(f) == TV_VMCS_WIDTH_32 ||			\
+	 ((f) & TV_VMCS_ACCESS_HIGH) ? 0xffffffffULL : ~0ULL)
+
+#define tv_vmread(f)							\
+	({								\
+		TV_VMCS_CHECK_FIELD(f);					\
+		__builtin_choose_expr(					\
+			TV_VMCS_CONST_WIDTH(f) == TV_VMCS_WIDTH_16,	\
+			(u16)tv_vmread_any(f),				\
+		__builtin_choose_expr(					\
+			TV_VMCS_CONST_WIDTH(f) == TV_VMCS_WIDTH_32,	\
+			(u32)tv_vmread_any(f),				\
+			tv_vmread_any(f)));				\
+	})
+
+#define tv_vmwrite(f, val)						\
+	({								\
+		TV_VMCS_CHECK_FIELD(f);					\
+		_Static_assert(TV_VMCS_TYPE(TV_ICE_OR(f, 0)) !=		\
+			       TV_VMCS_TYPE_READ_ONLY,			\
+			       "VMWRITE to a read-only VMCS field");	\
+		_Static_assert(!((u64)TV_ICE_OR(val, 0) &		\
+				 ~TV_VMCS_MAX(TV_ICE_OR(f, 0))),	\
+			       "value wider than the VMCS field");	\
+		tv_vmwrite_any(f, val);					\
+	})
 
 /* VMREAD that reports failure, for dumps of fields that may not exist. */
 static inline int tv_vmread_safe(u64 field, u64 *val)
@@ -231,7 +298,7 @@ static inline int tv_vmread_safe(u64 field, u64 *val)
 	asm volatile("vmread %3, %2; setc %0; setz %1"
 		     : "=qm"(cf), "=qm"(zf), "=rm"(*val) : "r"(field)
 		     : "cc");
-	return cf ? 2 : zf ? 1 : 0;
+	return cf ? TV_VMX_FAIL_INVALID : zf ? TV_VMX_FAIL_VALID : TV_VMX_OK;
 }
 
 struct tv_invept_desc {

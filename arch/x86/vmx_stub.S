@@ -43,14 +43,15 @@
 #define SEH_ENDPROC
 #endif
 
-#define VMCS_GUEST_RSP 0x681c
-#define VMCS_GUEST_RIP 0x681e
-#define TV_HC_TERMINATE 0x7476000000000002
-#define TV_HC_ROOT_CALL 0x7476000000000004
+/* Layouts, encodings and return values, checked against C at compile time. */
+#include "arch/x86/vmx_stub.h"
+
+#define VMCS_GUEST_RSP TV_STUB_VMCS_GUEST_RSP
+#define VMCS_GUEST_RIP TV_STUB_VMCS_GUEST_RIP
 
 /* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
 #define TOP_VCPU 8
-#define TOP_ROOT_EVENTS 16
+#define TOP_ROOT_EVENTS TV_STUB_TOP_ROOT_EVENTS
 #define TOP_SCRATCH 24
 
 /* struct tv_vcpu (core/vcpu.h asserts these offsets). */
@@ -64,9 +65,9 @@
 #define VMCS_EXIT_INSTR_LEN 0x440c
 #define VMCS_GUEST_INTERRUPTIBILITY 0x4824
 #define VMCS_GUEST_RFLAGS 0x6820
-#define EXIT_REASON_CPUID 10
-#define EXIT_REASON_RDMSR 31
-#define EXIT_REASON_WRMSR 32
+#define TV_EXIT_CPUID 10
+#define TV_EXIT_RDMSR 31
+#define TV_EXIT_WRMSR 32
 #define TV_CPUID_HV_PAGE 0x400000	/* leaves 0x40000000-0x400000ff */
 #define FAST_INTR_BLOCKING 3		/* TV_FAST_INTR_BLOCKING */
 #define FAST_RFLAGS_BITS 0x10100	/* TV_FAST_RFLAGS_BITS */
@@ -142,18 +143,18 @@ tv_asm_launch:
 	pushfq
 	SEH_STACKALLOC(8)
 	SEH_ENDPROLOGUE
-	mov $VMCS_GUEST_RSP, %rax
+	mov $TV_STUB_VMCS_GUEST_RSP, %rax
 	vmwrite %rsp, %rax
 	jbe 2f
 	lea 1f(%rip), %rdx
-	mov $VMCS_GUEST_RIP, %rax
+	mov $TV_STUB_VMCS_GUEST_RIP, %rax
 	vmwrite %rdx, %rax
 	jbe 2f
-	xor %eax, %eax
+	mov $TV_LAUNCH_GUEST, %eax
 	vmlaunch
-2:	mov $2, %eax
+2:	mov $TV_LAUNCH_VMFAIL_INVALID, %eax
 	jc 1f
-	mov $1, %eax
+	mov $TV_LAUNCH_VMFAIL_VALID, %eax
 1:	popfq
 	POP_ABI_SAVED
 	pop %r15
@@ -192,7 +193,7 @@ tv_asm_vmexit_fast:
 	mov %rdx, TOP_SCRATCH(%rsp)
 	mov $VMCS_EXIT_REASON, %edx
 	vmread %rdx, %rdx
-	cmp $EXIT_REASON_CPUID, %edx
+	cmp $TV_EXIT_CPUID, %edx
 	jne 6f
 	cmp $1, %eax
 	je 7f
@@ -204,7 +205,7 @@ tv_asm_vmexit_fast:
 	je 7f
 	mov %rbx, TOP_SCRATCH+8(%rsp)
 	mov TOP_VCPU(%rsp), %rbx
-	testb $(1 << (EXIT_REASON_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
+	testb $(1 << (TV_EXIT_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
 	jnz 5f
 	cmpq $0, VCPU_PENDING(%rbx)
 	jne 5f
@@ -220,7 +221,7 @@ tv_asm_vmexit_fast:
 	jnz 5f
 	/* Committed: count it, move RIP past CPUID, then execute it. */
 	incq VCPU_EXITS(%rbx)
-	incq VCPU_STAT+16*EXIT_REASON_CPUID(%rbx)
+	incq VCPU_STAT+16*TV_EXIT_CPUID(%rbx)
 	mov $VMCS_EXIT_INSTR_LEN, %edx
 	vmread %rdx, %rbx
 	mov $VMCS_GUEST_RIP, %edx
@@ -235,9 +236,9 @@ tv_asm_vmexit_fast:
 7:	mov TOP_SCRATCH(%rsp), %rdx
 	jmp tv_asm_vmexit
 
-6:	cmp $EXIT_REASON_RDMSR, %edx
+6:	cmp $TV_EXIT_RDMSR, %edx
 	je 8f
-	cmp $EXIT_REASON_WRMSR, %edx
+	cmp $TV_EXIT_WRMSR, %edx
 	jne 7b
 8:	mov %edx, TOP_SCRATCH+16(%rsp)
 	mov %rbx, TOP_SCRATCH+8(%rsp)
@@ -293,7 +294,7 @@ tv_asm_vmexit_fast:
 	vmwrite %rbx, %rdx
 	mov TOP_SCRATCH+8(%rsp), %rbx
 	mov TOP_SCRATCH(%rsp), %rdx
-	cmpl $EXIT_REASON_WRMSR, TOP_SCRATCH+16(%rsp)
+	cmpl $TV_EXIT_WRMSR, TOP_SCRATCH+16(%rsp)
 	je 11f
 	rdmsr
 	jmp tv_asm_resume_window
@@ -336,7 +337,7 @@ tv_asm_vmexit:
 1:	POP_GUEST_GPRS
 	.globl tv_asm_resume_window
 tv_asm_resume_window:
-	cmpq $0, TOP_ROOT_EVENTS(%rsp)
+	cmpq $0, TV_STUB_TOP_ROOT_EVENTS(%rsp)
 	jne 4f
 	vmresume
 	.globl tv_asm_resume_window_end
@@ -355,8 +356,9 @@ tv_asm_resume_window_end:
 	jmp 1b
 
 3:	POP_GUEST_GPRS
-	/* The RSP slot lies 12 slots below us now; NMIs use their own stack. */
-	mov -96(%rsp), %rsp
+	/* RSP is at HOST_RSP again, just above the register block whose RSP
+	 * slot holds where to go; NMIs use their own stack. */
+	mov (TV_STUB_REGS_RSP - TV_STUB_REGS_SIZE)(%rsp), %rsp
 	popfq
 	ret
 	SEH_ENDPROC
@@ -407,7 +409,7 @@ tv_asm_root_common:
 	call tv_root_exception
 	mov %rbx, %rsp
 	POP_GUEST_GPRS
-	add $16, %rsp		/* vector and error code */
+	add $(TV_STUB_FRAME_CPU - TV_STUB_FRAME_VECTOR), %rsp	/* vector, error code */
 	iretq
 	SEH_ENDPROC
 
@@ -422,14 +424,16 @@ tv_asm_root_common:
  */
 	.globl tv_asm_rdmsr_safe
 tv_asm_rdmsr_safe:
+	/* RDMSR overwrites RDX, which is ARG2 in the Microsoft ABI. */
+	mov ARG2, %r8
 	mov ARG1, %rcx
 	.globl tv_asm_rdmsr_insn
 tv_asm_rdmsr_insn:
 	rdmsr
 	shl $32, %rdx
 	or %rdx, %rax
-	mov %rax, (ARG2)
-	xor %eax, %eax
+	mov %rax, (%r8)
+	mov $TV_MSR_SAFE_OK, %eax
 	ret
 
 	.globl tv_asm_wrmsr_safe
@@ -441,12 +445,12 @@ tv_asm_wrmsr_safe:
 	.globl tv_asm_wrmsr_insn
 tv_asm_wrmsr_insn:
 	wrmsr
-	xor %eax, %eax
+	mov $TV_MSR_SAFE_OK, %eax
 	ret
 
 	.globl tv_asm_msr_fault
 tv_asm_msr_fault:
-	mov $1, %eax
+	mov $TV_MSR_SAFE_FAULT, %eax
 	ret
 
 /*
@@ -459,7 +463,7 @@ tv_asm_msr_fault:
 	.globl tv_asm_vmcall_terminate
 tv_asm_vmcall_terminate:
 	mov ARG1, %rdx
-	movabs $TV_HC_TERMINATE, %rax
+	movabs $TV_STUB_HC_TERMINATE, %rax
 	.globl tv_asm_terminate_vmcall
 tv_asm_terminate_vmcall:
 	vmcall
@@ -478,7 +482,7 @@ tv_asm_vmcall_root:
 	mov ARG3, %r9
 	mov ARG2, %r8
 	mov ARG1, %rdx
-	movabs $TV_HC_ROOT_CALL, %rax
+	movabs $TV_STUB_HC_ROOT_CALL, %rax
 	.globl tv_asm_root_vmcall
 tv_asm_root_vmcall:
 	vmcall

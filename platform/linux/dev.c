@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* /dev/thinvisor: status and ping for tvctl (include/thinvisor/uapi.h). */
+/*
+ * /dev/thinvisor: status, ping, statistics and the log for tvctl
+ * (include/thinvisor/uapi.h); and the same status and statistics as text,
+ * read-only, in debugfs: /sys/kernel/debug/thinvisor/{status,stats}.
+ */
+/* Every kernel-log line of the module starts "thinvisor: ". */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/capability.h>
 #include <linux/cpu.h>
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "core/vmm.h"
+#include "thinvisor/exit_reasons.h"
 #include "thinvisor/uapi.h"
 #include "status.h"
 #include "tv_linux.h"
@@ -168,12 +178,91 @@ static struct miscdevice tv_miscdev = {
 	.mode = 0600,
 };
 
+/*
+ * debugfs: one line per possible CPU, then one per CPU and exit reason that
+ * has exits; columns named in a header line.  Root only, like the device.
+ */
+static struct dentry *tv_debugfs_dir;
+
+static int tv_debugfs_status_show(struct seq_file *m, void *unused)
+{
+	struct tv_cpu_status cs;
+	unsigned int cpu;
+
+	seq_printf(m, "version %u.%u\n", TV_VERSION_MAJOR, TV_VERSION_MINOR);
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	seq_printf(m, "ept_bytes %llu\n", (unsigned long long)tv_vmm_ept_bytes());
+	seq_puts(m, "cpu online virtualized vpid exits\n");
+	for_each_possible_cpu(cpu) {
+		tv_vmm_cpu_status(cpu, &cs);
+		seq_printf(m, "%u %d %d %u %llu\n", cpu, cpu_online(cpu),
+			   cs.virtualized, cs.vpid,
+			   (unsigned long long)cs.exits);
+	}
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tv_debugfs_status);
+
+static int tv_debugfs_stats_show(struct seq_file *m, void *unused)
+{
+	struct tv_exit_stat *stat;
+	const char *name;
+	unsigned int cpu, r;
+
+	stat = kcalloc(TV_STAT_REASONS, sizeof(*stat), GFP_KERNEL);
+	if (!stat)
+		return -ENOMEM;
+	seq_puts(m, "cpu reason count cycles\n");
+	cpus_read_lock();
+	mutex_lock(&tv_linux_lock);
+	for_each_possible_cpu(cpu) {
+		if (!tv_vmm_cpu_stats(cpu, stat))
+			continue;
+		for (r = 0; r < TV_STAT_REASONS; r++) {
+			if (!stat[r].count)
+				continue;
+			name = tv_exit_reason_name(r);
+			if (name)
+				seq_printf(m, "%u %s", cpu, name);
+			else
+				seq_printf(m, "%u REASON_%u", cpu, r);
+			seq_printf(m, " %llu %llu\n",
+				   (unsigned long long)stat[r].count,
+				   (unsigned long long)stat[r].cycles);
+		}
+	}
+	mutex_unlock(&tv_linux_lock);
+	cpus_read_unlock();
+	kfree(stat);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tv_debugfs_stats);
+
+/* debugfs is for debugging: failing to create it does not fail the load. */
+static void tv_debugfs_create(void)
+{
+	tv_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("status", 0400, tv_debugfs_dir, NULL,
+			    &tv_debugfs_status_fops);
+	debugfs_create_file("stats", 0400, tv_debugfs_dir, NULL,
+			    &tv_debugfs_stats_fops);
+}
+
 int tv_linux_dev_register(void)
 {
-	return misc_register(&tv_miscdev);
+	int ret = misc_register(&tv_miscdev);
+
+	if (!ret)
+		tv_debugfs_create();
+	return ret;
 }
 
 void tv_linux_dev_unregister(void)
 {
+	debugfs_remove_recursive(tv_debugfs_dir);
+	tv_debugfs_dir = NULL;
 	misc_deregister(&tv_miscdev);
 }

@@ -12,6 +12,9 @@
  * /proc/modules cannot be read from the kernel in 6.1.  A kvm_intel built
  * into the kernel is on no list; its /sys/module entry is there from boot.
  */
+/* Every kernel-log line of the module starts "thinvisor: ". */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/notifier.h>
@@ -27,7 +30,7 @@ static int tv_module_notify(struct notifier_block *nb, unsigned long action,
 
 	if (action != MODULE_STATE_COMING || !tv_is_vmx_owner_module(mod->name))
 		return NOTIFY_DONE;
-	pr_err("thinvisor: refusing to let %s load while thinvisor runs; unload thinvisor first (rmmod thinvisor)\n",
+	pr_err("refusing to let %s load while thinvisor runs; unload thinvisor first (rmmod thinvisor)\n",
 	       mod->name);
 	return notifier_from_errno(TV_LINUX_KVM_ERRNO);
 }
@@ -54,16 +57,19 @@ void tv_linux_kvm_guard_stop(void)
  */
 static bool vmx_owner_on_module_list(void)
 {
-	struct list_head *pos;
 	struct module *mod;
 	bool found = false;
 
 	rcu_read_lock();
-	list_for_each_rcu(pos, &THIS_MODULE->list) {
-		if ((unsigned long)pos < MODULES_VADDR ||
-		    (unsigned long)pos >= MODULES_END)
+	/*
+	 * The entry form: list_for_each_rcu() would rcu_dereference() ->next
+	 * pointers that are not __rcu (sparse's address-space error).  The
+	 * list head's "entry" is skipped by address before any use.
+	 */
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		if ((unsigned long)&mod->list < MODULES_VADDR ||
+		    (unsigned long)&mod->list >= MODULES_END)
 			continue;
-		mod = list_entry(pos, struct module, list);
 		if (READ_ONCE(mod->state) != MODULE_STATE_UNFORMED &&
 		    tv_is_vmx_owner_module(mod->name)) {
 			found = true;
@@ -87,12 +93,12 @@ static bool vmx_owner_in_sysfs(void)
 int tv_linux_kvm_check(void)
 {
 	if (vmx_owner_on_module_list()) {
-		pr_err("thinvisor: refusing to load: %s is loaded; unload it first (rmmod %s), thinvisor then keeps it from loading\n",
+		pr_err("refusing to load: %s is loaded; unload it first (rmmod %s), thinvisor then keeps it from loading\n",
 		       TV_VMX_OWNER_MODULE, TV_VMX_OWNER_MODULE);
 		return TV_LINUX_KVM_ERRNO;
 	}
 	if (vmx_owner_in_sysfs()) {
-		pr_err("thinvisor: refusing to load: %s is built into this kernel\n",
+		pr_err("refusing to load: %s is built into this kernel\n",
 		       TV_VMX_OWNER_MODULE);
 		return TV_LINUX_KVM_ERRNO;
 	}

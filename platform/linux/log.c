@@ -12,6 +12,9 @@
  * one of each, and kfifo_to_user() may fault and sleep, which a spinlock
  * would not allow.
  */
+/* Every kernel-log line of the module starts "thinvisor: ". */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kfifo.h>
 #include <linux/instrumentation.h>
 #include <linux/kthread.h>
@@ -24,6 +27,7 @@
 #include <linux/sched.h>
 #include <linux/sysfs.h>
 #include "core/log.h"
+#include "status.h"
 #include "tv_linux.h"
 
 static struct task_struct *tv_log_task;
@@ -74,14 +78,53 @@ static void fifo_put(const struct tv_log_record *rec)
 	spin_unlock_irqrestore(&tv_log_fifo_lock, flags);
 }
 
+/* @level (enum tv_log_level) through the kernel's level macros. */
+static void tv_printk(int level, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &ap;
+	switch (level) {
+	case TV_LOG_ERR:
+		pr_err("%pV", &vaf);
+		break;
+	case TV_LOG_WARN:
+		pr_warn("%pV", &vaf);
+		break;
+	case TV_LOG_INFO:
+		pr_info("%pV", &vaf);
+		break;
+	default:	/* not pr_debug(): log_level=7 must reach dmesg */
+		printk(KERN_DEBUG pr_fmt("%pV"), &vaf);
+		break;
+	}
+	va_end(ap);
+}
+
+/* The core's tv_log() (core/platform.h: tv_plat_vlog), outside VMX root. */
+void tv_linux_log_core(int level, const char *fmt, va_list ap)
+{
+	struct va_format vaf;
+	va_list copy;
+
+	va_copy(copy, ap);
+	vaf.fmt = tv_log_unprefixed(fmt);
+	vaf.va = &copy;
+	tv_printk(level, "%pV", &vaf);
+	va_end(copy);
+}
+
 void tv_linux_log_drain(void)
 {
 	struct tv_log_record rec;
 	bool any = false;
 
 	while (!READ_ONCE(tv_log_panicking) && tv_log_read(&rec)) {
-		printk("\001%cthinvisor: [cpu %u vmm] %s", '0' + rec.level,
-		       rec.cpu, rec.text);
+		tv_printk(rec.level, "[cpu %u vmm] %s", rec.cpu,
+			  tv_log_unprefixed(rec.text));
 		fifo_put(&rec);
 		any = true;
 	}
@@ -89,7 +132,7 @@ void tv_linux_log_drain(void)
 		wake_up_interruptible(&tv_log_wait);
 }
 
-static void panic_printk(const char *fmt, ...)
+static __printf(1, 2) void panic_printk(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,8 +154,8 @@ TV_VMX_ROOT void tv_linux_log_panic_dump(void)
 	WRITE_ONCE(tv_log_panicking, true);
 	instrumentation_begin();
 	while (tv_log_read(&rec))
-		panic_printk(KERN_EMERG "thinvisor: [cpu %u vmm] %s", rec.cpu,
-			     rec.text);
+		panic_printk(KERN_EMERG pr_fmt("[cpu %u vmm] %s"), rec.cpu,
+			     tv_log_unprefixed(rec.text));
 	instrumentation_end();
 }
 
@@ -208,7 +251,7 @@ void tv_linux_log_stop(void)
 		kthread_stop(tv_log_task);
 	tv_log_task = NULL;
 	if (tv_log_dropped())
-		pr_warn("thinvisor: %llu VMM log messages were dropped (ring full)\n",
+		pr_warn("%llu VMM log messages were dropped (ring full)\n",
 			tv_log_dropped());
 	tv_log_fini();
 }

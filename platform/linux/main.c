@@ -6,6 +6,9 @@
  * suspend, hibernate and reboot give every CPU back first and take them again
  * on return; unload gives everything back.
  */
+/* Every kernel-log line of the module starts "thinvisor: ". */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/init.h>
 #include <linux/cpu.h>
@@ -102,7 +105,7 @@ static int tv_cpu_online(unsigned int cpu)
 	tv_linux_pt_catch_up(cpu);
 	if (err == TV_OK || loading)
 		return tv_linux_errno(err);
-	pr_warn("thinvisor: CPU %u is online but not virtualized: %s (%d); offline and online it to retry\n",
+	pr_warn("CPU %u is online but not virtualized: %s (%d); offline and online it to retry\n",
 		cpu, tv_err_name(err), tv_linux_errno(err));
 	return 0;
 }
@@ -116,12 +119,14 @@ static bool test_keep_offline;
 module_param(test_keep_offline, bool, 0644);
 MODULE_PARM_DESC(test_keep_offline, "test builds: do not give back CPUs going offline");
 /* Test builds: make the VMM see RDMSR of this MSR (the benchmark's
- * intercepted-RDMSR round trip). */
+ * intercepted-RDMSR round trip).
+ */
 static uint test_intercept_msr;
 module_param(test_intercept_msr, uint, 0444);
 MODULE_PARM_DESC(test_intercept_msr, "test builds: intercept RDMSR of this MSR");
 /* Test builds: idle exits (HLT, MWAIT), which nothing handles: the
- * panic-path test. */
+ * panic-path test.
+ */
 static bool test_unhandled_exit;
 module_param(test_unhandled_exit, bool, 0444);
 MODULE_PARM_DESC(test_unhandled_exit, "test builds: exit on HLT/MWAIT and stop the machine");
@@ -205,7 +210,7 @@ static void tv_take_all_again(void)
 	for_each_online_cpu(cpu) {
 		ret = tv_vmm_cpu_up(cpu);
 		if (ret)
-			pr_err("thinvisor: CPU %u not taken again after resume: %s\n",
+			pr_err("CPU %u not taken again after resume: %s\n",
 			       cpu, tv_err_name(ret));
 	}
 	mutex_unlock(&tv_linux_lock);
@@ -221,13 +226,13 @@ static int tv_pm_notify(struct notifier_block *nb, unsigned long action,
 	case PM_HIBERNATION_PREPARE:
 	case PM_RESTORE_PREPARE:
 		tv_give_back_all();
-		pr_info("thinvisor: gave every CPU back for suspend\n");
+		pr_info("gave every CPU back for suspend\n");
 		break;
 	case PM_POST_SUSPEND:
 	case PM_POST_HIBERNATION:
 	case PM_POST_RESTORE:
 		tv_take_all_again();
-		pr_info("thinvisor: took the CPUs again after resume\n");
+		pr_info("took the CPUs again after resume\n");
 		break;
 	}
 	return NOTIFY_DONE;
@@ -256,7 +261,7 @@ static int __init thinvisor_init(void)
 	ret = tv_plat_fault(TV_FAULT_MODULE_NOTIFIER) ? -ECANCELED :
 		tv_linux_kvm_guard_start();
 	if (ret) {
-		pr_err("thinvisor: cannot register the module notifier (%d)\n",
+		pr_err("cannot register the module notifier (%d)\n",
 		       ret);
 		return ret;
 	}
@@ -266,7 +271,7 @@ static int __init thinvisor_init(void)
 	ret = tv_plat_fault(TV_FAULT_HOST_LOG) ? -ECANCELED :
 		tv_linux_log_start();
 	if (ret) {
-		pr_err("thinvisor: cannot start the VMM log (%d)\n", ret);
+		pr_err("cannot start the VMM log (%d)\n", ret);
 		goto err_guard;
 	}
 	tv_vmm_set_triple_fault_panic(triple_fault_panic);
@@ -281,26 +286,26 @@ static int __init thinvisor_init(void)
 	ret = tv_plat_fault(TV_FAULT_HOST_PGD) ? -ECANCELED :
 		tv_linux_host_cr3_init();
 	if (ret) {
-		pr_err("thinvisor: cannot find the kernel's page-table root (%d)\n",
+		pr_err("cannot find the kernel's page-table root (%d)\n",
 		       ret);
 		goto err_vmm;
 	}
 	ret = tv_plat_fault(TV_FAULT_DEVICE) ? -ECANCELED :
 		tv_linux_dev_register();
 	if (ret) {
-		pr_err("thinvisor: cannot register /dev/thinvisor (%d)\n", ret);
+		pr_err("cannot register /dev/thinvisor (%d)\n", ret);
 		goto err_vmm;
 	}
 	ret = tv_plat_fault(TV_FAULT_PM_NOTIFIER) ? -ECANCELED :
 		register_pm_notifier(&tv_pm_nb);
 	if (ret) {
-		pr_err("thinvisor: cannot register the PM notifier (%d)\n", ret);
+		pr_err("cannot register the PM notifier (%d)\n", ret);
 		goto err_dev;
 	}
 	ret = tv_plat_fault(TV_FAULT_REBOOT_NOTIFIER) ? -ECANCELED :
 		register_reboot_notifier(&tv_reboot_nb);
 	if (ret) {
-		pr_err("thinvisor: cannot register the reboot notifier (%d)\n",
+		pr_err("cannot register the reboot notifier (%d)\n",
 		       ret);
 		goto err_pm;
 	}
@@ -316,11 +321,11 @@ static int __init thinvisor_init(void)
 	tv_loading = false;
 	mutex_unlock(&tv_linux_lock);
 	if (ret < 0) {
-		pr_err("thinvisor: could not virtualize every CPU (%d)\n", ret);
+		pr_err("could not virtualize every CPU (%d)\n", ret);
 		goto err_reboot;
 	}
 	tv_cpuhp_state = ret;
-	pr_info("thinvisor: %u CPUs virtualized in %llu TSC ticks\n",
+	pr_info("%u CPUs virtualized in %llu TSC ticks\n",
 		num_online_cpus(), tv_rdtsc() - t0);
 	return 0;
 
@@ -345,7 +350,7 @@ static void __exit thinvisor_exit(void)
 
 	/* Gives every online CPU back through tv_cpu_offline(). */
 	cpuhp_remove_state(tv_cpuhp_state);
-	pr_info("thinvisor: every CPU given back in %llu TSC ticks\n",
+	pr_info("every CPU given back in %llu TSC ticks\n",
 		tv_rdtsc() - t0);
 	unregister_reboot_notifier(&tv_reboot_nb);
 	unregister_pm_notifier(&tv_pm_nb);
@@ -356,7 +361,7 @@ static void __exit thinvisor_exit(void)
 	tv_linux_log_stop();
 	/* Every CPU is given back: kvm_intel may load from now on. */
 	tv_linux_kvm_guard_stop();
-	pr_info("thinvisor: unloaded\n");
+	pr_info("unloaded\n");
 }
 
 module_init(thinvisor_init);

@@ -2,6 +2,9 @@
 /*
  * The platform interface (core/platform.h) on Linux.
  */
+/* Every kernel-log line of the module starts "thinvisor: ". */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -186,14 +189,14 @@ static void find_kernel_cr3(struct work_struct *work)
 	pgd = __va(f->cr3);
 	for (i = 0; i < KERNEL_PGD_BOUNDARY; i++) {
 		if (pgd_val(pgd[i])) {
-			pr_err("thinvisor: the table at CR3 0x%llx maps user addresses (entry %d is 0x%lx)\n",
+			pr_err("the table at CR3 0x%llx maps user addresses (entry %d is 0x%lx)\n",
 			       f->cr3, i, (unsigned long)pgd_val(pgd[i]));
 			f->ret = -EFAULT;
 			return;
 		}
 	}
 	if (static_cpu_has(X86_FEATURE_PTI) && (f->cr3 & PAGE_SIZE)) {
-		pr_err("thinvisor: the kernel's table at 0x%llx is not 8 KiB aligned under PTI\n",
+		pr_err("the kernel's table at 0x%llx is not 8 KiB aligned under PTI\n",
 		       f->cr3);
 		f->ret = -EFAULT;
 		return;
@@ -284,7 +287,7 @@ TV_VMX_ROOT void tv_plat_after_vmxoff(void)
 
 void tv_plat_vlog(int level, const char *fmt, tv_va_list ap)
 {
-	vprintk_emit(0, level, NULL, fmt, ap);
+	tv_linux_log_core(level, fmt, ap);
 }
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The CPU window of TV_IOC_STATUS (include/thinvisor/uapi.h), as a pure
- * function: the host unit tests include this header too.
+ * Pure functions of what the Linux host shows users: the CPU window of
+ * TV_IOC_STATUS (include/thinvisor/uapi.h) and the text of log lines.  The
+ * host unit tests include this header too.
  */
 #ifndef TV_LINUX_STATUS_H
 #define TV_LINUX_STATUS_H
@@ -32,6 +33,20 @@ static inline u32 tv_status_window(u32 first, u32 max, u32 limit,
 		out[n++] = cpu;
 	}
 	return n;
+}
+
+/*
+ * The core types "thinvisor: " into its messages (the Windows host prints
+ * them as they are); the Linux host's pr_fmt gives every line that prefix,
+ * so the core's copy is skipped: one prefix per line.
+ */
+#define TV_LOG_PREFIX "thinvisor: "
+
+static inline const char *tv_log_unprefixed(const char *text)
+{
+	if (!strncmp(text, TV_LOG_PREFIX, sizeof(TV_LOG_PREFIX) - 1))
+		return text + sizeof(TV_LOG_PREFIX) - 1;
+	return text;
 }
 
 #endif

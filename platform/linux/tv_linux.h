@@ -6,6 +6,7 @@
 #include <linux/errno.h>
 #include <linux/types.h>
 #include <linux/compiler.h>
+#include <linux/stdarg.h>
 
 /*
  * The errno of both refusals between thinvisor and kvm_intel: thinvisor's
@@ -24,6 +25,7 @@ extern struct mutex tv_linux_lock;
 int tv_linux_log_start(void);
 void tv_linux_log_stop(void);
 void tv_linux_log_drain(void);
+void tv_linux_log_core(int level, const char *fmt, va_list ap);
 void tv_linux_log_panic_dump(void);
 ssize_t tv_linux_log_read(char __user *buf, size_t len, bool nonblock);
 int tv_linux_kvm_guard_start(void);

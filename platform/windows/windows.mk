@@ -128,9 +128,9 @@ $(1)/obj/%.o: $(WIN_TOP)/%.c $(WIN_HDRS) | windows-tools
 	@mkdir -p $$(dir $$@)
 	$(WIN_CC) $(WIN_CFLAGS) $(2) -c $$< -o $$@
 
-$(1)/obj/%.o: $(WIN_TOP)/%.S | windows-tools
+$(1)/obj/%.o: $(WIN_TOP)/%.S $(WIN_HDRS) | windows-tools
 	@mkdir -p $$(dir $$@)
-	$(WIN_CC) -c $$< -o $$@
+	$(WIN_CC) -I$(WIN_TOP) -c $$< -o $$@
 
 $(1)/syms/thinvisor.sys: $(call win_objs,$(1)) $(WIN_IMPLIB)
 	@mkdir -p $$(dir $$@)

@@ -8,6 +8,10 @@
 #                 core2_penryn_t9600 (no EPT), Debian's kernel with page-
 #                 table isolation on, the expected-panic run (make
 #                 e2e-panic) and the triple-fault runs (make e2e-triple)
+#   make e2e-windows  the suite against the Windows build: thinvisor.sys
+#                 (production and FailStep test builds) run by the NT shim
+#                 (tests/windows/ntshim) on the minimal kernel, 2 CPUs;
+#                 E2E_KERNEL=debian works too (docs/windows.md)
 #   make e2e-models  the suite on every CPU model that can run thinvisor, the
 #                 refusal check on those that cannot (tests/e2e/models.sh)
 #   make soak     SOAK_S guest seconds of load/unload, hotplug, stress and
@@ -20,12 +24,13 @@
 E2E_KERNEL ?= minimal
 E2E_CPUS ?= 2
 export E2E_KERNEL E2E_CPUS E2E_MEM E2E_TIMEOUT E2E_SCRIPT_TIMEOUT E2E_EXTRA E2E_TESTS \
-	E2E_VERBOSE E2E_CPU_MODEL E2E_CMDLINE_EXTRA E2E_PTI SOAK_S
+	E2E_VERBOSE E2E_CPU_MODEL E2E_CMDLINE_EXTRA E2E_PTI SOAK_S E2E_HOST
 
 E2E_DIR := $(TOP)/tests/e2e
 # tvctl is packed into the guest when the tree has it.
 E2E_TOOLS := $(if $(wildcard $(TOP)/tools/tvctl.c),tvctl)
 
+.PHONY: e2e-windows e2e-windows-images
 .PHONY: e2e demo kernel e2e-ci e2e-deps e2e-panic e2e-triple e2e-models soak
 
 e2e-deps:
@@ -43,7 +48,7 @@ kernel: e2e-deps
 # CI pins its own settings: E2E_CPU_MODEL or E2E_CMDLINE_EXTRA from the
 # caller's environment must not change what CI checks.
 E2E_CI := env -u E2E_CPU_MODEL -u E2E_CMDLINE_EXTRA -u E2E_PTI
-e2e-ci: e2e-deps $(E2E_TOOLS)
+e2e-ci: e2e-deps $(E2E_TOOLS) e2e-windows-images
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 $(E2E_DIR)/run.sh test
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 E2E_CPU_MODEL=corei7_sandy_bridge_2600k \
 		$(E2E_DIR)/run.sh test
@@ -52,6 +57,14 @@ e2e-ci: e2e-deps $(E2E_TOOLS)
 	$(E2E_CI) E2E_KERNEL=debian E2E_CPUS=2 E2E_PTI=1 $(E2E_DIR)/run.sh test
 	$(E2E_CI) E2E_KERNEL=minimal $(E2E_DIR)/panic.sh
 	$(E2E_CI) E2E_KERNEL=minimal $(E2E_DIR)/triple.sh
+	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 E2E_HOST=windows $(E2E_DIR)/run.sh test
+
+# Both images `make windows` builds (platform/windows/windows.mk).
+e2e-windows-images:
+	$(MAKE) windows $(BUILD)/windows/test/thinvisor.sys
+
+e2e-windows: e2e-deps $(E2E_TOOLS) e2e-windows-images
+	E2E_HOST=windows E2E_KERNEL=$(E2E_KERNEL) E2E_CPUS=$(E2E_CPUS) $(E2E_DIR)/run.sh test
 
 e2e-models: e2e-deps $(E2E_TOOLS)
 	$(E2E_DIR)/models.sh

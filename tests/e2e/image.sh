@@ -4,6 +4,7 @@
 # usage: tests/e2e/image.sh KDIR BZIMAGE OUTDIR "KERNEL CMDLINE"
 # env:   E2E_EXTRA=DIR  copy DIR (with a run.sh) to /opt/tv/extra
 #        E2E_TESTS=GLOB only the guest/tests/GLOB.sh scripts (default: all)
+#        E2E_HOST=windows  also pack the NT shim and thinvisor.sys
 #
 # Guest layout (the contract with guest/init and the test scripts):
 #   /init                   guest/init
@@ -20,6 +21,8 @@
 #   /opt/tv/kmod-kvm/       the guest kernel's kvm-intel.ko and its dependencies,
 #                           if modular, not loaded; "order" lists them
 #   /opt/tv/extra/          $E2E_EXTRA
+#   /opt/tv/win/            E2E_HOST=windows: thinvisor.ko (the NT shim),
+#                           thinvisor.sys and test/thinvisor.sys
 # Results: OUTDIR/initrd.gz and OUTDIR/boot.iso.
 set -eu
 
@@ -75,6 +78,23 @@ for dir in "$top"/extensions/*/; do
 		strip --strip-debug -o "$root/opt/tv/ext/$(basename "$ko")" "$ko"
 	done
 done
+
+# E2E_HOST=windows: the NT shim (tests/windows/ntshim, a module also named
+# thinvisor) and the Windows driver as `make windows` built and signed it,
+# production and test (FailStep) builds, under /opt/tv/win.
+if [ "${E2E_HOST:-linux}" = windows ]; then
+	for sys in "$build/windows/thinvisor.sys" "$build/windows/test/thinvisor.sys"; do
+		[ -f "$sys" ] || die "E2E_HOST=windows: no $sys (make windows)"
+	done
+	shim=$build/e2e/ntshim/$kid
+	mkdir -p "$shim" "$root/opt/tv/win/test"
+	rm -f "$shim"/*.c "$shim"/*.h "$shim"/*.S
+	cp -p "$top"/tests/windows/ntshim/* "$shim/"
+	make -C "$kdir" M="$shim" modules
+	strip --strip-debug -o "$root/opt/tv/win/thinvisor.ko" "$shim/thinvisor.ko"
+	cp "$build/windows/thinvisor.sys" "$root/opt/tv/win/thinvisor.sys"
+	cp "$build/windows/test/thinvisor.sys" "$root/opt/tv/win/test/thinvisor.sys"
+fi
 
 # tvctl, built by the top Makefile (`make tvctl`) before we get here.
 if [ -x "$build/tools/tvctl" ]; then

@@ -28,7 +28,7 @@ die() {
 
 debian_kernel() {
 	# Newest kernel that has both an image and a headers tree.
-	for img in $(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -rV); do
+	for img in $(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -rV); do
 		kver=${img#/boot/vmlinuz-}
 		if [ -f "/usr/src/linux-headers-$kver/Makefile" ]; then
 			echo "image=$img"

@@ -23,6 +23,8 @@
 #   E2E_EXTRA=DIR               also run DIR/run.sh in the guest, module loaded
 #   E2E_TESTS=GLOB              only guest/tests/GLOB.sh (default: all)
 #   E2E_VERBOSE=1               full kernel boot log on the serial console
+#   E2E_HOST=linux|windows      what the guest tests load: thinvisor.ko, or
+#                               thinvisor.sys through the NT shim
 # Every run keeps bochsrc, serial.log and bochs.log in
 # $BUILD/e2e/runs/<date>-<kernel>-<N>cpu-<model>[-<mode>]/.
 # Pass/fail comes from the serial log (parse.sh), never from Bochs' exit
@@ -163,6 +165,13 @@ cmdline="$cmdline tsc_early_khz=100000"
 # Last, so that they can override the harness's options.
 cmdline="$cmdline$extra"
 cmdline="$cmdline tv.cpus=$cpus tv.mode=$mode tv.timeout=$script_limit"
+# E2E_HOST=windows: the tests drive thinvisor.sys through the NT shim.
+case ${E2E_HOST:=linux} in
+linux) ;;
+windows) cmdline="$cmdline tv.host=windows" ;;
+*) echo "e2e: unknown E2E_HOST '$E2E_HOST' (linux or windows)" >&2; exit 2 ;;
+esac
+export E2E_HOST
 [ -z "$refuse" ] || cmdline="$cmdline tv.refuse=$refuse"
 
 imgdir=$BUILD/e2e/img/$(basename "$kdir")
@@ -170,11 +179,13 @@ mkdir -p "$imgdir"
 "$here/image.sh" "$kdir" "$image" "$imgdir" "$cmdline"
 
 suffix=-$cpu_model
+[ "$E2E_HOST" = linux ] || suffix=$suffix-$E2E_HOST
 [ "$mode" = test ] || suffix=$suffix-$mode
 run=$BUILD/e2e/runs/$(date +%Y%m%d-%H%M%S)-$kernel-${cpus}cpu$suffix
 mkdir -p "$run"
 cp "$imgdir/boot.iso" "$run/boot.iso"
 # Logs of every run stay; the ISOs (4-12 MB) only for the last five.
+# shellcheck disable=SC2012 # newest first; run names have no odd characters
 ls -1dt "$BUILD"/e2e/runs/*/ | tail -n +6 | while read -r old; do
 	rm -f "$old/boot.iso"
 done
@@ -222,6 +233,7 @@ timeout -k 10 "$limit" /usr/bin/time -f '%e %U %S' -o time \
 	bochs-bin -q -f bochsrc -rc dbg.rc </dev/null >bochs.out 2>&1 &
 bochs=$!
 tailer=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	kill "$bochs" 2>/dev/null || true
 	[ -z "$tailer" ] || kill "$tailer" 2>/dev/null || true

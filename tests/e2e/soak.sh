@@ -26,6 +26,7 @@ echo "$SOAK_S" >"$extra/soak_s"
 status=0
 E2E_CPUS=2 E2E_EXTRA=$extra E2E_SCRIPT_TIMEOUT=$((SOAK_S + 300)) \
 	"$top/tests/e2e/run.sh" soak || status=$?
+# shellcheck disable=SC2012 # newest first; run names have no odd characters
 run=$(ls -1dt "$BUILD"/e2e/runs/*-soak/ | head -n 1)
 echo "soak: activity counts from $run/serial.log:"
 tr -d '\r' <"$run/serial.log" | grep '^SOAK ' || echo "soak: no counts (the guest did not finish)"

@@ -185,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz f = fz_init(data, size);
 	u8 mode = fz_u8(&f);
-	struct tv_vmx_caps c;
+	struct tv_vmx_caps c = { 0 };
 	struct tv_cpu_features feat;
 	u64 *ctl[] = { &c.pin, &c.proc, &c.proc2, &c.exit, &c.entry };
 	const char *why = "unset";

@@ -263,7 +263,7 @@ static void census_matches_bytes(void **state)
 	u64 n = 0;
 
 	assert_non_null(tv_ept_split_4k(ept, 0x345000));
-	tv_ept_for_each_table(ept, count_table, &n);
+	tv_ept_visit_tables(ept, count_table, &n);
 	assert_int_equal(n * 0x1000, tv_ept_table_bytes(ept) +
 			 tv_ept_spare_tables(ept) * 0x1000);
 	tv_ept_free(ept);

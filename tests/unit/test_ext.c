@@ -114,17 +114,17 @@ static void inactive_extensions_ask_nothing(void **state)
 	assert_int_equal(tv_ext_core_attach(&e), TV_OK);
 	assert_int_equal(tv_ext_core_want(&e, TV_EV_RDTSC, true), TV_OK);
 	assert_int_equal(tv_ext_g.proc, 0);
-	assert_false(exits(EXIT_REASON_RDTSC));
+	assert_false(exits(TV_EXIT_RDTSC));
 	fake.root_calls = 0;
 	tv_ext_core_activate(&e);
 	assert_int_equal(tv_ext_g.proc, PROC_RDTSC_EXITING);
-	assert_true(exits(EXIT_REASON_RDTSC));
-	assert_true(exits(EXIT_REASON_RDTSCP));
+	assert_true(exits(TV_EXIT_RDTSC));
+	assert_true(exits(TV_EXIT_RDTSCP));
 	/* Applied on every CPU, then cpu_up on every CPU. */
 	assert_int_equal(fake.root_calls, 2 * 2);
 	tv_ext_core_detach(&e);
 	assert_int_equal(tv_ext_g.proc, 0);
-	assert_false(exits(EXIT_REASON_RDTSC));
+	assert_false(exits(TV_EXIT_RDTSC));
 }
 
 static void controls_follow_events(void **state)
@@ -139,11 +139,11 @@ static void controls_follow_events(void **state)
 	assert_int_equal(tv_ext_g.proc,
 			 PROC_MOV_DR_EXITING | PROC_INVLPG_EXITING);
 	assert_int_equal(tv_ext_g.proc2, PROC2_DESC_TABLE_EXITING);
-	assert_true(exits(EXIT_REASON_DR_ACCESS));
-	assert_true(exits(EXIT_REASON_GDTR_IDTR));
-	assert_true(exits(EXIT_REASON_LDTR_TR));
-	assert_true(exits(EXIT_REASON_XSETBV));
-	assert_false(exits(EXIT_REASON_CPUID));
+	assert_true(exits(TV_EXIT_DR_ACCESS));
+	assert_true(exits(TV_EXIT_GDTR_IDTR));
+	assert_true(exits(TV_EXIT_LDTR_TR));
+	assert_true(exits(TV_EXIT_XSETBV));
+	assert_false(exits(TV_EXIT_CPUID));
 	assert_int_equal(tv_ext_core_want(&e, TV_EV_CPUID, true),
 			 TV_ERR_INVALID);
 	assert_int_equal(tv_ext_core_want(&e, TV_EV_INVLPG, false), TV_OK);
@@ -181,7 +181,7 @@ static void cr_selection(void **state)
 			 PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING);
 	assert_int_equal(tv_ext_g.cr0_mask, CR0_WP);
 	assert_int_equal(tv_ext_g.cr4_mask, CR4_VMXE << 1);
-	assert_true(exits(EXIT_REASON_CR_ACCESS));
+	assert_true(exits(TV_EXIT_CR_ACCESS));
 	/* CR0/CR4 reads never exit; CR2 is no exit at all. */
 	assert_int_equal(tv_ext_core_want_cr(&e, 0, true, false, 0),
 			 TV_ERR_INVALID);
@@ -191,7 +191,7 @@ static void cr_selection(void **state)
 	assert_int_equal(tv_ext_g.proc, 0);
 	tv_ext_core_detach(&e);
 	assert_int_equal(tv_ext_g.cr0_mask | tv_ext_g.cr4_mask, 0);
-	assert_false(exits(EXIT_REASON_CR_ACCESS));
+	assert_false(exits(TV_EXIT_CR_ACCESS));
 }
 
 static void page_fault_filters_merge(void **state)
@@ -242,12 +242,12 @@ static void msr_bitmap_follows_extensions(void **state)
 			 TV_OK);
 	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, true));
 	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, false));
-	assert_true(exits(EXIT_REASON_WRMSR));
-	assert_true(exits(EXIT_REASON_RDMSR));
+	assert_true(exits(TV_EXIT_WRMSR));
+	assert_true(exits(TV_EXIT_RDMSR));
 	tv_ext_core_detach(&a);
 	assert_false(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, true));
 	assert_true(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, false));
-	assert_false(exits(EXIT_REASON_WRMSR));
+	assert_false(exits(TV_EXIT_WRMSR));
 	/* A default intercept (VMX capabilities) survives its release. */
 	assert_int_equal(tv_ext_core_want_msr(&b, 0x480, true, true), TV_OK);
 	assert_int_equal(tv_ext_core_want_msr(&b, 0x480, false, false), TV_OK);
@@ -257,7 +257,7 @@ static void msr_bitmap_follows_extensions(void **state)
 			 TV_ERR_INVALID);
 	tv_ext_core_detach(&b);
 	assert_false(tv_msr_bitmap_exits(msr_bitmap, 0xc0000082, false));
-	assert_false(exits(EXIT_REASON_RDMSR));
+	assert_false(exits(TV_EXIT_RDMSR));
 }
 
 static void io_bitmap_union(void **state)
@@ -289,7 +289,7 @@ static void vmcall_numbers(void **state)
 	attach_active(&b);
 	assert_int_equal(tv_ext_core_want_vmcall(&a, TV_HC_EXT_FIRST, 3),
 			 TV_OK);
-	assert_true(exits(EXIT_REASON_VMCALL));
+	assert_true(exits(TV_EXIT_VMCALL));
 	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_FIRST, 0),
 			 TV_ERR_EXISTS);
 	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_PING, 0),
@@ -299,7 +299,7 @@ static void vmcall_numbers(void **state)
 	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_LAST, 4),
 			 TV_ERR_INVALID);
 	tv_ext_core_detach(&a);
-	assert_false(exits(EXIT_REASON_VMCALL));
+	assert_false(exits(TV_EXIT_VMCALL));
 	/* Released with its owner. */
 	assert_int_equal(tv_ext_core_want_vmcall(&b, TV_HC_EXT_FIRST, 0),
 			 TV_OK);
@@ -319,16 +319,16 @@ static void cpuid_leaves(void **state)
 			 TV_ERR_NO_SPACE);
 	/* Asking twice takes no second entry. */
 	assert_int_equal(tv_ext_core_want_cpuid(&e, 0x1000, true), TV_OK);
-	assert_true(exits(EXIT_REASON_CPUID));
+	assert_true(exits(TV_EXIT_CPUID));
 	for (i = 0; i < TV_EXT_MAX_LEAVES; i++)
 		assert_int_equal(tv_ext_core_want_cpuid(&e, 0x1000 + i, false),
 				 TV_OK);
-	assert_false(exits(EXIT_REASON_CPUID));
+	assert_false(exits(TV_EXIT_CPUID));
 	assert_int_equal(tv_ext_core_want_cpuid(&e, TV_EXT_ALL_LEAVES, true),
 			 TV_OK);
-	assert_true(exits(EXIT_REASON_CPUID));
+	assert_true(exits(TV_EXIT_CPUID));
 	tv_ext_core_detach(&e);
-	assert_false(exits(EXIT_REASON_CPUID));
+	assert_false(exits(TV_EXIT_CPUID));
 }
 
 static int run_fn_calls;

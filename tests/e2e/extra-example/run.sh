@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Example for E2E_EXTRA=DIR make e2e: the guest copies DIR to /opt/tv/extra,
 # loads thinvisor, runs this script from there and unloads it.  Print one
 # "TEST <name> PASS|FAIL <detail>" line per check; anything else is a log.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 if tv_is_loaded thinvisor; then

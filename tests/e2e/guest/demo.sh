@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # `make demo`: show thinvisor sliding under a running Linux in Bochs.  The host
 # prints this output live and judges it like a test (TEST lines, dmesg scan).
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 echo "== CPUs: $(grep -c '^processor' /proc/cpuinfo), $(grep -m1 'model name' /proc/cpuinfo)"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Helpers for guest test scripts: `. "$TV_LIB"` (= /opt/tv/lib.sh).
 # Every result must be one line "TEST <name> PASS|FAIL <detail>" on stdout.
 
@@ -55,5 +56,32 @@ tv_check_dmesg() {
 	else
 		tv_fail "$1" "kernel complained:"
 		echo "$bad"
+	fi
+}
+
+# E2E_HOST=windows (the NT shim runs thinvisor.sys; docs/windows.md).
+TV_SHIM_PARAMS=/sys/module/thinvisor/parameters
+
+# tv_shim_rules NAME: PASS when the loaded shim counted import calls and
+# no IRQL violation or misuse.  Call it while the shim is loaded.
+tv_shim_rules() {
+	calls=$(cat $TV_SHIM_PARAMS/import_calls 2>/dev/null)
+	bad=$(cat $TV_SHIM_PARAMS/irql_violations 2>/dev/null)
+	if [ "${calls:-0}" -gt 0 ] && [ "$bad" = 0 ]; then
+		tv_pass "$1" "$calls import calls, each at an IRQL Windows allows"
+	else
+		tv_fail "$1" "import calls ${calls:-none}, IRQL violations or misuse ${bad:-unknown}"
+		tv_dmesg_new | grep 'ntshim: .*\(IRQL\|: \)' | head -n 5
+	fi
+}
+
+# tv_shim_clean NAME: PASS when dmesg since tv_dmesg_mark has no shim
+# report of something the driver left behind or an IRQL violation.
+tv_shim_clean() {
+	left=$(tv_dmesg_new | grep -E 'ntshim: (leak|IRQL violation)|left something behind')
+	if [ -z "$left" ]; then
+		tv_pass "$1" "no leak, no IRQL violation"
+	else
+		tv_fail "$1" "$(echo "$left" | head -n 3 | tr '\n' ' ')"
 	fi
 }

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The soak (make soak, tests/e2e/soak.sh): for SOAK_S guest seconds, at once,
 #   load    insmod thinvisor, check the hypervisor signature, rmmod
 #   hotplug CPU 1 offline and back online (with and without the VMM loaded)
@@ -8,6 +9,7 @@
 # cycle still running a minute after the end is a hang.  Runs as /init's
 # extra script in tv.mode=soak: the module is not loaded when it starts, and
 # it leaves the guest as it found it.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 soak_s=$(cat ./soak_s 2>/dev/null || echo 120)

@@ -16,6 +16,18 @@ static char *pages = "";
 module_param(pages, charp, 0444);
 MODULE_PARM_DESC(pages, "physical addresses, space-separated");
 
+/* copy_to_kernel_nofault() is not exported: its one-word core. */
+static int write_nofault(void *dst, u64 val)
+{
+	pagefault_disable();
+	__put_kernel_nofault(dst, &val, u64, fault);
+	pagefault_enable();
+	return 0;
+fault:
+	pagefault_enable();
+	return -EFAULT;
+}
+
 static int __init tvselfprot_init(void)
 {
 	unsigned long long pa;
@@ -42,7 +54,7 @@ static int __init tvselfprot_init(void)
 		va = phys_to_virt(pa);
 		r = copy_from_kernel_nofault(&val, va, sizeof(val));
 		val = 0x6b6b6b6b6b6b6b6bULL;
-		w = copy_to_kernel_nofault(va, &val, sizeof(val));
+		w = write_nofault(va, val);
 		n++;
 		if (r && w)
 			refused++;

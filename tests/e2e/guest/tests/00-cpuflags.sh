@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The guest sees as many CPUs as the host asked Bochs for, each with the vmx
 # and ept flags (Bochs' corei7_skylake_x model emulates VT-x with EPT).
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c '^processor' /proc/cpuinfo)

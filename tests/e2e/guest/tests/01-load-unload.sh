@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # thinvisor.ko loads and unloads cleanly, twice in a row (the second round
 # catches state that the first unload left behind).
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 tv_dmesg_mark

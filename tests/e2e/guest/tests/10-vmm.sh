@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # thinvisor slides under every CPU and the kernel goes on unaware: the
 # signature is seen on every CPU, CPUID is unchanged but for the documented
 # bits, refused MSRs and hypercalls fail cleanly, single-step stays exact,
 # a stress workload and CPU hotplug run with no oops, and unload gives
 # every CPU back.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)

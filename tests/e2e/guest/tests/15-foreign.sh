@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Only thinvisor may give the CPUs back: a foreign module's TERMINATE
 # hypercalls (no key, a guessed key) are refused with #UD on every CPU,
 # the VMM keeps running below the kernel, and ping and unload still work
 # (before, a foreign TERMINATE left the CPUs unvirtualized and the next
 # ping or rmmod executed VMCALL outside VMX: #UD in an IPI, a dead kernel).
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 tv_dmesg_mark

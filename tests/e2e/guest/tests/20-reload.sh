@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Load and unload three times in a row: each load virtualizes every CPU,
 # each unload gives them all back and frees everything.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)

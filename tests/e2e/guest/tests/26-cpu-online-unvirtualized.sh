@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # A CPU that comes online while thinvisor runs but cannot be virtualized
 # (test build: fail_step=5, the per-CPU allocation) still comes online: one
 # log line says it runs without thinvisor and why, tvctl status shows it,
 # and taking it offline and online again once the cause is gone virtualizes
 # it.  Leaves every CPU online and the module unloaded.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # /dev/thinvisor log readers take turns and get whole lines: two readers
 # follow the log with small reads (64 bytes, shorter than two lines) while
 # the VMM writes (log_level=7: a ping logs one line on its CPU).  Every
 # line either reader got is whole, and between them they got every line.
 # Before, reads copied any number of bytes with no lock between readers:
 # the readers got pieces of each other's lines.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The Linux functions that run in VMX root are noinstr: in the module's
 # .noinstr.text, which the kernel's kprobes refuse (6.1 adds a module's
 # .noinstr.text to the kprobe blacklist at load), so no probe, BPF program
 # or tracer can run in VMX root through them.  Needs a kernel with kprobes
 # (Debian's); the minimal kernel has none and skips.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 bl=/sys/kernel/debug/kprobes/blacklist

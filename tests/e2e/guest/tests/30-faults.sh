@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # A failure injected at each init step (test build: fail_step=N) refuses
 # the load with one clear log line, unwinds fully (no module, no device, no
 # CPU left virtualized, VMX left off), and the next load succeeds.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)

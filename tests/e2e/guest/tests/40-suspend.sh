@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # Suspend-to-idle while virtualized: every CPU is given back before the
 # system suspends and taken again after.  Bochs cannot wake from a real
 # s2idle reliably, so the kernel's pm_test "devices" mode runs the whole
 # suspend path (notifiers, freezer, device suspend and resume) and returns.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -15,6 +17,7 @@ tv_dmesg_mark
 echo 0 > /sys/module/suspend/parameters/pm_test_delay 2>/dev/null
 echo devices > /sys/power/pm_test
 echo freeze > /sys/power/state
+# shellcheck disable=SC2320 # the write's own status is the one wanted
 rc=$?
 echo none > /sys/power/pm_test
 msgs=$(tv_dmesg_new | grep -E 'thinvisor|PM: ')

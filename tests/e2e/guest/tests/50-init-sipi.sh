@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # tv-e2e: destructive (/init runs it after E2E_EXTRA: it may leave CPU 1 down)
 # INIT and SIPI reaching a virtualized CPU: the test build keeps a CPU
 # virtualized while it goes offline, so bringing it back online sends
@@ -18,6 +19,7 @@
 # INIT-after-SIPI pattern instead of failing.  CPU 1 then stays offline,
 # waiting for SIPI under a VMCS that unload cannot reach: /init runs this
 # destructive test last.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 cpu1=/sys/devices/system/cpu/cpu1/online

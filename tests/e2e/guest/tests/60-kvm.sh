@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # thinvisor and the guest kernel's own KVM (kvm.ko, kvm-intel.ko), in both
 # load orders.  Both want VMX; 6.1's KVM turns it on only when a VM starts,
 # so the dangerous case is kvm_intel loaded first: a VM started later would
@@ -12,6 +13,7 @@
 # Messages are matched loosely: a kernel-log line with "thinvisor" and
 # "kvm_intel" (or kvm-intel) for A, with "thinvisor" and "kvm" for B.
 # Leaves the guest as it found it: no KVM module, no thinvisor.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 kvmdir=/opt/tv/kmod-kvm

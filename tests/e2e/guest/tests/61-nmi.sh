@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # NMIs while the CPUs live in the VMM: every CPU runs a CPUID loop (each
 # CPUID is a VM exit, so most of the time is spent in VMX root), and
 # tvnmi.ko sends NMI IPIs one at a time to every other CPU, counting what
@@ -8,6 +9,7 @@
 # OS (sent == received, none lost), without oops, unknown-NMI complaint or
 # reset (issue 8, item 2: under page-table isolation an NMI in VMX root
 # on today's host CR3 switches to a wrong page table about half the time).
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 CYCLES=5

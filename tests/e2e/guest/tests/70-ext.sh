@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The extension API from a separate module, as a tool uses it: modprobe
 # thinvisor, insmod an extension.  tvext_selftest (extensions/selftest)
 # registers two extensions, asks for every kind of event, causes each
@@ -6,6 +7,7 @@
 # Then: a user-mode hypercall it owns, thinvisor pinned while it is
 # loaded, a CPU offline/online with its events re-applied there, and
 # unregistration taking everything back.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ext=/opt/tv/ext/tvext_selftest.ko
