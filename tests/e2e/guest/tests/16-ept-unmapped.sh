@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The EPT maps only what exists (RAM and the iomem ranges): an access
 # anywhere else is mapped by the VMM on demand, logged once, and the
 # kernel carries on (before, that EPT violation dumped the guest state and
 # panicked the machine).  A second load of the test module reads the same
 # addresses again: already mapped, no new line.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 tv_dmesg_mark
