@@ -62,7 +62,7 @@ tvctl: $(BUILD)/tools/tvctl
 
 # tvctl check decides with the module's own rules: core/caps.c and
 # core/errors.c are compiled in (tools/host/tv_host.h gives them their types).
-TVCTL_SRCS := tools/tvctl.c tools/tvctl_stats.c tools/tvctl_check.c \
+TVCTL_SRCS := tools/tvctl.c tools/tvctl_stats.c tools/tvctl_check.c tools/tvctl_ext.c \
 	core/caps.c core/errors.c
 $(BUILD)/tools/tvctl: $(TVCTL_SRCS) $(wildcard tools/*.h tools/host/*.h include/thinvisor/*.h core/*.h arch/x86/*.h)
 	@mkdir -p $(dir $@)

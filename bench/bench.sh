@@ -66,7 +66,9 @@ med3() {
 	echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 }
 		END { printf "%d %d %d", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
+# shellcheck disable=SC2046,SC2086 # word lists on purpose
 set -- $(med3 $loads); load=$1 load_range="$2-$3"
+# shellcheck disable=SC2046,SC2086
 set -- $(med3 $unloads); unload=$1 unload_range="$2-$3"
 
 # The general path's handler cycles per exit, from the statistics.

@@ -239,8 +239,10 @@ static TV_VMX_ROOT u64 next_reg(u64 reg, u64 delta, u64 mask)
 	return (reg & ~mask) | ((reg + delta) & mask);
 }
 
-/* At most this many elements per exit: the CPU, too, lets interrupts in
- * between the iterations of a long REP INS/OUTS. */
+/*
+ * At most this many elements per exit: the CPU, too, lets interrupts in
+ * between the iterations of a long REP INS/OUTS.
+ */
 #define IO_STRING_BATCH 64
 
 /*

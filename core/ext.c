@@ -187,6 +187,19 @@ static void recompute(void)
  * Make the MSR bitmap agree with the extensions: an MSR exits when the
  * core does by default or some active extension asked for it.
  */
+/*
+ * Write thinvisor's protected structures: in VMX root while some CPU runs
+ * under the EPT (the guest cannot reach them), here when none does (all
+ * given back for suspend, or the last one going: the EPT is in use
+ * nowhere, and freed pages must not stay inaccessible for the next load).
+ */
+static int in_root(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
+	int ret = tv_vmm_root_call_any(fn, arg);
+
+	return ret == TV_ERR_BUSY ? fn(NULL, arg) : ret;
+}
+
 struct msr_op {
 	u8 *bitmap;
 	u32 msr;
@@ -232,7 +245,7 @@ static void sync_msr_bitmap(u32 msr)
 	op.msr = msr;
 	op.rd = rd;
 	op.wr = wr;
-	tv_vmm_root_call_any(op_msr_bitmap, &op);
+	in_root(op_msr_bitmap, &op);
 }
 
 static TV_VMX_ROOT int apply_on_cpu(struct tv_vcpu *v, void *arg)
@@ -869,7 +882,7 @@ static int set_pages(struct tv_ext *ext, int view, u64 gpa, u64 size,
 	op.end = gpa + size;
 	op.rights = ept_rights(allowed);
 	op.host_pa = host_pa;
-	ret = tv_vmm_root_call_any(op_set_pages, &op);
+	ret = in_root(op_set_pages, &op);
 	if (!ret)
 		ret = tv_ext_core_protect_tables();
 	flush_everywhere();
@@ -917,7 +930,7 @@ int tv_ext_core_page_reset(struct tv_ext *ext, int view, u64 gpa)
 	gpa &= EPT_ADDR_MASK;
 	if (!slot_of(ext) || !op.ept)
 		return TV_ERR_INVALID;
-	tv_vmm_root_call_any(op_reset_pages, &op);
+	in_root(op_reset_pages, &op);
 	flush_everywhere();
 	return TV_OK;
 }
@@ -927,7 +940,7 @@ static void reset_view0_pages(struct tv_ext_slot *s)
 	struct reset_op op = { view_ept_any(0), s->view0_pages, s->nview0 };
 
 	if (op.ept && s->nview0) {
-		tv_vmm_root_call_any(op_reset_pages, &op);
+		in_root(op_reset_pages, &op);
 		flush_everywhere();
 	}
 	tv_plat_free(s->view0_pages);
@@ -999,7 +1012,7 @@ int tv_ext_core_view_create(struct tv_ext *ext)
 		return -ret;
 	op.src = sh->ept;
 	op.view = i;
-	tv_vmm_root_call_any(op_clone, &op);
+	in_root(op_clone, &op);
 	tv_ext_g.views[i].ept = op.ept;
 	tv_ext_g.views[i].owner = ext;
 	tv_ext_g.view_eptp[i] = tv_ept_pointer(op.ept);
@@ -1031,7 +1044,7 @@ void tv_ext_core_view_destroy(struct tv_ext *ext, int view)
 		return;
 	tv_ext_g.view_eptp[view] = 0;
 	if (tv_ext_g.eptp_list)
-		tv_vmm_root_call_any(op_set_eptp_list, &op);
+		in_root(op_set_eptp_list, &op);
 	tv_vmm_root_call_each(leave_view_on_cpu, (void *)(u64)view);
 	apply_everywhere();
 	/* No CPU runs in it: its tables are the host's again. */
@@ -1095,7 +1108,7 @@ void tv_ext_core_unprotect(u64 pa)
 			continue;
 		tv_ext_g.protected[i] = tv_ext_g.protected[--tv_ext_g.nprotected];
 		if (shared_mut())
-			tv_vmm_root_call_any(op_protect, &op);
+			in_root(op_protect, &op);
 		return;
 	}
 }
@@ -1120,7 +1133,7 @@ static int protect_new(const u64 *pa, u32 n)
 		ret = reserve_for(NULL, pa[i] & EPT_ADDR_MASK, TV_PAGE_SIZE);
 	if (ret)
 		return ret;
-	tv_vmm_root_call_any(op_protect, &op);
+	in_root(op_protect, &op);
 	return op.err;
 }
 

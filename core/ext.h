@@ -31,7 +31,7 @@ struct tv_ext_slot {
 	u32 msrs[TV_EXT_MAX_MSRS];
 	u8 msr_rw[TV_EXT_MAX_MSRS];	/* bit 0 read, bit 1 write */
 	u32 nmsrs;
-	u8 cr_read, cr_write;	/* bit n: CR n (0, 3, 4, 8) */
+	u16 cr_read, cr_write;	/* bit n: CR n (0, 3, 4, 8) */
 	u64 cr0_mask, cr4_mask;
 	u8 *io_ports;		/* TV_EXT_IO_BITMAP_BYTES, or NULL */
 	u32 exceptions, pf_mask, pf_match;

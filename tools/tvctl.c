@@ -77,6 +77,10 @@ static const struct command commands[] = {
 	{ "version", "[--json]", "print tvctl's version and the loaded module's",
 	  "Prints tvctl's version and, when thinvisor is loaded, the module's\n"
 	  "(from " MODULE_VERSION_FILE ").  Same as tvctl --version.\n" },
+	{ "extensions", "", "registered extensions and their event counts",
+	  "Lists the extensions registered with thinvisor, in registration\n"
+	  "order, one line each: the name, then name=count for every event\n"
+	  "type, how many events of it thinvisor offered to the extension.\n" },
 	{ "help", "[CMD]", "print this help, or CMD's", NULL },
 };
 
@@ -439,6 +443,8 @@ int main(int argc, char **argv)
 		ret = cmd_ping(fd, &o, cpu);
 	else if (!strcmp(c->name, "stats"))
 		ret = cmd_stats(fd, &o, reset);
+	else if (!strcmp(c->name, "extensions"))
+		ret = cmd_extensions(fd);
 	else
 		ret = cmd_log(fd, &o, follow);
 	close(fd);

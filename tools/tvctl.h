@@ -38,6 +38,7 @@ struct tv_uapi_cpu *get_status(int fd, struct tv_uapi_status *st, unsigned int *
 int cmd_stats(int fd, const struct tvctl_opts *o, bool reset);
 int cmd_log(int fd, const struct tvctl_opts *o, bool follow);
 int cmd_check(const struct tvctl_opts *o);
+int cmd_extensions(int fd);
 
 /* @s as a JSON string, quotes included. */
 void json_string(FILE *f, const char *s);

@@ -140,8 +140,8 @@ static const char *level_name(int level)
 /* One log line "<level> cpu <N> <text>\n", as text or as a JSON object. */
 static void print_log_line(const struct tvctl_opts *o, char *line)
 {
-	unsigned int cpu, off;
-	int level;
+	unsigned int cpu;
+	int level, off;
 	size_t len;
 
 	if (sscanf(line, "%d cpu %u %n", &level, &cpu, &off) != 2) {

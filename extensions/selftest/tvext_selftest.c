@@ -391,6 +391,8 @@ static void check_cr(void)
 	asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
 	asm volatile("mov %%cr8, %0" : "=r"(cr8) : "b"(MAGIC));
 	asm volatile("mov %0, %%cr8" : : "r"(0ULL));
+	/* Idle and kernel threads borrow the mm: force one CR3 load. */
+	native_write_cr3(__native_read_cr3());
 	local_irq_restore(flags);
 	report("cr0-write-changed", (after & X86_CR0_WP) &&
 	       atomic_read(&seen.cr0) >= 1,
@@ -469,14 +471,18 @@ static void check_misc(void)
 	xsetbv(0, xcr0);
 	asm volatile("invlpg (%0)" : : "r"(&seen), "b"(MAGIC) : "memory");
 	asm volatile("rdtsc" : "=a"(rax), "=d"(rdx) : "b"(MAGIC));
-	t1 = rdtsc();
-	t2 = rdtsc();
+	/* Unmarked: RBX must not still hold MAGIC from the asm above. */
+	asm volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax"
+		     : "=a"(t1), "=d"(rdx) : "b"(0));
+	asm volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax"
+		     : "=a"(t2), "=d"(rdx) : "b"(0));
 	asm volatile("rdtscp" : "=a"(t3), "=d"(rdx), "=c"(aux) : "b"(MAGIC));
 	asm volatile("int3" : : "b"(MAGIC));
 	/* UD2 as bytes: objtool would take it for the end of the function. */
 	asm volatile(".byte 0x0f, 0x0b" : : "b"(MAGIC));
-	/* An MSR nobody intercepts that does not exist: #GP natively. */
-	gp = rdmsrl_safe(0x7ff, &msr);
+	/* EFER with a reserved bit: #GP from the CPU, nothing changes. */
+	rdmsrl(MSR_EFER, msr);
+	gp = wrmsrl_safe(MSR_EFER, msr | (1ULL << 63));
 	local_irq_restore(flags);
 	report("xsetbv", atomic_read(&seen.xsetbv) == 1 &&
 	       seen.xsetbv_value == xcr0, "XCR0 0x%llx seen", seen.xsetbv_value);
@@ -493,7 +499,7 @@ static void check_misc(void)
 	report("ud2", atomic_read(&seen.ud) == 1, "#UD consumed, RIP moved (%d)",
 	       atomic_read(&seen.ud));
 	report("gp-reinjected", gp && atomic_read(&seen.gp) >= 1,
-	       "RDMSR 0x7ff: #GP seen (%d) and delivered to the fixup (%d)",
+	       "WRMSR EFER bit 63: #GP seen (%d) and delivered to the fixup (%d)",
 	       atomic_read(&seen.gp), gp);
 }
 
@@ -559,11 +565,23 @@ static void check_guest_memory(void)
 	       atomic_read(&seen.deferred), seen.deferred_arg);
 }
 
-/* Its page is the one the two views show differently. */
-static noinline int probe_fn(int x)
-{
-	return x * 3 + 1;
-}
+/*
+ * Its page is the one the two views show differently, and it is alone on
+ * that page: code that reads the page must run from another one, or the
+ * two views would hand the CPU back and forth for ever (DdiMon's way out,
+ * a single step in the readable view, needs a monitor trap flag).
+ */
+asm(".pushsection .text.tvprobe, \"ax\"\n"
+    ".balign 4096\n"
+    ".type tvext_probe, @function\n"
+    "tvext_probe:\n"
+    "	lea 1(%rdi,%rdi,2), %eax\n"	/* x * 3 + 1 */
+    "	ret\n"
+    ".size tvext_probe, . - tvext_probe\n"
+    ".balign 4096, 0xcc\n"
+    ".popsection\n");
+int tvext_probe(int x);
+#define probe_fn tvext_probe
 
 static noinstr int switch_view(struct tv_ext *ext, void *arg)
 {
@@ -714,6 +732,7 @@ static int __init selftest_init(void)
 	       tv_ext_want_vmcall(&ext_b, TV_HC_EXT_FIRST, 0) == -EEXIST,
 	       "a second owner is refused");
 
+	tv_ext_want_cpuid(&ext_a, LEAF_MEM, 1);
 	check_guest_memory();
 	check_views();
 

@@ -32,6 +32,22 @@
 
 /**
  * struct tv_guest_regs - the guest's general registers at an exit
+ * @rax: RAX
+ * @rcx: RCX
+ * @rdx: RDX
+ * @rbx: RBX
+ * @rsp: RSP (the guest's, loaded from and written back to the guest state)
+ * @rbp: RBP
+ * @rsi: RSI
+ * @rdi: RDI
+ * @r8: R8
+ * @r9: R9
+ * @r10: R10
+ * @r11: R11
+ * @r12: R12
+ * @r13: R13
+ * @r14: R14
+ * @r15: R15
  *
  * In SDM order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15): register
  * number n of an instruction encoding is element n.  RSP is the guest's
@@ -87,6 +103,7 @@ enum tv_ext_reply {
  * @TV_EV_PAGE_ACCESS: an access the second-level page permissions of the
  *	CPU's view forbade (tv_ext_page_set()).
  * @TV_EV_MTF: the single step asked for with tv_ext_single_step() ended.
+ * @TV_EV_COUNT: the number of event types.
  */
 enum tv_ext_event_type {
 	TV_EV_CPUID = 0,
@@ -126,6 +143,25 @@ enum tv_ext_descriptor_insn {
  * @regs: the guest's registers (RSP included); changeable.
  * @rip: the guest's RIP at the instruction that exited.
  * @instr_len: its length, where the exit reports one (else 0).
+ * @cpuid: %TV_EV_CPUID: the leaf and subleaf, and the result the guest
+ *	will get (changeable).
+ * @msr: %TV_EV_MSR_READ, %TV_EV_MSR_WRITE: the MSR and its value
+ *	(changeable).
+ * @cr: %TV_EV_CR_WRITE, %TV_EV_CR_READ: the register (0, 3, 4, 8), the old
+ *	value and the new one (changeable; for a read, what the guest gets).
+ * @dr: %TV_EV_DR_ACCESS: the debug register, the general register of the
+ *	other operand, and the direction.
+ * @io: %TV_EV_IO: port, size, direction, string and REP forms, and the
+ *	value an OUT writes.
+ * @descriptor: %TV_EV_DESCRIPTOR: which instruction.
+ * @xsetbv: %TV_EV_XSETBV: the XCR and the value (changeable).
+ * @invlpg: %TV_EV_INVLPG: the linear address.
+ * @rdtsc: %TV_EV_RDTSC: RDTSCP rather than RDTSC.
+ * @exception: %TV_EV_EXCEPTION: vector, error code, software origin, and
+ *	CR2 (#PF) or the DR6 bits (#DB).
+ * @vmcall: %TV_EV_VMCALL: the hypercall number.
+ * @page: %TV_EV_PAGE_ACCESS: the addresses, the access, what the view
+ *	allows, and the view.
  * @inject: the exception to deliver for %TV_EXT_INJECT: @inject.vector,
  *	@inject.error_code if @inject.has_error_code.
  */

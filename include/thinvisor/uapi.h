@@ -57,12 +57,32 @@ struct tv_uapi_stats {
 	__u64 cycles[TV_UAPI_STAT_REASONS];	/* TSC cycles in the VMM */
 };
 
+/*
+ * The registered extensions, in registration order, and the events each
+ * was offered, indexed like enum tv_ext_event_type (thinvisor/extension.h).
+ */
+#define TV_UAPI_EXT_MAX 8
+#define TV_UAPI_EXT_NAME 32
+#define TV_UAPI_EXT_EVENTS 15
+
+struct tv_uapi_ext {
+	char name[TV_UAPI_EXT_NAME];	/* NUL-terminated */
+	__u64 counts[TV_UAPI_EXT_EVENTS];
+};
+
+struct tv_uapi_extensions {
+	__u32 count;		/* out: entries filled in ext */
+	__u32 nevents;		/* out: TV_UAPI_EXT_EVENTS */
+	struct tv_uapi_ext ext[TV_UAPI_EXT_MAX];
+};
+
 #define TV_IOC_MAGIC 't'
 /* Number 1 was a fixed 256-entry status that left the CPUs beyond out. */
 #define TV_IOC_STATUS _IOWR(TV_IOC_MAGIC, 5, struct tv_uapi_status)
 #define TV_IOC_PING _IOWR(TV_IOC_MAGIC, 2, struct tv_uapi_ping)
 #define TV_IOC_STATS _IOWR(TV_IOC_MAGIC, 3, struct tv_uapi_stats)
 #define TV_IOC_STATS_RESET _IO(TV_IOC_MAGIC, 4)
+#define TV_IOC_EXTENSIONS _IOR(TV_IOC_MAGIC, 6, struct tv_uapi_extensions)
 
 /*
  * read() on /dev/thinvisor returns the VMM log as text lines

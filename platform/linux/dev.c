@@ -19,6 +19,7 @@
 #include <linux/uaccess.h>
 #include "core/vmm.h"
 #include "thinvisor/exit_reasons.h"
+#include "core/ext.h"
 #include "thinvisor/uapi.h"
 #include "status.h"
 #include "tv_linux.h"
@@ -140,6 +141,39 @@ static long tv_dev_stats_reset(void)
 	return 0;
 }
 
+static long tv_dev_extensions(void __user *arg)
+{
+	struct tv_uapi_extensions *out;
+	struct tv_ext_info *info;
+	unsigned int i, t;
+	long ret = 0;
+
+	BUILD_BUG_ON(TV_UAPI_EXT_EVENTS != TV_EV_COUNT);
+	BUILD_BUG_ON(TV_UAPI_EXT_NAME != TV_EXT_NAME_MAX);
+	BUILD_BUG_ON(TV_UAPI_EXT_MAX < TV_EXT_MAX);
+	out = kzalloc(sizeof(*out), GFP_KERNEL);
+	info = kcalloc(TV_EXT_MAX, sizeof(*info), GFP_KERNEL);
+	if (!out || !info) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	mutex_lock(&tv_linux_lock);
+	out->count = tv_ext_core_list(info, TV_EXT_MAX);
+	mutex_unlock(&tv_linux_lock);
+	out->nevents = TV_UAPI_EXT_EVENTS;
+	for (i = 0; i < out->count; i++) {
+		memcpy(out->ext[i].name, info[i].name, TV_UAPI_EXT_NAME);
+		for (t = 0; t < TV_UAPI_EXT_EVENTS; t++)
+			out->ext[i].counts[t] = info[i].counts[t];
+	}
+	if (copy_to_user(arg, out, sizeof(*out)))
+		ret = -EFAULT;
+free:
+	kfree(info);
+	kfree(out);
+	return ret;
+}
+
 static ssize_t tv_dev_read(struct file *file, char __user *buf, size_t len,
 			   loff_t *ppos)
 {
@@ -158,6 +192,8 @@ static long tv_dev_ioctl(struct file *file, unsigned int cmd,
 		return tv_dev_stats((void __user *)arg);
 	case TV_IOC_STATS_RESET:
 		return tv_dev_stats_reset();
+	case TV_IOC_EXTENSIONS:
+		return tv_dev_extensions((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -131,8 +131,10 @@ static bool test_unhandled_exit;
 module_param(test_unhandled_exit, bool, 0444);
 MODULE_PARM_DESC(test_unhandled_exit, "test builds: exit on HLT/MWAIT and stop the machine");
 
-/* Test builds: some of the pages thinvisor keeps from the guest (the
- * self-protection test reads and writes them). */
+/*
+ * Test builds: some of the pages thinvisor keeps from the guest (the
+ * self-protection test reads and writes them).
+ */
 static int test_protected_get(char *buf, const struct kernel_param *kp)
 {
 	u64 pa[8];

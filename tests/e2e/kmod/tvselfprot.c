@@ -45,7 +45,7 @@ static int __init tvselfprot_init(void)
 		copy_from_kernel_nofault(&val, own, sizeof(val)) == 0 &&
 		val == 0x5a5a ? "PASS" : "FAIL", (int)val);
 	kfree(own);
-	while ((tok = strsep(&p, " \n")) != NULL) {
+	while ((tok = strsep(&p, " ,\n")) != NULL) {
 		void *va;
 		int r, w;
 

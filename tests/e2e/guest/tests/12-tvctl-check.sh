@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # tvctl check on a CPU model that can run thinvisor (the suite runs only on
 # those; the refusal check, tests/e2e/guest/init, covers the others): the
 # verdict is "can run" (exit 0) and insmod agrees; while thinvisor runs the
@@ -6,6 +7,7 @@
 # tell (exit 5); with kvm_intel loaded (when the image has KVM) it cannot
 # load now (exit 4, EBUSY) and insmod fails with that errno's text.
 # Leaves the guest as it found it.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 out=$(tvctl check 2>&1)

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # tvctl as a command-line tool: --version, help CMD, --json on every
 # command (valid JSON, checked by tvjson), and the documented exit codes
 # (0 done, 1 failed, 2 usage).  Leaves the guest as it found it.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 # rc_is NAME WANT CMD...: PASS when CMD exits WANT.

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The kernel's own interfaces: /sys/kernel/debug/thinvisor/{status,stats}
 # (read-only, root only, there exactly while the module is loaded, agreeing
 # with tvctl), and the kernel log: every line of the module has one
 # "thinvisor: " prefix, VMM-ring lines included, at the level the VMM gave
 # (dmesg -r shows the <level>).  Leaves the guest as it found it.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 dir=/sys/kernel/debug/thinvisor
 

@@ -24,7 +24,7 @@ if ! insmod "$ext"; then
 	rmmod thinvisor
 	exit 0
 fi
-sed 's/^/TEST ext-/' "$params/results"
+sed '/^$/d; s/^/TEST ext-/' "$params/results"
 
 out=$(tvextcall 7476000000010000)
 if [ "$out" = "rax=0xc0ffee rdx=3" ]; then

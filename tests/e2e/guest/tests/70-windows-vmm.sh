@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # thinvisor.sys, the Windows build, under real (emulated) VT-x through the
 # NT shim: the checks of 10-vmm.sh that are about the VMM, not about the
 # Linux module's interface.  The signature on every CPU, CPUID unchanged
 # but for the documented bits, MSRs as native, user VMCALL refused,
 # single-step exact, the kernel-mode checks, a stress workload, then
 # DriverUnload gives every CPU back; every import called at a legal IRQL.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The Windows driver's log under the NT shim: LogLevel=7 from the registry
 # (the shim's LogLevel= parameter), the VMM's own lines from VMX root
 # (the ping hypercall of tvguest.ko) drained by the driver's log thread to
 # DbgPrintEx and to \SystemRoot\thinvisor.log (here /tmp/thinvisor.log),
 # CR LF line ends; then the IRQL checker's own test: one import called at
 # DISPATCH_LEVEL must be caught.  Load/unload cycles end it.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 log=/tmp/thinvisor.log
@@ -14,12 +16,14 @@ if ! insmod "$TV_MODULE" LogLevel=7; then
 	tv_fail win-log-load "insmod LogLevel=7 failed"
 	exit 1
 fi
-tv_dmesg_new | grep -q 'DbgPrintEx: thinvisor: VMM log level 7' &&
-	tv_pass win-log-level "LogLevel=7 read from the registry" ||
+if tv_dmesg_new | grep -q 'DbgPrintEx: thinvisor: VMM log level 7'; then
+	tv_pass win-log-level "LogLevel=7 read from the registry"
+else
 	tv_fail win-log-level "no 'VMM log level 7' line"
+fi
 insmod "$TV_KMOD/tvguest.ko" && rmmod tvguest
 sleep 1
-lines=$(cat $TV_SHIM_PARAMS/dbgprint_lines)
+lines=$(cat "$TV_SHIM_PARAMS/dbgprint_lines")
 tv_shim_rules win-log-irql
 rmmod thinvisor || tv_fail win-log-unload "rmmod failed"
 new=$(tv_dmesg_new)
@@ -47,7 +51,7 @@ fi
 # The checker can fail: a deliberate call at DISPATCH_LEVEL is counted.
 tv_dmesg_mark
 if insmod "$TV_MODULE" test_irql_violation=1; then
-	bad=$(cat $TV_SHIM_PARAMS/irql_violations)
+	bad=$(cat "$TV_SHIM_PARAMS/irql_violations")
 	rmmod thinvisor
 	if [ "$bad" = 1 ] && tv_dmesg_new | grep -q 'IRQL violation: RtlGetVersion called at IRQL 2, allowed up to 0'; then
 		tv_pass win-irql-checker "a PASSIVE_LEVEL import at DISPATCH_LEVEL is caught"
