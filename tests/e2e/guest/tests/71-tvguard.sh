@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # tvguard (extensions/tvguard), the integrity guard built on the extension
 # API, against the attacks of tvguardvictim (tests/e2e/kmod): a store into
 # kernel text through a writable alias, WRMSR LSTAR, clearing CR4.SMEP and
@@ -8,6 +9,7 @@
 # mode=report: logged, let through.  Unloading gives every page back.
 # tvctl extensions lists tvguard with its event counts.  tvguard and
 # hello registered and unregistered in both orders.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 guard=/opt/tv/ext/tvguard.ko
@@ -158,8 +160,10 @@ fi
 if [ -w /sys/power/pm_test ] && grep -q freeze /sys/power/state; then
 	echo 0 >/sys/module/suspend/parameters/pm_test_delay 2>/dev/null
 	echo devices >/sys/power/pm_test
-	echo freeze >/sys/power/state
-	rc=$?
+	rc=0
+	if ! echo freeze >/sys/power/state; then
+		rc=1
+	fi
 	echo none >/sys/power/pm_test
 	[ $rc -eq 0 ] || tv_fail guard-suspend "echo freeze: $rc"
 	check_text guard-resume-text 0

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # The tutorial's sample extension (extensions/hello, shown whole in
 # docs/extending.md): once loaded, CPUID 0x400000e0 says "hello, world"
 # with a count in EAX on every CPU, and its hypercall answers from user
 # mode; once unloaded, both are gone.
+# shellcheck source=tests/e2e/guest/lib.sh
 . "$TV_LIB"
 
 hello=/opt/tv/ext/hello.ko
