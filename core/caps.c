@@ -142,13 +142,17 @@ int tv_choose_controls(const struct tv_vmx_caps *c,
 
 	memset(out, 0, sizeof(*out));
 	/*
-	 * The EPT identity map is built with a 4-level walk, which translates
-	 * 48-bit guest-physical addresses (SDM 28.2.2): above that, memory
-	 * and MMIO would be missing from the map.
+	 * A 4-level EPT walk translates 48-bit guest-physical addresses (SDM
+	 * 29.3.1); above that the map needs the 5-level walk (EPTP bits 5:3 =
+	 * 4, IA32_VMX_EPT_VPID_CAP bit 7), else memory and MMIO up there
+	 * could never be mapped.
 	 */
-	if (f->phys_bits > 48) {
-		*why = f->phys_bits <= 52 ? maxphyaddr_why[f->phys_bits - 49] :
-					    "MAXPHYADDR above 52";
+	if (f->phys_bits > 52) {
+		*why = "MAXPHYADDR above 52";
+		return TV_ERR_EPT_CAPS;
+	}
+	if (f->phys_bits > 48 && !(c->ept_vpid & EPT_CAP_WALK5)) {
+		*why = maxphyaddr_why[f->phys_bits - 49];
 		return TV_ERR_EPT_CAPS;
 	}
 	if (!want_bit(c->proc, &proc, PROC_USE_MSR_BITMAPS)) {
@@ -215,6 +219,7 @@ int tv_choose_controls(const struct tv_vmx_caps *c,
 	out->exit = tv_adjust_controls(c->exit, exit);
 	out->entry = tv_adjust_controls(c->entry, entry);
 	out->ept_1gb = c->ept_vpid & EPT_CAP_1GB;
+	out->ept_walk5 = f->phys_bits > 48;
 
 	/*
 	 * The guest owns every CR bit except those VMX pins: a write that

@@ -37,6 +37,7 @@ struct tv_controls {
 	u64 cr0_mask, cr4_mask;
 	bool unrestricted_guest;
 	bool ept_1gb;
+	bool ept_walk5;		/* MAXPHYADDR > 48: 5-level EPT */
 };
 
 /*

@@ -1,55 +1,70 @@
 // SPDX-License-Identifier: MIT
 /*
- * EPT identity map with MTRR memory types and the largest uniform leaves.
+ * EPT identity map of what exists, with MTRR memory types and the largest
+ * uniform leaves, plus on-demand mappings and run-time changes (splits,
+ * views) from VMX root.
  *
- * Beside the hardware tables we keep a small software tree: for each table
- * page its VA and PA, and for each table that points to lower tables an
- * array of child records.  Walking the map (tv_ept_leaf(), from VMX root)
- * then follows plain pointers and never asks the OS to turn a PA back into
- * a VA, which neither Linux nor Windows can do safely from VMX root.
+ * Beside the hardware tables we keep a store of every table page the map
+ * owns (VA and PA), in use or spare.  Walking the map (from VMX root too)
+ * turns an entry's PA into the table's VA by a lookup in the store and
+ * never asks the OS, which neither Linux nor Windows can do safely from
+ * VMX root.  The store only grows, in sleepable context (build, clone,
+ * tv_ept_reserve()), and its entries never move: it is cut in fixed chunks,
+ * so VMX-root readers need no lock against the filler.  Its first @nused
+ * pages are in use, the rest are zeroed spares; taking a spare in VMX root
+ * only moves @nused, so nothing is ever allocated there.
  */
 #include "core/types.h"
 #include "core/platform.h"
 #include "core/ept.h"
 #include "core/mtrr.h"
+#include "core/vmm.h"
 #include "arch/x86/ept.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/vmcs.h"
+#include "arch/x86/vmx.h"
 
-struct tv_ept_table {
-	u64 *e;				/* the 512 entries */
-	u64 pa;				/* physical address of @e */
-	struct tv_ept_table **child;	/* NULL, or the table of each entry */
-	struct tv_ept_table *next_spare; /* in tv_ept.spare */
+struct tv_ept_page {
+	u64 *va;
+	u64 pa;
 };
+
+/* The store: chunks of pages, allocated as it grows, never moved. */
+#define STORE_CHUNK 512
+#define STORE_CHUNKS 512	/* 256 Ki tables: 1 GiB of tables */
 
 struct tv_ept {
-	struct tv_ept_table *root;	/* PML4 */
-	u64 end;			/* mapped: [0, end) */
+	struct tv_ept_page *chunk[STORE_CHUNKS];
+	u32 npages;			/* pages in the store (release) */
+	u32 nused;			/* [0, nused) in use, the rest spare */
+	u32 nsorted;			/* [0, nsorted) sorted by PA */
+	u32 nchunks;
+	u64 *root;
+	u64 root_pa;
+	int levels;			/* 4 or 5 */
+	u64 limit;			/* 2^phys_bits */
+	u64 end;			/* end of the highest range listed */
 	u64 eptp;
-	u64 table_pages;
-	u64 meta_bytes;
-	/*
-	 * Tables reserved in sleepable context for changes made from VMX
-	 * root, each with its child array; and spare child arrays for
-	 * tables that had none.
-	 */
-	struct tv_ept_table *spare;
-	struct tv_ept_table **spare_child[TV_EPT_SPARE_CHILD];
-	u32 nspare, nspare_child;
+	bool use_1gb;
+	u32 lock;			/* changes from VMX root */
+	u64 demand_count;
+	struct tv_mtrr_state mtrr;	/* types for on-demand leaves */
 };
 
-/* Bytes mapped by one entry of a table at @level (4: PML4 ... 1: PT). */
-static u64 entry_span(int level)
+/* Bytes mapped by one entry of a table at @level (5: PML5 ... 1: PT). */
+static TV_VMX_ROOT u64 entry_span(int level)
 {
 	return TV_PAGE_SIZE << (9 * (level - 1));
 }
 
-static unsigned int entry_index(u64 gpa, int level)
+static TV_VMX_ROOT unsigned int entry_index(u64 gpa, int level)
 {
 	return (unsigned int)(gpa >> (TV_PAGE_SHIFT + 9 * (level - 1))) &
 	       (EPT_ENTRIES - 1);
 }
 
-int tv_ept_choose_leaf(const struct tv_mtrr_state *mtrr, u64 base, int level,
+TV_VMX_ROOT int tv_ept_choose_leaf(const struct tv_mtrr_state *mtrr, u64 base, int level,
 		       bool use_1gb)
 {
 	u64 span;
@@ -68,105 +83,326 @@ int tv_ept_choose_leaf(const struct tv_mtrr_state *mtrr, u64 base, int level,
 	return level == 1 ? MEMTYPE_UC : TV_EPT_SPLIT;
 }
 
-static void free_table(struct tv_ept_table *t)
-{
-	unsigned int i;
+/* --- ranges --------------------------------------------------------- */
 
-	if (!t)
-		return;
-	if (t->child) {
-		for (i = 0; i < EPT_ENTRIES; i++)
-			free_table(t->child[i]);
-		tv_plat_free(t->child);
+unsigned int tv_ept_normalize_ranges(struct tv_phys_range *r, unsigned int n,
+				     u64 limit)
+{
+	unsigned int i, j, out = 0;
+
+	/* Round out to pages and cut at @limit; drop what is left empty. */
+	for (i = 0; i < n; i++) {
+		u64 b = r[i].base & ~(TV_PAGE_SIZE - 1);
+		u64 e = r[i].base + r[i].size;
+
+		if (e < r[i].base)	/* runs past 2^64 */
+			e = ~0ULL;
+		e = e > limit ? limit : e;
+		if (r[i].size == 0 || b >= e)
+			continue;
+		if (e & (TV_PAGE_SIZE - 1))
+			e = (e | (TV_PAGE_SIZE - 1)) + 1;
+		r[out].base = b;
+		r[out].size = e - b;
+		r[out].kind = r[i].kind;
+		out++;
 	}
-	if (t->e)
-		tv_plat_free_pages(t->e, 1);
-	tv_plat_free(t);
+	/* Insertion sort by base: a few hundred ranges at most, once. */
+	for (i = 1; i < out; i++) {
+		struct tv_phys_range x = r[i];
+
+		for (j = i; j > 0 && r[j - 1].base > x.base; j--)
+			r[j] = r[j - 1];
+		r[j] = x;
+	}
+	n = out;
+	out = 0;
+	for (i = 0; i < n; i++) {
+		if (out && r[i].base <= r[out - 1].base + r[out - 1].size) {
+			struct tv_phys_range *p = &r[out - 1];
+			u64 e = r[i].base + r[i].size;
+
+			if (e > p->base + p->size)
+				p->size = e - p->base;
+			if (r[i].kind != TV_PHYS_RAM)
+				p->kind = TV_PHYS_MMIO;
+			continue;
+		}
+		r[out++] = r[i];
+	}
+	return out;
 }
 
-static struct tv_ept_table *new_table(struct tv_ept *ept)
+/* Does any range of @rs meet [@a, @a + @span)? */
+static bool ranges_meet(const struct tv_ept_ranges *rs, u64 a, u64 span)
 {
-	struct tv_ept_table *t = tv_plat_zalloc(sizeof(*t));
+	unsigned int lo = 0, hi = rs->n;
 
-	if (!t)
-		return NULL;
-	t->e = tv_plat_alloc_pages(1);
-	if (!t->e) {
-		tv_plat_free(t);
-		return NULL;
+	/* The first range that ends above @a. */
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].base + rs->r[mid].size <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	t->pa = tv_plat_virt_to_phys(t->e);
-	ept->table_pages++;
-	ept->meta_bytes += sizeof(*t);
-	return t;
+	return lo < rs->n && (rs->r[lo].base <= a || rs->r[lo].base - a < span);
+}
+
+int tv_ept_choose_block(const struct tv_ept_ranges *ranges,
+			const struct tv_mtrr_state *mtrr, u64 base, int level,
+			bool use_1gb)
+{
+	u64 span = entry_span(level);
+
+	if (!ranges_meet(ranges, base & ~(span - 1), span))
+		return TV_EPT_EMPTY;
+	return tv_ept_choose_leaf(mtrr, base, level, use_1gb);
+}
+
+/* --- table pages ---------------------------------------------------- */
+
+static TV_VMX_ROOT struct tv_ept_page *page_at(const struct tv_ept *ept,
+					       u32 i)
+{
+	return &ept->chunk[i / STORE_CHUNK][i % STORE_CHUNK];
 }
 
 /*
- * Give entry @i of @parent a new lower table.  The record is hooked into
- * @parent before the entry is written, so that a failure anywhere later
- * still finds it through the tree and frees it.
+ * VA of the table an entry points to, or NULL.  Binary search over the
+ * sorted part (what the build or a clone made), then a scan of what
+ * tv_ept_reserve() added since (a few tables, or one per page changed).
  */
-static struct tv_ept_table *add_child(struct tv_ept *ept,
-				      struct tv_ept_table *parent,
-				      unsigned int i)
+static TV_VMX_ROOT u64 *table_of(const struct tv_ept *ept, u64 entry)
 {
-	struct tv_ept_table *t;
+	u64 pa = entry & EPT_ADDR_MASK;
+	u32 lo = 0, hi = ept->nsorted, n, i;
 
-	if (!parent->child) {
-		parent->child = tv_plat_zalloc(EPT_ENTRIES *
-					       sizeof(*parent->child));
-		if (!parent->child)
-			return NULL;
-		ept->meta_bytes += EPT_ENTRIES * sizeof(*parent->child);
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		const struct tv_ept_page *p = page_at(ept, mid);
+
+		if (p->pa == pa)
+			return p->va;
+		if (p->pa < pa)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	t = new_table(ept);
-	if (!t)
+	n = __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE);
+	for (i = ept->nsorted; i < n; i++)
+		if (page_at(ept, i)->pa == pa)
+			return page_at(ept, i)->va;
+	return NULL;
+}
+
+/* Room in the store for @n more pages.  Context: sleepable. */
+static int store_room(struct tv_ept *ept, u32 n)
+{
+	u32 need;
+
+	if (n > STORE_CHUNKS * STORE_CHUNK - ept->npages)
+		return TV_ERR_NO_MEMORY;
+	need = (ept->npages + n + STORE_CHUNK - 1) / STORE_CHUNK;
+	while (ept->nchunks < need) {
+		ept->chunk[ept->nchunks] =
+			tv_plat_zalloc(STORE_CHUNK * sizeof(struct tv_ept_page));
+		if (!ept->chunk[ept->nchunks])
+			return TV_ERR_NO_MEMORY;
+		ept->nchunks++;
+	}
+	return TV_OK;
+}
+
+/* A new zeroed page, in use, for the build (unsorted until sort_pages()). */
+static u64 *new_page(struct tv_ept *ept, u64 *pa)
+{
+	struct tv_ept_page *p;
+
+	if (store_room(ept, 1))
 		return NULL;
-	parent->child[i] = t;
-	/* Non-leaf entries: rights only; the leaves decide the type. */
-	parent->e[i] = (t->pa & EPT_ADDR_MASK) | EPT_RWX;
-	return t;
+	p = page_at(ept, ept->npages);
+	p->va = tv_plat_alloc_pages(1);
+	if (!p->va)
+		return NULL;
+	p->pa = tv_plat_virt_to_phys(p->va);
+	*pa = p->pa;
+	ept->npages++;
+	ept->nused++;
+	return p->va;
+}
+
+/* Heap sort of the store by PA: no recursion, no extra memory. */
+static void swap_pages(struct tv_ept *ept, u32 a, u32 b)
+{
+	struct tv_ept_page t = *page_at(ept, a);
+
+	*page_at(ept, a) = *page_at(ept, b);
+	*page_at(ept, b) = t;
+}
+
+static void sift(struct tv_ept *ept, u32 i, u32 n)
+{
+	for (;;) {
+		u32 c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && page_at(ept, c + 1)->pa > page_at(ept, c)->pa)
+			c++;
+		if (page_at(ept, i)->pa >= page_at(ept, c)->pa)
+			return;
+		swap_pages(ept, i, c);
+		i = c;
+	}
+}
+
+/*
+ * Sort the whole store; only while nothing walks the map and every page is
+ * in use (build) or every page is spare (clone), so that [0, nused) stays
+ * the pages in use.
+ */
+static void sort_pages(struct tv_ept *ept)
+{
+	u32 n = ept->npages, i;
+
+	for (i = n / 2; i-- > 0;)
+		sift(ept, i, n);
+	for (i = n; i-- > 1;) {
+		swap_pages(ept, 0, i);
+		sift(ept, 0, i);
+	}
+	ept->nsorted = n;
 }
 
 /*
  * Fill table @t of level @level, which maps from @base, with leaves where
- * tv_ept_choose_leaf() allows and lower tables elsewhere.  Recursion depth
- * is the EPT depth, four.
+ * tv_ept_choose_block() allows and lower tables elsewhere.  Recursion
+ * depth is the EPT depth, at most five.
  */
-static int fill(struct tv_ept *ept, struct tv_ept_table *t, int level,
-		u64 base, const struct tv_mtrr_state *mtrr, bool use_1gb)
+static int fill(struct tv_ept *ept, u64 *t, int level, u64 base,
+		const struct tv_ept_ranges *rs, const struct tv_mtrr_state *mtrr)
 {
 	u64 span = entry_span(level);
 	unsigned int i;
 
 	for (i = 0; i < EPT_ENTRIES; i++) {
-		u64 a = base + i * span;
-		struct tv_ept_table *c;
+		u64 a = base + i * span, pa;
+		u64 *c;
 		int type, ret;
 
-		/* Entries past the end stay zero: not present. */
-		if (a >= ept->end)
+		if (a >= ept->limit)
 			break;
-		type = tv_ept_choose_leaf(mtrr, a, level, use_1gb);
+		type = tv_ept_choose_block(rs, mtrr, a, level, ept->use_1gb);
+		if (type == TV_EPT_EMPTY)
+			continue;	/* not present: mapped on demand */
 		if (type != TV_EPT_SPLIT) {
-			t->e[i] = a | EPT_RWX |
-				  ((u64)type << EPT_MEMTYPE_SHIFT) |
-				  (level > 1 ? EPT_LARGE_PAGE : 0);
+			t[i] = a | EPT_RWX | ((u64)type << EPT_MEMTYPE_SHIFT) |
+			       (level > 1 ? EPT_LARGE_PAGE : 0);
 			continue;
 		}
-		c = add_child(ept, t, i);
+		c = new_page(ept, &pa);
 		if (!c)
 			return TV_ERR_NO_MEMORY;
-		ret = fill(ept, c, level - 1, a, mtrr, use_1gb);
+		/* Non-leaf entries: rights only; the leaves decide the type. */
+		t[i] = (pa & EPT_ADDR_MASK) | EPT_RWX;
+		ret = fill(ept, c, level - 1, a, rs, mtrr);
 		if (ret)
 			return ret;
 	}
 	return TV_OK;
 }
 
+/* Normalized copy of @cfg's ranges, or the old whole-width range. */
+static int make_ranges(struct tv_ept_ranges *rs, const struct tv_ept_config *cfg,
+		       u64 limit)
+{
+	unsigned int n = cfg->ranges ? cfg->nranges : 1;
+
+	rs->r = tv_plat_zalloc((n ? n : 1) * sizeof(*rs->r));
+	if (!rs->r)
+		return TV_ERR_NO_MEMORY;
+	if (cfg->ranges) {
+		memcpy(rs->r, cfg->ranges, n * sizeof(*rs->r));
+	} else {
+		/* 2 MiB leaves past one PML4 entry cost 2 MiB per 512 GiB. */
+		rs->r[0].size = !cfg->use_1gb && limit > EPT_PML4E_SPAN ?
+				EPT_PML4E_SPAN : limit;
+	}
+	rs->n = tv_ept_normalize_ranges(rs->r, n, limit);
+	return TV_OK;
+}
+
+int tv_ept_reserve(struct tv_ept *ept, u32 tables)
+{
+	u32 have, need, i;
+	void **va;
+	int ret;
+
+	if (!ept)
+		return TV_ERR_INVALID;
+	have = ept->npages - __atomic_load_n(&ept->nused, __ATOMIC_ACQUIRE);
+	if (have >= tables)
+		return TV_OK;
+	need = tables - have;
+	/* All or nothing: the pages first, then the store takes them. */
+	va = tv_plat_zalloc(need * sizeof(*va));
+	if (!va)
+		return TV_ERR_NO_MEMORY;
+	ret = TV_ERR_NO_MEMORY;
+	for (i = 0; i < need; i++) {
+		va[i] = tv_plat_alloc_pages(1);
+		if (!va[i])
+			goto out;
+	}
+	ret = store_room(ept, need);
+	if (ret)
+		goto out;
+	for (i = 0; i < need; i++) {
+		struct tv_ept_page *p = page_at(ept, ept->npages + i);
+
+		p->va = va[i];
+		p->pa = tv_plat_virt_to_phys(va[i]);
+		va[i] = NULL;
+	}
+	/* The entries are written before a taker can see them. */
+	__atomic_store_n(&ept->npages, ept->npages + need, __ATOMIC_RELEASE);
+out:
+	for (i = 0; i < need; i++)
+		if (va[i])
+			tv_plat_free_pages(va[i], 1);
+	tv_plat_free(va);
+	return ret;
+}
+
+TV_VMX_ROOT u32 tv_ept_spare_tables(const struct tv_ept *ept)
+{
+	return ept ? __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE) -
+		     __atomic_load_n(&ept->nused, __ATOMIC_ACQUIRE) : 0;
+}
+
+/*
+ * Take a spare table (zeroed: spares are never handed back); NULL when
+ * none is left.  Under @ept->lock, or on a map nothing uses yet.
+ */
+static TV_VMX_ROOT u64 *take_spare(struct tv_ept *ept, u64 *pa)
+{
+	const struct tv_ept_page *p;
+	u32 i = ept->nused;
+
+	if (i >= __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE))
+		return NULL;
+	p = page_at(ept, i);
+	__atomic_store_n(&ept->nused, i + 1, __ATOMIC_RELEASE);
+	*pa = p->pa;
+	return p->va;
+}
+
 int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
 			  const struct tv_ept_config *cfg)
 {
+	struct tv_ept_ranges rs = { NULL, 0 };
 	struct tv_ept *ept;
 	unsigned int bits;
 	int ret;
@@ -174,272 +410,423 @@ int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
 	if (!out)
 		return TV_ERR_INVALID;
 	*out = NULL;
-	if (!mtrr || !cfg || cfg->phys_bits < 32 || cfg->phys_bits > 52)
+	if (!mtrr || !cfg || cfg->phys_bits < 32 || cfg->phys_bits > 52 ||
+	    (cfg->ranges == NULL && cfg->nranges))
 		return TV_ERR_INVALID;
+	bits = cfg->phys_bits;
+	if (bits > TV_EPT_MAX_BITS && cfg->ranges && !cfg->walk5)
+		return TV_ERR_EPT_CAPS;
+	/* The whole-width map of old stays 4-level, cut at 48 bits. */
+	if (bits > TV_EPT_MAX_BITS && !cfg->ranges)
+		bits = TV_EPT_MAX_BITS;
 
 	ept = tv_plat_zalloc(sizeof(*ept));
 	if (!ept)
 		return TV_ERR_NO_MEMORY;
-	ept->meta_bytes = sizeof(*ept);
-	/* A 4-level walk translates 48 bits; wider MAXPHYADDR needs 5. */
-	bits = cfg->phys_bits < TV_EPT_MAX_BITS ? cfg->phys_bits :
-						  TV_EPT_MAX_BITS;
-	ept->end = TV_BIT(bits);
-	/* 2 MiB leaves for more than one PML4 entry cost 2 MiB per 512 GiB. */
-	if (!cfg->use_1gb && ept->end > EPT_PML4E_SPAN)
-		ept->end = EPT_PML4E_SPAN;
-
-	ept->root = new_table(ept);
-	if (!ept->root) {
-		ret = TV_ERR_NO_MEMORY;
-		goto fail;
-	}
-	ret = fill(ept, ept->root, 4, 0, mtrr, cfg->use_1gb);
+	ept->limit = TV_BIT(bits);
+	ept->levels = bits > TV_EPT_MAX_BITS ? 5 : 4;
+	ept->use_1gb = cfg->use_1gb;
+	ept->mtrr = *mtrr;
+	ret = make_ranges(&rs, cfg, ept->limit);
 	if (ret)
 		goto fail;
-	ept->eptp = (ept->root->pa & EPT_ADDR_MASK) | EPTP_MEMTYPE_WB |
-		    EPTP_WALK_LENGTH_4;
+	if (rs.n)
+		ept->end = rs.r[rs.n - 1].base + rs.r[rs.n - 1].size;
+
+	ret = TV_ERR_NO_MEMORY;
+	ept->root = new_page(ept, &ept->root_pa);
+	if (!ept->root)
+		goto fail;
+	ret = fill(ept, ept->root, ept->levels, 0, &rs, mtrr);
+	if (ret)
+		goto fail;
+	sort_pages(ept);
+	ret = tv_ept_reserve(ept, cfg->spare_tables ? cfg->spare_tables :
+				  TV_EPT_SPARE_TABLES);
+	if (ret)
+		goto fail;
+	ept->eptp = (ept->root_pa & EPT_ADDR_MASK) | EPTP_MEMTYPE_WB |
+		    (ept->levels == 5 ? EPTP_WALK_LENGTH_5 : EPTP_WALK_LENGTH_4);
+	tv_plat_free(rs.r);
 	*out = ept;
 	return TV_OK;
 
 fail:
+	tv_plat_free(rs.r);
 	tv_ept_free(ept);
 	return ret;
 }
 
 void tv_ept_free(struct tv_ept *ept)
 {
-	struct tv_ept_table *t;
-	u32 i;
+	unsigned int i;
 
 	if (!ept)
 		return;
-	free_table(ept->root);
-	while ((t = ept->spare)) {
-		ept->spare = t->next_spare;
-		free_table(t);
-	}
-	for (i = 0; i < ept->nspare_child; i++)
-		tv_plat_free(ept->spare_child[i]);
+	for (i = 0; i < ept->npages; i++)
+		tv_plat_free_pages(page_at(ept, i)->va, 1);
+	for (i = 0; i < ept->nchunks; i++)
+		tv_plat_free(ept->chunk[i]);
 	tv_plat_free(ept);
 }
 
-u64 tv_ept_pointer(const struct tv_ept *ept)
+TV_VMX_ROOT u64 tv_ept_pointer(const struct tv_ept *ept)
 {
 	return ept->eptp;
 }
 
+int tv_ept_levels(const struct tv_ept *ept)
+{
+	return ept->levels;
+}
+
 u64 tv_ept_table_bytes(const struct tv_ept *ept)
 {
-	return ept ? ept->table_pages * TV_PAGE_SIZE : 0;
+	return ept ? (u64)ept->nused * TV_PAGE_SIZE : 0;
+}
+
+u64 tv_ept_spare_bytes(const struct tv_ept *ept)
+{
+	return (u64)tv_ept_spare_tables(ept) * TV_PAGE_SIZE;
 }
 
 u64 tv_ept_meta_bytes(const struct tv_ept *ept)
 {
-	return ept ? ept->meta_bytes : 0;
+	if (!ept)
+		return 0;
+	return sizeof(*ept) +
+	       (u64)ept->nchunks * STORE_CHUNK * sizeof(struct tv_ept_page);
 }
 
-u64 tv_ept_mapped_end(const struct tv_ept *ept)
+TV_VMX_ROOT u64 tv_ept_mapped_end(const struct tv_ept *ept)
+{
+	return ept ? ept->limit : 0;
+}
+
+u64 tv_ept_ranges_end(const struct tv_ept *ept)
 {
 	return ept ? ept->end : 0;
 }
 
-u64 *tv_ept_leaf(struct tv_ept *ept, u64 gpa, int *level)
+u64 tv_ept_demand_count(const struct tv_ept *ept)
 {
-	struct tv_ept_table *t;
+	return ept ? ept->demand_count : 0;
+}
+
+/* Is @e, an entry of a table at @level, a leaf?  (Present assumed.) */
+static TV_VMX_ROOT bool is_leaf(u64 e, int level)
+{
+	/* Bit 7 is reserved in PML5Es and PML4Es and means "leaf" below. */
+	return level == 1 || (level <= 3 && (e & EPT_LARGE_PAGE));
+}
+
+TV_VMX_ROOT u64 *tv_ept_leaf(struct tv_ept *ept, u64 gpa, int *level)
+{
+	u64 *t;
 	int l;
 
-	if (!ept || !ept->root || gpa >= ept->end)
+	if (!ept || !ept->root || gpa >= ept->limit)
 		return NULL;
 	t = ept->root;
-	for (l = 4; l >= 1; l--) {
-		unsigned int i = entry_index(gpa, l);
-		u64 *e = &t->e[i];
+	for (l = ept->levels; l >= 1; l--) {
+		u64 *e = &t[entry_index(gpa, l)];
 
 		if (!(*e & EPT_RWX))
 			return NULL;
-		/* Bit 7 is reserved in a PML4E and means "leaf" below it. */
-		if (l == 1 || (l <= 3 && (*e & EPT_LARGE_PAGE))) {
+		if (is_leaf(*e, l)) {
 			*level = l;
 			return e;
 		}
-		if (!t->child || !t->child[i])
+		t = table_of(ept, *e);
+		if (!t)
 			return NULL;
-		t = t->child[i];
 	}
 	return NULL;
 }
 
-/* --- changing the map at run time ---------------------------------- */
-
-int tv_ept_reserve(struct tv_ept *ept, u32 tables)
+/* A spin lock taken only by VMX-root code (interrupts are off there). */
+static TV_VMX_ROOT void lock(u32 *l)
 {
-	struct tv_ept_table *t;
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			asm volatile("pause");
+}
 
-	if (!ept)
-		return TV_ERR_INVALID;
-	while (ept->nspare < tables) {
-		t = tv_plat_zalloc(sizeof(*t));
+static TV_VMX_ROOT void unlock(u32 *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static TV_VMX_ROOT int map_missing_locked(struct tv_ept *ept, u64 gpa,
+					  struct tv_ept_demand *out)
+{
+	u64 *t = ept->root;
+	int l;
+
+	for (l = ept->levels; l >= 1; l--) {
+		u64 *e = &t[entry_index(gpa, l)];
+		u64 span = entry_span(l), base = gpa & ~(span - 1), pa;
+		int type;
+
+		/* Nonzero: a table, or a leaf (even one set to no access). */
+		if (*e) {
+			if (is_leaf(*e, l)) {
+				out->base = base;
+				out->size = span;
+				out->level = l;
+				out->type = (*e >> EPT_MEMTYPE_SHIFT) & 7;
+				out->entry = *e;
+				return TV_OK;
+			}
+			t = table_of(ept, *e);
+			if (!t)
+				return TV_ERR_INVALID;	/* not ours: a bug */
+			continue;
+		}
+		/*
+		 * Absent: no range met this block at build, so a leaf over all
+		 * of it maps only addresses nobody reported.
+		 */
+		type = tv_ept_choose_leaf(&ept->mtrr, base, l, ept->use_1gb);
+		if (type != TV_EPT_SPLIT) {
+			out->entry = base | EPT_RWX |
+				     ((u64)type << EPT_MEMTYPE_SHIFT) |
+				     (l > 1 ? EPT_LARGE_PAGE : 0);
+			__atomic_store_n(e, out->entry, __ATOMIC_RELEASE);
+			out->base = base;
+			out->size = span;
+			out->level = l;
+			out->type = (u8)type;
+			out->mapped = true;
+			ept->demand_count++;
+			return TV_OK;
+		}
+		t = take_spare(ept, &pa);
 		if (!t)
 			return TV_ERR_NO_MEMORY;
-		t->e = tv_plat_alloc_pages(1);
-		t->child = tv_plat_zalloc(EPT_ENTRIES * sizeof(*t->child));
-		if (!t->e || !t->child) {
-			free_table(t);
-			return TV_ERR_NO_MEMORY;
-		}
-		t->pa = tv_plat_virt_to_phys(t->e);
-		t->next_spare = ept->spare;
-		ept->spare = t;
-		ept->nspare++;
+		out->tables++;
+		/* The spare is zeroed: the CPU sees an empty table at once. */
+		__atomic_store_n(e, (pa & EPT_ADDR_MASK) | EPT_RWX,
+				 __ATOMIC_RELEASE);
 	}
-	while (ept->nspare_child < TV_EPT_SPARE_CHILD) {
-		struct tv_ept_table **c =
-			tv_plat_zalloc(EPT_ENTRIES * sizeof(*c));
+	return TV_ERR_INVALID;
+}
 
-		if (!c)
-			return TV_ERR_NO_MEMORY;
-		ept->spare_child[ept->nspare_child++] = c;
+TV_VMX_ROOT int tv_ept_map_missing(struct tv_ept *ept, u64 gpa,
+				   struct tv_ept_demand *out)
+{
+	int ret;
+
+	out->base = 0;
+	out->size = 0;
+	out->entry = 0;
+	out->level = 0;
+	out->type = 0;
+	out->mapped = false;
+	out->tables = 0;
+	if (!ept || gpa >= ept->limit)
+		return TV_ERR_INVALID;
+	lock(&ept->lock);
+	ret = map_missing_locked(ept, gpa, out);
+	unlock(&ept->lock);
+	return ret;
+}
+
+static const char *const level_name[] = { "", "4 KiB", "2 MiB", "1 GiB" };
+
+TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
+				  unsigned int cpu, u32 reason)
+{
+	u64 gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
+	u64 idt = tv_vmread(VMCS_IDT_VECTORING_INFO);
+	/* VMFUNC may have switched the view without an exit: ask the VMCS. */
+	u64 eptp = tv_vmread(VMCS_EPT_POINTER) & EPT_ADDR_MASK;
+	struct tv_ept_demand d, cur = { 0 };
+	int ret = TV_ERR_INVALID, r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (!maps[i])
+			continue;
+		r = tv_ept_map_missing(maps[i], gpa, &d);
+		if ((maps[i]->eptp & EPT_ADDR_MASK) == eptp) {
+			ret = r;
+			cur = d;
+		}
 	}
+	if (ret) {
+		tv_vmm_log(TV_LOG_ERR,
+			   "CPU %u: EPT %s at GPA 0x%llx: cannot map it (%s)\n",
+			   cpu, reason == TV_EXIT_EPT_MISCONFIG ?
+			   "misconfiguration" : "violation", gpa,
+			   ret == TV_ERR_NO_MEMORY ? "no spare table left" :
+			   "not an identity-map fault");
+		return ret;
+	}
+	/*
+	 * A leaf already there: another CPU mapped it first, or this is a
+	 * misconfiguration or a permission fault the identity map never
+	 * makes (restricted pages are core/ext.c's, before this).  Only the
+	 * first is ours to resume.
+	 */
+	if (!cur.mapped && (reason == TV_EXIT_EPT_MISCONFIG ||
+			    (cur.entry & EPT_RWX) != EPT_RWX))
+		return TV_ERR_INVALID;
+	if (cur.mapped)
+		tv_vmm_log(TV_LOG_WARN,
+			   "CPU %u: EPT: GPA 0x%llx is in no known range: mapped [0x%llx, 0x%llx) (%s, type %u) on demand\n",
+			   cpu, gpa, cur.base, cur.base + cur.size,
+			   level_name[cur.level < 4 ? cur.level : 0], cur.type);
+	/*
+	 * An event whose delivery faulted is lost unless given again (SDM
+	 * 28.2.4); an IRET that faulted had already lifted NMI blocking,
+	 * which its re-execution lifts again (SDM 28.2.3).
+	 */
+	if (idt & INTR_INFO_VALID) {
+		tv_vmwrite(VMCS_ENTRY_INTR_INFO, idt & ~TV_BIT(12));
+		if (idt & INTR_INFO_DELIVER_ERROR)
+			tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR,
+				   tv_vmread(VMCS_IDT_VECTORING_ERROR));
+		tv_vmwrite(VMCS_ENTRY_INSTR_LEN,
+			   tv_vmread(VMCS_EXIT_INSTR_LEN));
+	} else if (reason == TV_EXIT_EPT_VIOLATION &&
+		   (tv_vmread(VMCS_EXIT_QUALIFICATION) &
+		    EPT_QUAL_NMI_UNBLOCKING)) {
+		tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+			   tv_vmread(VMCS_GUEST_INTERRUPTIBILITY) |
+			   INTERRUPTIBILITY_NMI);
+	}
+	tv_invept(INVEPT_ALL_CONTEXT, 0);
 	return TV_OK;
 }
 
-u32 tv_ept_spare_tables(const struct tv_ept *ept)
-{
-	return ept ? ept->nspare : 0;
-}
+/* --- run-time changes: splits, permissions, views -------------------- */
 
-static struct tv_ept_table *take_spare(struct tv_ept *ept)
-{
-	struct tv_ept_table *t = ept->spare;
-
-	if (!t)
-		return NULL;
-	ept->spare = t->next_spare;
-	ept->nspare--;
-	t->next_spare = NULL;
-	ept->table_pages++;
-	ept->meta_bytes += sizeof(*t) + EPT_ENTRIES * sizeof(*t->child);
-	return t;
-}
+/* split_locked(): an entry on the way is absent (not an error code). */
+#define SPLIT_ABSENT (-1)
 
 /*
- * The record of the table that entry @i of @t points to, or NULL when the
- * entry is a leaf or not present.
+ * Under @ept->lock: the 4 KiB PTE of @gpa, splitting large leaves on the
+ * way with spares.  SPLIT_ABSENT when an entry on the way is absent.
  */
-static struct tv_ept_table *child_of(const struct tv_ept_table *t,
-				     unsigned int i)
+static TV_VMX_ROOT int split_locked(struct tv_ept *ept, u64 gpa, u64 **pte)
 {
-	return t->child ? t->child[i] : NULL;
-}
-
-/*
- * Replace the large leaf at entry @i of @t (level @level) by a table of
- * leaves one level down that map the same memory with the same rights and
- * type, from the spares.  The new table is complete before the entry
- * points to it, so a CPU walking the map meanwhile sees either the old
- * leaf or the new table, never a hole.
- */
-static struct tv_ept_table *split_leaf(struct tv_ept *ept,
-				       struct tv_ept_table *t, unsigned int i,
-				       int level)
-{
-	u64 leaf = t->e[i], span = entry_span(level - 1);
-	u64 keep = leaf & ~EPT_ADDR_MASK & ~EPT_LARGE_PAGE;
-	struct tv_ept_table *c;
-	unsigned int j;
-
-	if (!t->child) {
-		if (!ept->nspare_child || !ept->spare)
-			return NULL;
-		t->child = ept->spare_child[--ept->nspare_child];
-		ept->meta_bytes += EPT_ENTRIES * sizeof(*t->child);
-	}
-	c = take_spare(ept);
-	if (!c)
-		return NULL;
-	for (j = 0; j < EPT_ENTRIES; j++)
-		c->e[j] = ((leaf & EPT_ADDR_MASK) + j * span) | keep |
-			  (level - 1 > 1 ? EPT_LARGE_PAGE : 0);
-	t->child[i] = c;
-	__atomic_store_n(&t->e[i], (c->pa & EPT_ADDR_MASK) | EPT_RWX,
-			 __ATOMIC_RELEASE);
-	return c;
-}
-
-u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa)
-{
-	struct tv_ept_table *t, *c;
+	u64 *t = ept->root;
 	int l;
 
-	if (!ept || !ept->root || gpa >= ept->end)
-		return NULL;
-	t = ept->root;
-	for (l = 4; l > 1; l--) {
-		unsigned int i = entry_index(gpa, l);
+	for (l = ept->levels; l >= 1; l--) {
+		u64 *e = &t[entry_index(gpa, l)], *c, pa, keep;
+		unsigned int i;
 
-		c = child_of(t, i);
-		if (!c) {
-			/* Not present, or a PML4E without a table: unmapped. */
-			if (!(t->e[i] & EPT_LARGE_PAGE) || l == 4)
-				return NULL;
-			c = split_leaf(ept, t, i, l);
-			if (!c)
-				return NULL;
+		/* A PTE set to no access keeps its address: still ours. */
+		if (l == 1 && *e) {
+			*pte = e;
+			return TV_OK;
 		}
-		t = c;
-	}
-	return &t->e[entry_index(gpa, 1)];
-}
-
-u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa)
-{
-	struct tv_ept_table *t;
-	int l;
-
-	if (!ept || !ept->root || gpa >= ept->end)
-		return NULL;
-	t = ept->root;
-	for (l = 4; l > 1 && t; l--)
-		t = child_of(t, entry_index(gpa, l));
-	return t ? &t->e[entry_index(gpa, 1)] : NULL;
-}
-
-/* Copy @src into @dst (a spare, with its child array) and below. */
-static void copy_table(struct tv_ept *ept, struct tv_ept_table *dst,
-		       const struct tv_ept_table *src)
-{
-	unsigned int i;
-
-	for (i = 0; i < EPT_ENTRIES; i++) {
-		struct tv_ept_table *c;
-
-		if (!src->child || !src->child[i]) {
-			dst->e[i] = src->e[i];
+		if (!(*e & EPT_RWX))
+			return SPLIT_ABSENT;
+		if (!is_leaf(*e, l)) {
+			t = table_of(ept, *e);
+			if (!t)
+				return TV_ERR_INVALID;
 			continue;
 		}
-		c = take_spare(ept);
-		copy_table(ept, c, src->child[i]);
-		dst->child[i] = c;
-		dst->e[i] = (c->pa & EPT_ADDR_MASK) |
-			    (src->e[i] & ~EPT_ADDR_MASK);
+		c = take_spare(ept, &pa);
+		if (!c)
+			return TV_ERR_NO_MEMORY;
+		/* Rights, type, ignore-PAT and the high bits carry over. */
+		keep = *e & ~(EPT_ADDR_MASK | EPT_LARGE_PAGE | EPT_ACCESSED |
+			      EPT_DIRTY);
+		for (i = 0; i < EPT_ENTRIES; i++)
+			c[i] = ((*e & EPT_ADDR_MASK) + i * entry_span(l - 1)) |
+			       keep | (l - 1 > 1 ? EPT_LARGE_PAGE : 0);
+		/* Complete before linked: CPUs see the old leaf or this. */
+		__atomic_store_n(e, (pa & EPT_ADDR_MASK) | EPT_RWX,
+				 __ATOMIC_RELEASE);
+		t = c;
 	}
+	return TV_ERR_INVALID;
 }
 
-static void count_tables(const struct tv_ept_table *t, u32 *n)
+/* Under @ept->lock: split, mapping first what is absent (on demand). */
+static TV_VMX_ROOT u64 *split_4k_locked(struct tv_ept *ept, u64 gpa)
 {
-	unsigned int i;
+	struct tv_ept_demand d = { 0 };
+	u64 *pte = NULL;
+	int ret = split_locked(ept, gpa, &pte);
 
-	(*n)++;
-	for (i = 0; t->child && i < EPT_ENTRIES; i++)
-		if (t->child[i])
-			count_tables(t->child[i], n);
+	if (ret == SPLIT_ABSENT && !map_missing_locked(ept, gpa, &d))
+		ret = split_locked(ept, gpa, &pte);
+	return ret ? NULL : pte;
+}
+
+TV_VMX_ROOT u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa)
+{
+	u64 *pte;
+
+	if (!ept || !ept->root || gpa >= ept->limit)
+		return NULL;
+	lock(&ept->lock);
+	pte = split_4k_locked(ept, gpa);
+	unlock(&ept->lock);
+	return pte;
+}
+
+TV_VMX_ROOT u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa)
+{
+	u64 *t;
+	int l;
+
+	if (!ept || !ept->root || gpa >= ept->limit)
+		return NULL;
+	t = ept->root;
+	for (l = ept->levels; l > 1; l--) {
+		u64 e = t[entry_index(gpa, l)];
+
+		if (!(e & EPT_RWX) || is_leaf(e, l))
+			return NULL;
+		t = table_of(ept, e);
+		if (!t)
+			return NULL;
+	}
+	t = &t[entry_index(gpa, 1)];
+	/* An absent PTE (a hole in a split block) is no leaf to change. */
+	return *t ? t : NULL;
+}
+
+TV_VMX_ROOT int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx,
+				u64 host_pa)
+{
+	u64 *pte;
+
+	if (!ept || !ept->root || gpa >= ept->limit || (rwx & ~EPT_RWX) ||
+	    ((rwx & EPT_WRITE) && !(rwx & EPT_READ)) ||
+	    (host_pa & ~EPT_ADDR_MASK))
+		return TV_ERR_INVALID;
+	lock(&ept->lock);
+	pte = split_4k_locked(ept, gpa);
+	if (pte)
+		__atomic_store_n(pte, host_pa | rwx |
+				 (*pte & ~(EPT_ADDR_MASK | EPT_RWX)),
+				 __ATOMIC_RELEASE);
+	unlock(&ept->lock);
+	return pte ? TV_OK : TV_ERR_NO_MEMORY;
+}
+
+TV_VMX_ROOT bool tv_ept_rights_allowed(u64 cap, u64 rwx)
+{
+	if (rwx & ~EPT_RWX)
+		return false;
+	if ((rwx & EPT_WRITE) && !(rwx & EPT_READ))
+		return false;
+	if (rwx == EPT_EXEC && !(cap & EPT_CAP_EXEC_ONLY))
+		return false;
+	return true;
 }
 
 int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src)
 {
 	struct tv_ept *ept;
-	u32 n = 0;
 	int ret;
 
 	*out = NULL;
@@ -448,23 +835,65 @@ int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src)
 	ept = tv_plat_zalloc(sizeof(*ept));
 	if (!ept)
 		return TV_ERR_NO_MEMORY;
-	ept->meta_bytes = sizeof(*ept);
+	ept->levels = src->levels;
+	ept->limit = src->limit;
 	ept->end = src->end;
-	count_tables(src->root, &n);
-	ret = tv_ept_reserve(ept, n);
+	ept->use_1gb = src->use_1gb;
+	ept->mtrr = src->mtrr;
+	/* A copy of every table, and spares of its own for on demand. */
+	ret = tv_ept_reserve(ept, __atomic_load_n(&src->nused,
+						  __ATOMIC_ACQUIRE) +
+			     TV_EPT_SPARE_TABLES);
 	if (ret) {
 		tv_ept_free(ept);
 		return ret;
 	}
+	/* Every page is spare yet: sorting keeps [0, nused) in use. */
+	sort_pages(ept);
 	*out = ept;
 	return TV_OK;
 }
 
-void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src)
+/*
+ * Copy @src's table @st (level @level) into a spare of @dst; a table the
+ * spares cannot hold stays absent (on demand maps it again, identity).
+ */
+static TV_VMX_ROOT u64 *clone_table(struct tv_ept *dst,
+				    const struct tv_ept *src, const u64 *st,
+				    int level, u64 *pa)
 {
-	ept->root = take_spare(ept);
-	copy_table(ept, ept->root, src->root);
-	ept->eptp = (ept->root->pa & EPT_ADDR_MASK) |
+	u64 *t = take_spare(dst, pa), cpa;
+	unsigned int i;
+
+	if (!t)
+		return NULL;
+	for (i = 0; i < EPT_ENTRIES; i++) {
+		const u64 *sc;
+
+		t[i] = st[i];
+		if (!(t[i] & EPT_RWX) || is_leaf(t[i], level))
+			continue;
+		sc = table_of(src, t[i]);
+		if (!sc || !clone_table(dst, src, sc, level - 1, &cpa)) {
+			t[i] = 0;
+			continue;
+		}
+		t[i] = (t[i] & ~EPT_ADDR_MASK) | (cpa & EPT_ADDR_MASK);
+	}
+	return t;
+}
+
+TV_VMX_ROOT void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src)
+{
+	/* On-demand mappings into @src wait until the copy is whole. */
+	u32 *src_lock = (u32 *)&src->lock;
+
+	lock(src_lock);
+	ept->root = clone_table(ept, src, src->root, src->levels,
+				&ept->root_pa);
+	unlock(src_lock);
+	ept->demand_count = src->demand_count;
+	ept->eptp = (ept->root_pa & EPT_ADDR_MASK) |
 		    (src->eptp & ~EPT_ADDR_MASK);
 }
 
@@ -477,26 +906,14 @@ int tv_ept_clone(struct tv_ept **out, const struct tv_ept *src)
 	return ret;
 }
 
-static void each_table(const struct tv_ept_table *t,
-		       void (*fn)(u64 pa, void *arg), void *arg)
-{
-	unsigned int i;
-
-	fn(t->pa, arg);
-	for (i = 0; t->child && i < EPT_ENTRIES; i++)
-		if (t->child[i])
-			each_table(t->child[i], fn, arg);
-}
-
 void tv_ept_visit_tables(const struct tv_ept *ept,
 			   void (*fn)(u64 pa, void *arg), void *arg)
 {
-	const struct tv_ept_table *t;
+	u32 i, n;
 
 	if (!ept)
 		return;
-	if (ept->root)
-		each_table(ept->root, fn, arg);
-	for (t = ept->spare; t; t = t->next_spare)
-		fn(t->pa, arg);
+	n = __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n; i++)
+		fn(page_at(ept, i)->pa, arg);
 }

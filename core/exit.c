@@ -8,6 +8,7 @@
 #include "core/vcpu.h"
 #include "core/platform.h"
 #include "core/vmm.h"
+#include "core/ept.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
@@ -525,6 +526,24 @@ static TV_VMX_ROOT int handle_triple_fault(struct tv_vcpu *v)
 	return RESUME;
 }
 
+/*
+ * Map an address no range listed at load in view 0 and in every other
+ * EPT view (core/ext.h), so that whichever view the CPU runs in, or
+ * switches to with VMFUNC, has it.
+ */
+static TV_VMX_ROOT int ept_fault(struct tv_vcpu *v, u32 reason)
+{
+	struct tv_ept *maps[TV_EXT_MAX_VIEWS];
+	unsigned int n = 0;
+	int i;
+
+	maps[n++] = v->shared->ept;
+	for (i = 1; i < TV_EXT_MAX_VIEWS; i++)
+		if (tv_ext_g.views[i].ept)
+			maps[n++] = tv_ext_g.views[i].ept;
+	return tv_ept_fault_exit(maps, n, v->cpu, reason);
+}
+
 static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 				u32 reason)
 {
@@ -582,11 +601,6 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		return handle_getsec(regs);
 	case TV_EXIT_INTERRUPT_WINDOW:
 		return tv_ext_interrupt_window(v);
-	case TV_EXIT_EPT_VIOLATION:
-		/* thinvisor's own pages, then what extensions asked for. */
-		if (tv_exit_ext(v, regs, basic) >= 0)
-			return RESUME;
-		break;
 	case TV_EXIT_MTF:
 		/* An extension's single step or native step; or armed to find
 		 * an event window (tv_root_events_hand_on after this).
@@ -600,6 +614,16 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		return handle_sipi(v);
 	case TV_EXIT_TRIPLE_FAULT:
 		return handle_triple_fault(v);
+	case TV_EXIT_EPT_VIOLATION:
+		/* thinvisor's own pages, then what extensions asked for. */
+		if (tv_exit_ext(v, regs, basic) >= 0)
+			return RESUME;
+		fallthrough;
+	case TV_EXIT_EPT_MISCONFIG:
+		/* An address no range listed at load: mapped now (core/ept.h). */
+		if (ept_fault(v, basic) == TV_OK)
+			return RESUME;
+		break;
 	default:
 		break;
 	}

@@ -21,7 +21,7 @@
  * only come from a hand-made state.  An EPT leaf with one of them is a
  * misconfiguration, so they are treated as UC everywhere.
  */
-static u8 sane_type(u8 t)
+static TV_VMX_ROOT u8 sane_type(u8 t)
 {
 	switch (t) {
 	case MEMTYPE_UC:
@@ -35,7 +35,7 @@ static u8 sane_type(u8 t)
 	}
 }
 
-static unsigned int clamp_phys_bits(unsigned int phys_bits)
+static TV_VMX_ROOT unsigned int clamp_phys_bits(unsigned int phys_bits)
 {
 	if (phys_bits < 32)
 		return 32;
@@ -45,7 +45,7 @@ static unsigned int clamp_phys_bits(unsigned int phys_bits)
 }
 
 /* PHYSBASE/PHYSMASK address bits: 12 up to MAXPHYADDR - 1. */
-static u64 phys_page_mask(unsigned int phys_bits)
+static TV_VMX_ROOT u64 phys_page_mask(unsigned int phys_bits)
 {
 	return (TV_BIT(clamp_phys_bits(phys_bits)) - 1) & ~(TV_PAGE_SIZE - 1);
 }
@@ -118,7 +118,7 @@ void tv_mtrr_capture(struct tv_mtrr_state *s, unsigned int phys_bits,
  * types keep their type, WT with WB gives WT.  Every other mix is undefined
  * in the SDM; UC is the one choice that can never cache MMIO, so it is ours.
  */
-static u8 combine(u8 set, u8 default_type)
+static TV_VMX_ROOT u8 combine(u8 set, u8 default_type)
 {
 	if (!set)
 		return default_type;
@@ -137,7 +137,7 @@ static u8 combine(u8 set, u8 default_type)
  * partial cover, which needs a mask bit below 2^@k; mask bits lie in
  * [12, MAXPHYADDR), so the depth is at most 52 - 12.
  */
-static u8 var_block_type(const struct tv_mtrr_state *s, u64 pm, u64 b,
+static TV_VMX_ROOT u8 var_block_type(const struct tv_mtrr_state *s, u64 pm, u64 b,
 			 unsigned int k)
 {
 	unsigned int pbits = clamp_phys_bits(s->phys_bits);
@@ -208,7 +208,7 @@ static u8 var_block_type(const struct tv_mtrr_state *s, u64 pm, u64 b,
 /* Fold @t into the running answer @acc (0xfe: nothing seen yet). */
 #define TYPE_NONE 0xfe
 
-static u8 merge(u8 acc, u8 t)
+static TV_VMX_ROOT u8 merge(u8 acc, u8 t)
 {
 	if (acc == TYPE_NONE || acc == t)
 		return t;
@@ -216,7 +216,7 @@ static u8 merge(u8 acc, u8 t)
 }
 
 /* Start and size of fixed range @i (8 x 64K, 16 x 16K, 64 x 4K). */
-static void fixed_span(unsigned int i, u64 *start, u64 *size)
+static TV_VMX_ROOT void fixed_span(unsigned int i, u64 *start, u64 *size)
 {
 	if (i < 8) {
 		*size = 0x10000;
@@ -230,7 +230,7 @@ static void fixed_span(unsigned int i, u64 *start, u64 *size)
 	}
 }
 
-u8 tv_mtrr_range_type(const struct tv_mtrr_state *s, u64 base, u64 size)
+TV_VMX_ROOT u8 tv_mtrr_range_type(const struct tv_mtrr_state *s, u64 base, u64 size)
 {
 	u64 last, pm, cur;
 	u8 acc = TYPE_NONE;

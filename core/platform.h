@@ -61,6 +61,33 @@ u64 tv_plat_virt_to_phys(const void *va);
  */
 void *tv_plat_phys_to_virt(u64 pa);
 
+/*
+ * One range of the physical address space that exists: RAM, or a range a
+ * device, the firmware or the chipset decodes (MMIO, ACPI, reserved).
+ */
+struct tv_phys_range {
+	u64 base;
+	u64 size;
+	u32 kind;	/* TV_PHYS_RAM or TV_PHYS_MMIO: for reports only */
+};
+
+#define TV_PHYS_RAM 0
+#define TV_PHYS_MMIO 1
+
+/*
+ * The physical memory map as the host OS knows it: every RAM range and
+ * every range something decodes (the firmware's reserved and ACPI ranges,
+ * the PCI host-bridge windows' assigned BARs and bridge windows, the APIC,
+ * IOAPIC, HPET and flash).  Ranges may overlap and come in any order.
+ * Stores up to @max of them in @out and how many there are in all in
+ * *@count (more than @max: call again with a bigger array); returns TV_OK
+ * or a TV_ERR_* code.  The EPT maps these ranges at load; an access anywhere
+ * else is mapped when it first happens (core/ept.h), so a range missing
+ * here costs one EPT violation, never a crash.  Context: sleepable.
+ */
+int tv_plat_phys_ranges(struct tv_phys_range *out, unsigned int max,
+			unsigned int *count);
+
 /* --- processors ----------------------------------------------------- */
 
 /* One more than the highest CPU index the host may ever use.  Context: any. */

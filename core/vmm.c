@@ -183,6 +183,32 @@ static u64 rdmsr_cb(u32 msr, void *ctx)
 
 /* --- shared state ----------------------------------------------------- */
 
+/* What exists, from the host: @cfg->ranges is ours to free. */
+static int read_phys_ranges(struct tv_ept_config *cfg)
+{
+	unsigned int max = 256, n = 0;
+	struct tv_phys_range *r;
+	int ret;
+
+	for (;;) {
+		r = tv_plat_zalloc(max * sizeof(*r));
+		if (!r)
+			return TV_ERR_NO_MEMORY;
+		ret = tv_plat_phys_ranges(r, max, &n);
+		if (ret || n <= max)
+			break;
+		tv_plat_free(r);
+		max = n;
+	}
+	if (ret) {
+		tv_plat_free(r);
+		return ret;
+	}
+	cfg->ranges = r;
+	cfg->nranges = n;
+	return TV_OK;
+}
+
 static void free_shared(struct tv_shared *s)
 {
 	if (!s)
@@ -245,11 +271,16 @@ static int build_shared(struct tv_shared **out)
 		tv_mtrr_capture(mtrr, s->features.phys_bits, rdmsr_cb, NULL);
 	else
 		tv_mtrr_set_uniform(mtrr, s->features.phys_bits, MEMTYPE_WB);
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.phys_bits = s->features.phys_bits;
 	cfg.use_1gb = s->ctl.ept_1gb;
-	ret = tv_plat_fault(TV_FAULT_EPT) ? TV_ERR_NO_MEMORY :
-		tv_ept_build_identity(&s->ept, mtrr, &cfg);
+	cfg.walk5 = s->ctl.ept_walk5;
+	ret = read_phys_ranges(&cfg);
+	if (!ret)
+		ret = tv_plat_fault(TV_FAULT_EPT) ? TV_ERR_NO_MEMORY :
+			tv_ept_build_identity(&s->ept, mtrr, &cfg);
 	tv_plat_free(mtrr);
+	tv_plat_free((void *)cfg.ranges);
 	if (ret) {
 		tv_log(TV_LOG_ERR, "thinvisor: cannot build the EPT: %s\n",
 		       tv_err_name(ret));
@@ -257,9 +288,11 @@ static int build_shared(struct tv_shared **out)
 	}
 	s->eptp = tv_ept_pointer(s->ept);
 	tv_log(TV_LOG_INFO,
-	       "thinvisor: EPT identity map of [0, 0x%llx) in %llu KiB of tables (%s pages)\n",
-	       tv_ept_mapped_end(s->ept), tv_ept_table_bytes(s->ept) >> 10,
-	       cfg.use_1gb ? "1 GiB" : "2 MiB");
+	       "thinvisor: EPT identity map of %u ranges up to 0x%llx in %llu KiB of tables (%s pages, %d-level), %llu KiB spare\n",
+	       cfg.nranges, tv_ept_ranges_end(s->ept),
+	       tv_ept_table_bytes(s->ept) >> 10,
+	       cfg.use_1gb ? "1 GiB" : "2 MiB", tv_ept_levels(s->ept),
+	       tv_ept_spare_bytes(s->ept) >> 10);
 	*out = s;
 	return TV_OK;
 fail:

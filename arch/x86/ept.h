@@ -25,6 +25,7 @@
 /* EPT pointer */
 #define EPTP_MEMTYPE_WB 6ULL
 #define EPTP_WALK_LENGTH_4 (3ULL << 3)
+#define EPTP_WALK_LENGTH_5 (4ULL << 3)	/* needs EPT_CAP_WALK5 */
 #define EPTP_ENABLE_AD TV_BIT(6)
 
 #define EPT_ENTRIES 512
@@ -32,5 +33,9 @@
 #define EPT_PDE_SPAN (1ULL << 21)
 #define EPT_PTE_SPAN (1ULL << 12)
 #define EPT_PML4E_SPAN (1ULL << 39)
+#define EPT_PML5E_SPAN (1ULL << 48)
+
+/* EPT-violation exit qualification (SDM Vol. 3C, Table 28-7) */
+#define EPT_QUAL_NMI_UNBLOCKING TV_BIT(12)
 
 #endif

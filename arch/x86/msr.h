@@ -61,6 +61,7 @@
 /* EPT/VPID capability bits (IA32_VMX_EPT_VPID_CAP) */
 #define EPT_CAP_EXEC_ONLY TV_BIT(0)
 #define EPT_CAP_WALK4 TV_BIT(6)
+#define EPT_CAP_WALK5 TV_BIT(7)
 #define EPT_CAP_UC TV_BIT(8)
 #define EPT_CAP_WB TV_BIT(14)
 #define EPT_CAP_2MB TV_BIT(16)

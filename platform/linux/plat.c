@@ -8,6 +8,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/ioport.h>
 #include <linux/smp.h>
 #include <linux/cpumask.h>
 #include <linux/printk.h>
@@ -320,3 +321,83 @@ bool tv_plat_fault(int step)
 	return false;
 }
 #endif
+
+/* --- the physical memory map -------------------------------------------- */
+
+struct phys_walk {
+	struct tv_phys_range *out;
+	unsigned int max, count;
+	/* pass 1 keeps the PCI host-bridge windows here for pass 2 */
+	struct resource *windows;
+	unsigned int nwindows, max_windows;
+};
+
+static void phys_add(struct phys_walk *w, u64 start, u64 end, u32 kind)
+{
+	if (w->count < w->max) {
+		w->out[w->count].base = start;
+		w->out[w->count].size = end - start + 1;
+		w->out[w->count].kind = kind;
+	}
+	w->count++;
+}
+
+/*
+ * Pass 1, the top-level ranges: System RAM, reserved, ACPI, APIC, HPET and
+ * the like are mapped whole.  A PCI host-bridge window (IORESOURCE_WINDOW,
+ * from ACPI _CRS) is only what the bridge would decode; 64-bit windows can
+ * span hundreds of GiB of which a few BARs are used, so pass 2 maps what
+ * was assigned inside it instead.
+ */
+static int phys_top(struct resource *r, void *arg)
+{
+	struct phys_walk *w = arg;
+
+	if (r->flags & IORESOURCE_WINDOW) {
+		if (w->nwindows < w->max_windows)
+			w->windows[w->nwindows] = *r;
+		w->nwindows++;
+		return 0;
+	}
+	phys_add(w, r->start, r->end,
+		 (r->flags & IORESOURCE_SYSRAM) ? TV_PHYS_RAM : TV_PHYS_MMIO);
+	return 0;
+}
+
+/* Pass 2: inside a window, BARs and ROMs (sized) and claimed regions. */
+static int phys_inner(struct resource *r, void *arg)
+{
+	phys_add(arg, r->start, r->end, TV_PHYS_MMIO);
+	return 0;
+}
+
+int tv_plat_phys_ranges(struct tv_phys_range *out, unsigned int max,
+			unsigned int *count)
+{
+	struct phys_walk w = { .out = out, .max = max, .max_windows = 64 };
+	unsigned int i;
+
+	w.windows = kcalloc(w.max_windows, sizeof(*w.windows), GFP_KERNEL);
+	if (!w.windows)
+		return TV_ERR_NO_MEMORY;
+	walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_MEM, 0, U64_MAX, &w,
+			    phys_top);
+	for (i = 0; i < w.nwindows && i < w.max_windows; i++) {
+		u64 s = w.windows[i].start, e = w.windows[i].end;
+
+		walk_iomem_res_desc(IORES_DESC_NONE,
+				    IORESOURCE_MEM | IORESOURCE_SIZEALIGN, s, e,
+				    &w, phys_inner);
+		walk_iomem_res_desc(IORES_DESC_NONE,
+				    IORESOURCE_MEM | IORESOURCE_BUSY, s, e, &w,
+				    phys_inner);
+	}
+	/* More windows than we kept: map the rest whole, never too little. */
+	if (w.nwindows > w.max_windows)
+		walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_MEM |
+				    IORESOURCE_WINDOW, 0, U64_MAX, &w,
+				    phys_inner);
+	kfree(w.windows);
+	*count = w.count;
+	return TV_OK;
+}

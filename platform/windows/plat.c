@@ -180,3 +180,48 @@ bool tv_plat_fault(int step)
 	return false;
 #endif
 }
+
+/*
+ * RAM from MmGetPhysicalMemoryRanges.  Windows has no kernel call that
+ * lists every decoded MMIO range (each device's resources sit in its own
+ * PnP resource list), so the MMIO policy is what every PC decodes: the
+ * legacy window [0xA0000, 1 MiB) (VGA, option ROMs, BIOS) and everything
+ * from the end of the RAM below 4 GiB up to 4 GiB (the 32-bit PCI hole:
+ * BARs, MMCONFIG, IOAPIC, HPET, local APIC, flash).  64-bit BARs above
+ * the RAM are not listed: each is mapped on its first access from the
+ * spare tables (core/ept.h), one EPT violation per 1 GiB or 2 MiB block.
+ */
+int tv_plat_phys_ranges(struct tv_phys_range *out, unsigned int max,
+			unsigned int *count)
+{
+	PPHYSICAL_MEMORY_RANGE r = MmGetPhysicalMemoryRanges();
+	u64 low_top = 0x100000;
+	unsigned int n = 0;
+	ULONG i;
+
+	if (!r)
+		return TV_ERR_NO_MEMORY;
+	for (i = 0; r[i].BaseAddress.QuadPart || r[i].NumberOfBytes.QuadPart;
+	     i++) {
+		u64 b = r[i].BaseAddress.QuadPart;
+		u64 e = b + r[i].NumberOfBytes.QuadPart;
+
+		if (n < max)
+			out[n] = (struct tv_phys_range){ b, e - b, TV_PHYS_RAM };
+		n++;
+		if (b < 0x100000000ULL && e > low_top)
+			low_top = e < 0x100000000ULL ? e : 0x100000000ULL;
+	}
+	ExFreePool(r);
+	if (n < max)
+		out[n] = (struct tv_phys_range){ 0xa0000, 0x60000, TV_PHYS_MMIO };
+	n++;
+	if (low_top < 0x100000000ULL) {
+		if (n < max)
+			out[n] = (struct tv_phys_range){ low_top,
+				0x100000000ULL - low_top, TV_PHYS_MMIO };
+		n++;
+	}
+	*count = n;
+	return TV_OK;
+}

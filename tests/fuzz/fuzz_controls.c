@@ -152,7 +152,9 @@ static void check_choose(const struct tv_vmx_caps *c,
 	if (!allowed1(c->proc2, 7))
 		ok = false;
 	want_ret = ok ? TV_OK : TV_ERR_VMX_CAPS;
-	if (f->phys_bits > 48) {
+	/* Above 48 bits only a 5-level walk (EPT_VPID_CAP bit 7) maps it all. */
+	if (f->phys_bits > 52 ||
+	    (f->phys_bits > 48 && !(c->ept_vpid & B(7)))) {
 		ok = false;
 		want_ret = TV_ERR_EPT_CAPS;
 	}
@@ -176,6 +178,7 @@ static void check_choose(const struct tv_vmx_caps *c,
 	      out.entry, ref_adjust(c->entry, entry));
 	CHECK(out.unrestricted_guest, "unrestricted guest off");
 	CHECK(out.ept_1gb == !!(c->ept_vpid & B(17)), "1gb %d", out.ept_1gb);
+	CHECK(out.ept_walk5 == (f->phys_bits > 48), "walk5 %d", out.ept_walk5);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

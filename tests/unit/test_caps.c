@@ -267,6 +267,16 @@ static void refusal_for_maxphyaddr_above_48(void **state)
 	f.phys_bits = 53;
 	assert_int_equal(tv_choose_controls(&c, &f, &ctl, &why), TV_ERR_EPT_CAPS);
 	assert_string_equal(why, "MAXPHYADDR above 52");
+	/* With the 5-level walk (EPT_VPID_CAP bit 7): loads, 5-level. */
+	c.ept_vpid |= EPT_CAP_WALK5;
+	f.phys_bits = 52;
+	assert_int_equal(tv_choose_controls(&c, &f, &ctl, &why), TV_OK);
+	assert_true(ctl.ept_walk5);
+	f.phys_bits = 48;
+	assert_int_equal(tv_choose_controls(&c, &f, &ctl, &why), TV_OK);
+	assert_false(ctl.ept_walk5);
+	f.phys_bits = 53;
+	assert_int_equal(tv_choose_controls(&c, &f, &ctl, &why), TV_ERR_EPT_CAPS);
 }
 
 /*

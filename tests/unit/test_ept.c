@@ -276,7 +276,7 @@ static void test_pc_1g_layout(void **unused)
 	setup_fake();
 	pc_state(&s, 39, MEMTYPE_UC);
 	ept = build(&s, 39, true);
-	assert_int_equal(tv_ept_mapped_end(ept), TV_BIT(39));
+	assert_int_equal(tv_ept_ranges_end(ept), TV_BIT(39));
 
 	/* first GiB: 4 KiB in the first 2 MiB only, 2 MiB above */
 	assert_non_null(tv_ept_leaf(ept, 0, &level));
@@ -311,7 +311,8 @@ static void test_pc_1g_layout(void **unused)
 	/* PML4, PDPT, PDs for GiB 0, 5 and 6, one PT for the first 2 MiB */
 	assert_int_equal(c.tables, 6);
 	assert_int_equal(tv_ept_table_bytes(ept), 6 * 4096);
-	assert_int_equal(fake.pages_live, 6);
+	assert_int_equal(fake.pages_live, 6 + TV_EPT_SPARE_TABLES);
+	assert_int_equal(tv_ept_spare_bytes(ept), TV_EPT_SPARE_TABLES * 4096);
 	assert_int_equal(c.leaves[3], 512 - 3);
 	assert_int_equal(c.leaves[2], 3 * 512 - 1);
 	assert_int_equal(c.leaves[1], 512);
@@ -383,8 +384,10 @@ static void test_walk_many_2m(void **unused)
 	setup_fake();
 	pc_state(&s, 46, MEMTYPE_WB);
 	ept = build(&s, 46, false);
-	/* without 1 GiB pages only the first 512 GiB are mapped */
-	assert_int_equal(tv_ept_mapped_end(ept), 512 * GiB);
+	/* without 1 GiB pages only the first 512 GiB are mapped at build, */
+	assert_int_equal(tv_ept_ranges_end(ept), 512 * GiB);
+	/* the rest of the width when used */
+	assert_int_equal(tv_ept_mapped_end(ept), TV_BIT(46));
 	check_boundaries(ept, &s, false, 512 * GiB);
 	assert_non_null(tv_ept_leaf(ept, GiB, &level));
 	assert_int_equal(level, 2);
@@ -410,7 +413,7 @@ static void test_small_phys_2m(void **unused)
 	setup_fake();
 	pc_state(&s, 36, MEMTYPE_UC);
 	ept = build(&s, 36, false);
-	assert_int_equal(tv_ept_mapped_end(ept), 64 * GiB);
+	assert_int_equal(tv_ept_ranges_end(ept), 64 * GiB);
 	check_boundaries(ept, &s, false, 64 * GiB);
 	census_walk(&s, tv_ept_pointer(ept) & EPT_ADDR_MASK, 4, 0, 64 * GiB,
 		    false, &c);
@@ -481,10 +484,11 @@ static void report(unsigned int bits, bool use_1gb, u64 *tables, u64 *meta)
 	ept = build(&s, bits, use_1gb);
 	*tables = tv_ept_table_bytes(ept);
 	*meta = tv_ept_meta_bytes(ept);
-	assert_int_equal(*tables, fake.pages_live * 4096);
+	assert_int_equal(*tables + tv_ept_spare_bytes(ept),
+			 fake.pages_live * 4096);
 	printf("ept: MAXPHYADDR %u %s: map %llu GiB, tables %llu KiB (%llu pages), meta %llu KiB\n",
 	       bits, use_1gb ? "1G" : "2M",
-	       tv_ept_mapped_end(ept) >> 30, *tables >> 10, *tables >> 12,
+	       tv_ept_ranges_end(ept) >> 30, *tables >> 10, *tables >> 12,
 	       *meta >> 10);
 	tv_ept_free(ept);
 	check_no_leak();
@@ -541,14 +545,14 @@ static void fail_each_allocation(unsigned int bits, bool use_1gb,
 
 static void test_alloc_failures_1g(void **unused)
 {
-	/* ept, 6 tables (node + page each), 3 child arrays: 16 */
-	fail_each_allocation(39, true, 16);
+	/* ept, ranges, store chunk, 6 tables, spare list, 16 spares */
+	fail_each_allocation(39, true, 3 + 6 + 1 + TV_EPT_SPARE_TABLES);
 }
 
 static void test_alloc_failures_2m(void **unused)
 {
-	/* ept, 67 tables, 3 child arrays: 138 */
-	fail_each_allocation(36, false, 138);
+	/* ept, ranges, store chunk, 67 tables, spare list, 16 spares */
+	fail_each_allocation(36, false, 3 + 67 + 1 + TV_EPT_SPARE_TABLES);
 }
 
 static void test_bad_args(void **unused)
@@ -586,7 +590,7 @@ static void test_phys_52_capped(void **unused)
 	setup_fake();
 	pc_state(&s, 52, MEMTYPE_WB);
 	ept = build(&s, 52, true);
-	assert_int_equal(tv_ept_mapped_end(ept), TV_BIT(48));
+	assert_int_equal(tv_ept_ranges_end(ept), TV_BIT(48));
 	check_gpa(ept, &s, TV_BIT(48) - 1, true);
 	assert_non_null(tv_ept_leaf(ept, TV_BIT(48) - 1, &level));
 	assert_int_equal(level, 3);

@@ -62,7 +62,8 @@ static void hw_translate(u64 eptp, u64 gpa, u64 *pa, u64 *rights, u64 *type)
 static struct tv_ept *build(bool use_1gb)
 {
 	static struct tv_mtrr_state s;
-	struct tv_ept_config cfg = { .phys_bits = 36, .use_1gb = use_1gb };
+	struct tv_ept_config cfg = { .phys_bits = 36, .use_1gb = use_1gb,
+				     .spare_tables = 4 };
 	struct tv_ept *ept;
 
 	tv_mtrr_set_uniform(&s, 36, MEMTYPE_UC);
