@@ -123,6 +123,8 @@ fi
 t1=$(cat /proc/uptime)
 echo "load-to-unload uptime: $t0 -> $t1"
 tv_check signature-gone tvcpuid sig absent
+# The TSS limit is the host's again on every CPU: ioperm() users work.
+tv_check ioperm-after-unload tvioperm
 tv_check cpuid-native-again tvcpuid compare /tmp/cpuid.native native
 tv_dmesg_new | grep -E 'thinvisor|exits' | tail -n 40
 tv_check_dmesg vmm-dmesg-clean

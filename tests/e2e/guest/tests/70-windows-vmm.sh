@@ -62,6 +62,8 @@ else
 	tv_fail win-unload "rmmod thinvisor failed"
 fi
 tv_check win-signature-gone tvcpuid sig absent
+# The TSS limit is the host's again on every CPU: ioperm() users work.
+tv_check win-ioperm-after-unload tvioperm
 tv_check win-cpuid-native-again tvcpuid compare /tmp/cpuid.native native
 tv_shim_clean win-nothing-left
 tv_dmesg_new | grep -E 'thinvisor|DbgPrintEx' | tail -n 12
