@@ -66,9 +66,10 @@ dest=$work/destdir
 mk install DESTDIR="$dest" >"$work/install.log" 2>&1 || cat "$work/install.log"
 printf '%s\n' ./etc/modprobe.d/thinvisor.conf \
 	"./lib/modules/$release/extra/thinvisor.ko" ./usr/local/sbin/tvctl \
-	>"$work/want-install"
+	./usr/local/share/bash-completion/completions/tvctl \
+	./usr/local/share/man/man8/tvctl.8 >"$work/want-install"
 listing "$dest" >"$work/got-install"
-check "make install DESTDIR: module, tvctl, modprobe.d" \
+check "make install DESTDIR: module, tvctl, its man page and completion, modprobe.d" \
 	cmp -s "$work/want-install" "$work/got-install"
 check "make install: modprobe.d file is packaging/modprobe.d/thinvisor.conf" \
 	cmp -s packaging/modprobe.d/thinvisor.conf "$dest/etc/modprobe.d/thinvisor.conf"

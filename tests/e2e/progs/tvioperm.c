@@ -5,13 +5,15 @@
  * a VM exit sets it to 0x67, so a hypervisor that gives a CPU back must
  * reload it (Linux's refresh_tss_limit()), or the read faults (#GP,
  * SIGSEGV).  Prints "cpu N: ok" or "cpu N: SIGSEGV" and exits 1 when any
- * CPU failed.
+ * CPU failed.  A kernel without ioperm() (CONFIG_X86_IOPL_IOPERM off, as
+ * the minimal e2e kernel) has nothing to check: it says so, exits 0.
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <sys/io.h>
 #include <sys/wait.h>
+#include <errno.h>
 #include <unistd.h>
 
 int main(void)
@@ -19,6 +21,10 @@ int main(void)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), cpu;
 	int bad = 0, status;
 
+	if (ioperm(0x80, 1, 1) && errno == ENOSYS) {
+		printf("skipped: this kernel has no ioperm()\n");
+		return 0;
+	}
 	for (cpu = 0; cpu < ncpu; cpu++) {
 		pid_t pid = fork();
 
