@@ -70,7 +70,8 @@ insmod "$TV_MODULE" fail_step=1 2>/dev/null && rmmod thinvisor
 
 # One prefix per line, and the VMM's levels through the kernel's.
 log=$(tv_dmesg_new)
-raw=$(dmesg -r | grep 'thinvisor')
+# The raw records, without the timestamps a kernel with printk.time adds.
+raw=$(dmesg -r | sed -E 's/^(<[0-9]+>)\[ *[0-9.]+\] /\1/' | grep 'thinvisor')
 double=$(echo "$log" | grep -E 'thinvisor: (\[cpu [0-9]+ vmm\] )?thinvisor: ')
 if [ -z "$double" ] && echo "$log" | grep -q 'thinvisor: [0-9]* CPUs virtualized'; then
 	tv_pass log-one-prefix "no line with two prefixes"
