@@ -431,21 +431,6 @@ static TV_VMX_ROOT int ext_rdtsc(struct tv_vcpu *v, struct tv_regs *regs,
 	return RESUME;
 }
 
-/* Re-inject the event whose delivery the exit interrupted. */
-static TV_VMX_ROOT void reinject_vectoring(u32 idt)
-{
-	u32 type = idt & 0x700;
-
-	tv_vmwrite(VMCS_ENTRY_INTR_INFO, idt & ~TV_BIT(12));
-	if (idt & INTR_INFO_DELIVER_ERROR)
-		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR,
-			   tv_vmread(VMCS_IDT_VECTORING_ERROR));
-	/* Software interrupts and exceptions, and INT1, need a length. */
-	if (type == (4u << 8) || type == (5u << 8) || type == (6u << 8))
-		tv_vmwrite(VMCS_ENTRY_INSTR_LEN,
-			   tv_vmread(VMCS_EXIT_INSTR_LEN));
-}
-
 /*
  * The exception an intercepted one becomes when it hit the delivery of
  * another (SDM Vol. 3, Table 6-5): #DF for contributory-on-contributory
@@ -523,8 +508,7 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 		fallthrough;
 	case TV_EXT_RETRY:
 		/* Consumed: the interrupted delivery, if any, goes on. */
-		if (idt & INTR_INFO_VALID)
-			reinject_vectoring(idt);
+		tv_event_reinject_pending();
 		break;
 	}
 	return RESUME;
@@ -567,7 +551,6 @@ static TV_VMX_ROOT int refuse_vmm_page(struct tv_vcpu *v, u64 gpa, u64 qual)
 static TV_VMX_ROOT int ext_page_access(struct tv_vcpu *v, struct tv_regs *regs)
 {
 	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
-	u32 idt = (u32)tv_vmread(VMCS_IDT_VECTORING_INFO);
 	struct tv_ext_event ev;
 	enum tv_ext_reply rep;
 
@@ -589,8 +572,8 @@ static TV_VMX_ROOT int ext_page_access(struct tv_vcpu *v, struct tv_regs *regs)
 		return -1;
 	if (rep == TV_EXT_INJECT)
 		tv_ext_inject_reply(&ev);
-	else if (idt & INTR_INFO_VALID)
-		reinject_vectoring(idt);
+	else
+		tv_event_reinject_pending();
 	return RESUME;
 }
 
