@@ -638,7 +638,6 @@ TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
 				  unsigned int cpu, u32 reason)
 {
 	u64 gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
-	u64 idt = tv_vmread(VMCS_IDT_VECTORING_INFO);
 	/* VMFUNC may have switched the view without an exit: ask the VMCS. */
 	u64 eptp = tv_vmread(VMCS_EPT_POINTER) & EPT_ADDR_MASK;
 	struct tv_ept_demand d, cur = { 0 };
@@ -677,25 +676,6 @@ TV_VMX_ROOT int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
 			   "CPU %u: EPT: GPA 0x%llx is in no known range: mapped [0x%llx, 0x%llx) (%s, type %u) on demand\n",
 			   cpu, gpa, cur.base, cur.base + cur.size,
 			   level_name[cur.level < 4 ? cur.level : 0], cur.type);
-	/*
-	 * An event whose delivery faulted is lost unless given again (SDM
-	 * 28.2.4); an IRET that faulted had already lifted NMI blocking,
-	 * which its re-execution lifts again (SDM 28.2.3).
-	 */
-	if (idt & INTR_INFO_VALID) {
-		tv_vmwrite(VMCS_ENTRY_INTR_INFO, idt & ~TV_BIT(12));
-		if (idt & INTR_INFO_DELIVER_ERROR)
-			tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR,
-				   tv_vmread(VMCS_IDT_VECTORING_ERROR));
-		tv_vmwrite(VMCS_ENTRY_INSTR_LEN,
-			   tv_vmread(VMCS_EXIT_INSTR_LEN));
-	} else if (reason == TV_EXIT_EPT_VIOLATION &&
-		   (tv_vmread(VMCS_EXIT_QUALIFICATION) &
-		    EPT_QUAL_NMI_UNBLOCKING)) {
-		tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-			   tv_vmread(VMCS_GUEST_INTERRUPTIBILITY) |
-			   INTERRUPTIBILITY_NMI);
-	}
 	tv_invept(INVEPT_ALL_CONTEXT, 0);
 	return TV_OK;
 }
@@ -806,11 +786,17 @@ TV_VMX_ROOT int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx,
 	lock(&ept->lock);
 	pte = split_4k_locked(ept, gpa);
 	if (pte)
-		__atomic_store_n(pte, host_pa | rwx |
-				 (*pte & ~(EPT_ADDR_MASK | EPT_RWX)),
-				 __ATOMIC_RELEASE);
+		tv_ept_leaf_write(pte, rwx, host_pa);
 	unlock(&ept->lock);
 	return pte ? TV_OK : TV_ERR_NO_MEMORY;
+}
+
+TV_VMX_ROOT void tv_ept_leaf_write(u64 *leaf, u64 rwx, u64 host_pa)
+{
+	u64 keep = *leaf & ~(EPT_ADDR_MASK | EPT_RWX);
+
+	__atomic_store_n(leaf, (host_pa & EPT_ADDR_MASK) | rwx | keep,
+			 __ATOMIC_RELEASE);
 }
 
 TV_VMX_ROOT bool tv_ept_rights_allowed(u64 cap, u64 rwx)

@@ -176,10 +176,10 @@ int tv_ept_map_missing(struct tv_ept *ept, u64 gpa, struct tv_ept_demand *out);
  * the @n maps (view 0 and every other EPT view; NULLs skipped), so that
  * no view faults on it again; decide by the map the VMCS's EPT pointer
  * names (the CPU's view, even after a VMFUNC switch): log each block
- * mapped once (tv_vmm_log), re-inject an event whose delivery the exit
- * interrupted, restore NMI blocking an IRET had lifted, INVEPT this CPU.
- * Returns TV_OK to resume the guest, anything else when the exit is not
- * one this can handle (the caller dumps and stops).  Context: vmx-root.
+ * mapped once (tv_vmm_log), INVEPT this CPU.  Returns TV_OK to resume
+ * the guest (the caller re-injects an event whose delivery the exit
+ * interrupted: tv_event_fault_exit_done()), anything else when the exit is
+ * not one this can handle (the caller dumps and stops).  Context: vmx-root.
  */
 int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
 		      unsigned int cpu, u32 reason);
@@ -221,6 +221,11 @@ int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
  * @host_pa (check execute-only with tv_ept_rights_allowed() first);
  * TV_ERR_NO_MEMORY when split_4k fails.  Same context and INVEPT duty.
  *
+ * tv_ept_leaf_write(): give the 4 KiB leaf @leaf (from tv_ept_split_4k()
+ * or tv_ept_leaf_4k()) the rights @rwx and host page @host_pa in one
+ * atomic store; its memory type, ignore-PAT and every other bit stay.
+ * No check: the caller validated @rwx.  Context: any.
+ *
  * tv_ept_rights_allowed(): can a leaf carry @rwx on a CPU whose
  * IA32_VMX_EPT_VPID_CAP is @cap?  Write without read never (SDM
  * 29.3.3.1); execute-only only with EPT_CAP_EXEC_ONLY.  Pure.
@@ -244,6 +249,7 @@ u32 tv_ept_spare_tables(const struct tv_ept *ept);
 u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa);
 u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa);
 int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx, u64 host_pa);
+void tv_ept_leaf_write(u64 *leaf, u64 rwx, u64 host_pa);
 bool tv_ept_rights_allowed(u64 cap, u64 rwx);
 int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src);
 void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src);

@@ -9,6 +9,7 @@
 #include "core/platform.h"
 #include "core/vmm.h"
 #include "core/ept.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
@@ -515,7 +516,7 @@ static TV_VMX_ROOT int handle_entry_failure(struct tv_vcpu *v,
  * same (Linux falls back on it to reboot), unless the debug option asks
  * for the guest-state dump and a panic instead.
  */
-static TV_VMX_ROOT int handle_triple_fault(struct tv_vcpu *v)
+TV_VMX_ROOT int tv_exit_triple_fault(struct tv_vcpu *v)
 {
 	if (v->shared->triple_fault_panic) {
 		tv_dump_guest_state(v, "triple fault");
@@ -541,7 +542,12 @@ static TV_VMX_ROOT int ept_fault(struct tv_vcpu *v, u32 reason)
 	for (i = 1; i < TV_EXT_MAX_VIEWS; i++)
 		if (tv_ext_g.views[i].ept)
 			maps[n++] = tv_ext_g.views[i].ept;
-	return tv_ept_fault_exit(maps, n, v->cpu, reason);
+	if (tv_ept_fault_exit(maps, n, v->cpu, reason))
+		return TV_ERR_INVALID;
+	tv_event_fault_exit_done(reason == TV_EXIT_EPT_VIOLATION &&
+				 (tv_vmread(VMCS_EXIT_QUALIFICATION) &
+				  EPT_QUAL_NMI_UNBLOCKING), ~0u);
+	return TV_OK;
 }
 
 static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
@@ -613,11 +619,17 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	case TV_EXIT_SIPI:
 		return handle_sipi(v);
 	case TV_EXIT_TRIPLE_FAULT:
-		return handle_triple_fault(v);
+		return tv_exit_triple_fault(v);
 	case TV_EXIT_EPT_VIOLATION:
 		/* thinvisor's own pages, then what extensions asked for. */
 		if (tv_exit_ext(v, regs, basic) >= 0)
 			return RESUME;
+		/* A restricted page nobody answered for: let the access be. */
+		if (tv_ext_page_unanswered(v) == TV_OK) {
+			tv_event_fault_exit_done(tv_vmread(VMCS_EXIT_QUALIFICATION) &
+						 EPT_QUAL_NMI_UNBLOCKING, ~0u);
+			return RESUME;
+		}
 		fallthrough;
 	case TV_EXIT_EPT_MISCONFIG:
 		/* An address no range listed at load: mapped now (core/ept.h). */

@@ -14,6 +14,7 @@
 #include "core/vmx_guest.h"
 #include "core/emulate.h"
 #include "core/platform.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/msr.h"
 #include "core/guest_vmx.h"
 #include "core/decode.h"
@@ -432,33 +433,29 @@ static TV_VMX_ROOT int ext_rdtsc(struct tv_vcpu *v, struct tv_regs *regs,
 }
 
 /*
- * The exception an intercepted one becomes when it hit the delivery of
- * another (SDM Vol. 3, Table 6-5): #DF for contributory-on-contributory
- * and anything-but-benign on #PF; delivering an exception during #DF is
- * a shutdown, which the CPU gives us as a triple-fault exit when we
- * re-inject the #DF and it faults again.
+ * What the CPU would have done with the exception: deliver it, or, when
+ * it hit the delivery of another, what the two make (SDM Vol. 3A Table
+ * 6-5, tv_event_combine()): a #DF, or a shutdown, which the exception
+ * bitmap keeps the CPU from seeing for itself.
  */
-static TV_VMX_ROOT bool makes_double_fault(u32 first_idt, u32 second)
-{
-	u32 first = first_idt & 0xff;
-	bool c1 = first == 0 || (first >= 10 && first <= 13);
-	bool c2 = second == 0 || (second >= 10 && second <= 13);
-
-	if ((first_idt & 0x700) != INTR_TYPE_HW_EXCEPTION)
-		return false;
-	return (c1 && c2) || (first == VEC_PF && (c2 || second == VEC_PF));
-}
-
-/* What the CPU would have done with the exception: deliver it. */
-static TV_VMX_ROOT void deliver_exception(const struct tv_ext_event *ev,
-					  u32 intr, u32 idt)
+static TV_VMX_ROOT int deliver_exception(struct tv_vcpu *v,
+					 const struct tv_ext_event *ev,
+					 u32 intr, u32 idt)
 {
 	u32 vec = ev->exception.vector, type = intr & 0x700;
+	struct tv_event e;
+	bool shutdown;
 	u64 dr6;
 
-	if ((idt & INTR_INFO_VALID) && makes_double_fault(idt, vec)) {
-		tv_ext_inject_exception(VEC_DF, 1, 0);
-		return;
+	if ((idt & INTR_INFO_VALID) && type == INTR_TYPE_HW_EXCEPTION) {
+		e = tv_event_combine(idt, vec, ev->exception.error_code,
+				     tv_vmread(VMCS_GUEST_CR0), &shutdown);
+		if (shutdown)
+			return tv_exit_triple_fault(v);
+		if (tv_event_vector(e.info) == VEC_DF) {
+			tv_event_write(&e);
+			return RESUME;
+		}
 	}
 	if (vec == VEC_PF)
 		asm volatile("mov %0, %%cr2" : : "r"(ev->exception.fault_address));
@@ -476,6 +473,7 @@ static TV_VMX_ROOT void deliver_exception(const struct tv_ext_event *ev,
 		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, ev->exception.error_code);
 	if (type != INTR_TYPE_HW_EXCEPTION)
 		tv_vmwrite(VMCS_ENTRY_INSTR_LEN, ev->instr_len);
+	return RESUME;
 }
 
 static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
@@ -485,6 +483,8 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 	struct tv_ext_event ev;
 	enum tv_ext_reply rep;
 	u32 type = intr & 0x700;
+	bool unblocked;
+	int ret;
 
 	event_init(&ev, TV_EV_EXCEPTION);
 	ev.exception.vector = intr & 0xff;
@@ -494,12 +494,18 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 		ev.exception.error_code = (u32)tv_vmread(VMCS_EXIT_INTR_ERROR);
 	ev.exception.fault_address = tv_vmread(VMCS_EXIT_QUALIFICATION);
 	rep = tv_ext_deliver(v, regs, &ev);
+	/* A faulting IRET had unblocked NMIs: blocked again, whatever the
+	 * reply (the guest sees the IRET fault, or runs it again).
+	 */
+	unblocked = !!(intr & TV_EVENT_NMI_UNBLOCKED_BY_IRET);
 	switch (rep) {
 	case TV_EXT_CONTINUE:
-		deliver_exception(&ev, intr, idt);
-		break;
+		ret = deliver_exception(v, &ev, intr, idt);
+		tv_event_iret_nmi_restore(unblocked, ev.exception.vector);
+		return ret;
 	case TV_EXT_INJECT:
 		tv_ext_inject_reply(&ev);
+		tv_event_iret_nmi_restore(unblocked, ev.exception.vector);
 		break;
 	case TV_EXT_HANDLED:
 		/* INT3/INTO/INT1 consumed: the guest goes on after them. */
@@ -508,7 +514,7 @@ static TV_VMX_ROOT int ext_exception(struct tv_vcpu *v, struct tv_regs *regs)
 		fallthrough;
 	case TV_EXT_RETRY:
 		/* Consumed: the interrupted delivery, if any, goes on. */
-		tv_event_reinject_pending();
+		tv_event_fault_exit_done(unblocked, ev.exception.vector);
 		break;
 	}
 	return RESUME;
@@ -570,10 +576,12 @@ static TV_VMX_ROOT int ext_page_access(struct tv_vcpu *v, struct tv_regs *regs)
 	rep = tv_ext_deliver(v, regs, &ev);
 	if (rep == TV_EXT_CONTINUE)
 		return -1;
-	if (rep == TV_EXT_INJECT)
+	if (rep == TV_EXT_INJECT) {
 		tv_ext_inject_reply(&ev);
-	else
-		tv_event_reinject_pending();
+		tv_event_iret_nmi_restore(qual & EPT_QUAL_NMI_UNBLOCKING, ~0u);
+	} else {
+		tv_event_fault_exit_done(qual & EPT_QUAL_NMI_UNBLOCKING, ~0u);
+	}
 	return RESUME;
 }
 

@@ -741,22 +741,6 @@ static void flush_everywhere(void)
 	tv_vmm_root_call_each(flush_on_cpu, NULL);
 }
 
-static u64 ept_rights(u32 allowed)
-{
-	return (allowed & TV_ACCESS_READ ? EPT_READ : 0) |
-	       (allowed & TV_ACCESS_WRITE ? EPT_WRITE : 0) |
-	       (allowed & TV_ACCESS_EXEC ? EPT_EXEC : 0);
-}
-
-/* Write a 4 KiB leaf: keep its memory type, set rights and frame. */
-static TV_VMX_ROOT void set_leaf(u64 *leaf, u64 rights, u64 host_pa)
-{
-	u64 keep = *leaf & ((7ULL << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT);
-
-	__atomic_store_n(leaf, (host_pa & EPT_ADDR_MASK) | rights | keep,
-			 __ATOMIC_RELEASE);
-}
-
 TV_VMX_ROOT bool tv_ext_is_protected(u64 gpa)
 {
 	u32 i;
@@ -835,17 +819,17 @@ struct page_op {
 static TV_VMX_ROOT int op_set_pages(struct tv_vcpu *v, void *arg)
 {
 	struct page_op *op = arg;
-	u64 gpa, *leaf;
+	u64 gpa;
+	int ret;
 
 	(void)v;
 	for (gpa = op->gpa; gpa < op->end; gpa += TV_PAGE_SIZE) {
 		if (tv_ext_is_protected(gpa))
 			continue;	/* thinvisor's own: stays out of reach */
-		leaf = tv_ept_split_4k(op->ept, gpa);
-		if (!leaf)
-			return TV_ERR_NO_MEMORY;
-		set_leaf(leaf, op->rights, op->host_pa == ~0ULL ? gpa :
-							       op->host_pa);
+		ret = tv_ept_set_page(op->ept, gpa, op->rights,
+				      op->host_pa == ~0ULL ? gpa : op->host_pa);
+		if (ret)
+			return ret;
 	}
 	return TV_OK;
 }
@@ -880,7 +864,7 @@ static int set_pages(struct tv_ext *ext, int view, u64 gpa, u64 size,
 		return ret;
 	op.gpa = gpa;
 	op.end = gpa + size;
-	op.rights = ept_rights(allowed);
+	op.rights = tv_ext_ept_rights(allowed);
 	op.host_pa = host_pa;
 	ret = in_root(op_set_pages, &op);
 	if (!ret)
@@ -918,7 +902,7 @@ static TV_VMX_ROOT int op_reset_pages(struct tv_vcpu *v, void *arg)
 	for (i = 0; i < op->n; i++) {
 		leaf = tv_ept_leaf_4k(op->ept, op->gpa[i]);
 		if (leaf && !tv_ext_is_protected(op->gpa[i]))
-			set_leaf(leaf, EPT_RWX, op->gpa[i]);
+			tv_ept_leaf_write(leaf, EPT_RWX, op->gpa[i]);
 	}
 	return 0;
 }
@@ -1086,7 +1070,7 @@ static TV_VMX_ROOT int op_protect(struct tv_vcpu *v, void *arg)
 					op->err = TV_ERR_NO_MEMORY;
 				continue;
 			}
-			set_leaf(leaf, op->rights, op->pa[i]);
+			tv_ept_leaf_write(leaf, op->rights, op->pa[i]);
 		}
 	}
 	return 0;

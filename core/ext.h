@@ -124,6 +124,17 @@ int tv_ext_core_page_set_range(struct tv_ext *ext, int view, u64 gpa,
 			       u64 size, u32 allowed);
 int tv_ext_core_page_reset(struct tv_ext *ext, int view, u64 gpa);
 u32 tv_ext_core_page_caps(void);
+
+/*
+ * The second-level rights (EPT_READ/WRITE/EXEC) of TV_ACCESS_* @allowed:
+ * the same bits, so that the API stays vendor-neutral and costs nothing.
+ */
+_Static_assert(TV_ACCESS_READ == 1 && TV_ACCESS_WRITE == 2 &&
+	       TV_ACCESS_EXEC == 4, "TV_ACCESS_* are the EPT R/W/X bits");
+static inline u64 tv_ext_ept_rights(u32 allowed)
+{
+	return allowed & TV_ACCESS_ALL;
+}
 /*
  * Make the page at @pa inaccessible to the guest in every view, or give
  * it back (before it is freed).  Context: sleepable, host lock held.
@@ -192,6 +203,21 @@ int tv_exit_msr_access(u32 msr, bool write, u64 *val);
 
 /* The interrupt-window exit: deliver tv_ext_inject_interrupt()'s. */
 int tv_ext_interrupt_window(struct tv_vcpu *v);
+
+/*
+ * core/ext_root.c: the default of a page access no extension answered:
+ * the page in the CPU's view gains the rights the access needs (logged).
+ * TV_OK to resume; TV_ERR_INVALID when no extension's 4 KiB leaf is
+ * there.  Context: vmx-root, on an EPT-violation exit.
+ */
+int tv_ext_page_unanswered(struct tv_vcpu *v);
+
+/*
+ * core/exit.c: the guest shut down (a triple fault, or a fault while
+ * delivering a #DF that thinvisor saw first): reset or panic as the
+ * options say.  Context: vmx-root.
+ */
+int tv_exit_triple_fault(struct tv_vcpu *v);
 
 /* core/exit_ext.c: handlers of the exits only extensions ask for. */
 int tv_exit_ext(struct tv_vcpu *v, struct tv_regs *regs, u32 basic);

@@ -284,18 +284,17 @@ TV_VMX_ROOT void tv_ext_inject_exception(unsigned int vector,
 					 int has_error_code,
 					 unsigned int error_code)
 {
-	u32 info = (vector & 0xff) | INTR_INFO_VALID;
+	struct tv_event e;
 
+	(void)has_error_code;	/* the CPU's rule decides: see the API */
 	if (vector == VEC_NMI) {
-		tv_vmwrite(VMCS_ENTRY_INTR_INFO, info | INTR_TYPE_NMI);
+		/* Held until the guest can take one: tv_root_events_hand_on. */
+		tv_root_vcpu()->pending_nmis++;
 		return;
 	}
-	info |= INTR_TYPE_HW_EXCEPTION;
-	if (has_error_code) {
-		info |= INTR_INFO_DELIVER_ERROR;
-		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error_code);
-	}
-	tv_vmwrite(VMCS_ENTRY_INTR_INFO, info);
+	e = tv_event_hw_exception(vector, error_code,
+				  tv_vmread(VMCS_GUEST_CR0));
+	tv_event_write(&e);
 }
 
 TV_VMX_ROOT int tv_ext_single_step(struct tv_ext *ext, int on)
@@ -369,26 +368,63 @@ TV_VMX_ROOT int tv_ext_page_set_root(int view, unsigned long long gpa,
 				     unsigned long long host_pa)
 {
 	struct tv_vcpu *v = tv_root_vcpu();
+	u64 rights = tv_ext_ept_rights(allowed);
 	struct tv_ept *ept;
-	u64 *leaf, keep, rights;
+	u64 *leaf;
 
+	/* A write-only leaf is an EPT misconfiguration: refused here. */
 	if (view < 0 || view >= TV_EXT_MAX_VIEWS || allowed > TV_ACCESS_ALL ||
+	    !tv_ept_rights_allowed(v->shared->caps.ept_vpid, rights) ||
 	    tv_ext_is_protected(gpa) || tv_ext_is_protected(host_pa))
 		return TV_ERR_INVALID;
 	ept = view ? tv_ext_g.views[view].ept : v->shared->ept;
 	leaf = ept ? tv_ept_leaf_4k(ept, gpa) : NULL;
 	if (!leaf)
 		return TV_ERR_INVALID;
-	rights = (allowed & TV_ACCESS_READ ? EPT_READ : 0) |
-		 (allowed & TV_ACCESS_WRITE ? EPT_WRITE : 0) |
-		 (allowed & TV_ACCESS_EXEC ? EPT_EXEC : 0);
-	keep = *leaf & ((7ULL << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT);
-	__atomic_store_n(leaf, (host_pa & EPT_ADDR_MASK) | rights | keep,
-			 __ATOMIC_RELEASE);
+	tv_ept_leaf_write(leaf, rights, host_pa);
 	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
 		  ept == v->shared->ept ? v->shared->eptp :
 					  tv_ext_g.view_eptp[view]);
 	return 0;
+}
+
+/*
+ * An access the second-level permissions of the CPU's view forbid and no
+ * extension answered (none asked for page accesses, or all said
+ * TV_EXT_CONTINUE): the default is what the CPU would do with nobody
+ * watching, so the page gains the rights the access needs, in that view,
+ * on the host page the view shows there, and the guest runs on.  A page a
+ * tool restricted and then left unanswered is a tool bug; stopping the
+ * machine for it would be ours.  Another CPU may have opened it first
+ * (this one's TLB was stale): then only the flush.  TV_ERR_INVALID when
+ * the access is no such case (no 4 KiB leaf of an extension's there).
+ */
+TV_VMX_ROOT int tv_ext_page_unanswered(struct tv_vcpu *v)
+{
+	u64 gpa = tv_vmread(VMCS_GUEST_PHYS_ADDR);
+	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
+	u64 need = tv_ext_ept_rights((u32)qual & TV_ACCESS_ALL), *leaf, e;
+	int view = tv_ext_view_current();
+	struct tv_ept *ept = view ? tv_ext_g.views[view].ept : v->shared->ept;
+
+	if (need & EPT_WRITE)
+		need |= EPT_READ;	/* write-only is a misconfiguration */
+	leaf = ept && !tv_ext_is_protected(gpa) ? tv_ept_leaf_4k(ept, gpa) :
+						  NULL;
+	if (!leaf)
+		return TV_ERR_INVALID;
+	e = __atomic_load_n(leaf, __ATOMIC_ACQUIRE);
+	if ((e & need) != need) {
+		tv_ept_leaf_write(leaf, (e & EPT_RWX) | need, e);
+		tv_vmm_log(TV_LOG_WARN,
+			   "CPU %u: no extension answered a %s access to GPA 0x%llx in view %d (RIP 0x%llx): the page allows it now\n",
+			   v->cpu, need & EPT_EXEC ? "fetch" :
+			   need & EPT_WRITE ? "write" : "read", gpa, view,
+			   tv_vmread(VMCS_GUEST_RIP));
+	}
+	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
+		  view ? tv_ext_g.view_eptp[view] : v->shared->eptp);
+	return TV_OK;
 }
 
 /* --- guest memory, injections, deferred work ------------------------- */

@@ -91,6 +91,28 @@ TV_VMX_ROOT bool tv_event_reinject_pending(void)
 	return true;
 }
 
+TV_VMX_ROOT void tv_event_iret_nmi_restore(bool unblocked_by_iret,
+					   u32 exit_vector)
+{
+	u32 entry = (u32)tv_vmread(VMCS_ENTRY_INTR_INFO);
+	u64 intr;
+
+	if (!tv_event_iret_nmi_blocking(unblocked_by_iret, exit_vector,
+					(u32)tv_vmread(VMCS_IDT_VECTORING_INFO)))
+		return;
+	if ((entry & TV_EVENT_VALID) && tv_event_type(entry) == TV_EVENT_NMI)
+		return;
+	intr = tv_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	tv_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr | INTERRUPTIBILITY_NMI);
+}
+
+TV_VMX_ROOT void tv_event_fault_exit_done(bool unblocked_by_iret,
+					  u32 exit_vector)
+{
+	if (!tv_event_reinject_pending())
+		tv_event_iret_nmi_restore(unblocked_by_iret, exit_vector);
+}
+
 TV_VMX_ROOT enum tv_desc_result tv_desc_exit(struct tv_regs *regs,
 					     bool ldtr_tr,
 					     unsigned int phys_bits,

@@ -44,6 +44,26 @@ void tv_fault_inject(const struct tv_guest_fault *f);
 bool tv_event_reinject_pending(void);
 
 /*
+ * After an exit a fault caused (an exception, an EPT violation), when
+ * the guest resumes without a new event from the handler: the event
+ * whose delivery faulted goes again (tv_event_reinject_pending()); if
+ * there was none and the fault hit an IRET that had unblocked NMIs
+ * (@unblocked_by_iret: bit 12 of the exit interruption information or of
+ * the EPT exit qualification; @exit_vector: the exception's, ~0u for an
+ * EPT violation), NMIs are blocked again as the IRET left them
+ * (tv_event_iret_nmi_blocking()).
+ */
+void tv_event_fault_exit_done(bool unblocked_by_iret, u32 exit_vector);
+
+/*
+ * Only the NMI-blocking half of tv_event_fault_exit_done(), for a handler
+ * that injects an event of its own: skipped when that event is an NMI,
+ * whose delivery blocks NMIs itself (VM entry refuses an NMI injected
+ * with "blocking by NMI" set, SDM 26.2.1.5).
+ */
+void tv_event_iret_nmi_restore(bool unblocked_by_iret, u32 exit_vector);
+
+/*
  * Emulate the descriptor-table instruction of exit reason 46 (@ldtr_tr
  * false) or 47 (true) on the current VMCS and @regs: reads the state
  * tv_desc_emulate() needs, and on TV_DESC_DONE writes back what it

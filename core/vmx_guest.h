@@ -8,6 +8,7 @@
 #define TV_CORE_VMX_GUEST_H
 
 #include "core/vcpu.h"
+#include "core/guest_vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmcs.h"
 #include "arch/x86/msr.h"
@@ -20,14 +21,10 @@ enum { RESUME = 0, LEAVE = 1 };
  */
 static inline TV_VMX_ROOT void inject_exception(u32 vector, u32 error)
 {
-	u32 info = vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID;
+	struct tv_event e = tv_event_hw_exception(vector, error,
+						  tv_vmread(VMCS_GUEST_CR0));
 
-	if (tv_exception_has_error_code(vector,
-					tv_vmread(VMCS_GUEST_CR0))) {
-		info |= INTR_INFO_DELIVER_ERROR;
-		tv_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
-	}
-	tv_vmwrite(VMCS_ENTRY_INTR_INFO, info);
+	tv_event_write(&e);
 }
 
 static inline TV_VMX_ROOT void inject_ud(void)

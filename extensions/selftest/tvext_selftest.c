@@ -58,12 +58,13 @@ static struct {
 	bool fake_msr;
 	atomic_t deferred;
 	unsigned long deferred_arg;
-	atomic_t page_x_to_r, page_r_to_x;
+	atomic_t page_x_to_r, page_r_to_x, page_unanswered;
 } seen;
 
 /* The DdiMon page: executable code in view X, another page in view R. */
 static int view_x, view_r;
 static unsigned long probe_gpa;
+static unsigned long unanswered_gpa;
 
 static struct tv_ext ext_a, ext_b;
 
@@ -129,6 +130,10 @@ static noinstr enum tv_ext_reply guest_memory(struct tv_ext *ext,
  */
 static noinstr enum tv_ext_reply page_access(struct tv_ext_event *ev)
 {
+	if ((ev->page.gpa & ~0xfffULL) == unanswered_gpa) {
+		arch_atomic_inc(&seen.page_unanswered);
+		return TV_EXT_CONTINUE;
+	}
 	if ((ev->page.gpa & ~0xfffULL) != probe_gpa)
 		return TV_EXT_CONTINUE;
 	if (ev->page.view == view_x && !(ev->page.access & TV_ACCESS_EXEC)) {
@@ -657,6 +662,43 @@ static void check_views(void)
 	free_page((unsigned long)copy);
 }
 
+/*
+ * A page made read-only whose writes nobody answers: first no extension
+ * asks for page accesses, then ext_a asks and answers TV_EXT_CONTINUE.
+ * Both times the core's default lets the write through (the page gains
+ * write access in that view) and the kernel runs on; before, the VMM
+ * stopped the machine.
+ */
+static void check_unanswered_page(void)
+{
+	u64 *page = (u64 *)__get_free_page(GFP_KERNEL);
+	int ret, round, ok = 0;
+
+	if (!page) {
+		report("page-unanswered", false, "no memory");
+		return;
+	}
+	unanswered_gpa = virt_to_phys(page);
+	for (round = 0; round < 2; round++) {
+		ret = tv_ext_page_set(&ext_a, TV_VIEW_DEFAULT, unanswered_gpa,
+				      TV_ACCESS_READ, unanswered_gpa);
+		ret = ret ?: tv_ext_want(&ext_a, TV_EV_PAGE_ACCESS, round);
+		if (ret)
+			break;
+		WRITE_ONCE(page[round], 0x5eed0000ULL + round);
+		if (READ_ONCE(page[round]) == 0x5eed0000ULL + round)
+			ok++;
+		tv_ext_want(&ext_a, TV_EV_PAGE_ACCESS, 0);
+	}
+	tv_ext_page_reset(&ext_a, TV_VIEW_DEFAULT, unanswered_gpa);
+	report("page-unanswered", !ret && ok == 2 &&
+	       atomic_read(&seen.page_unanswered) >= 1,
+	       "writes to a read-only page nobody answered went through: %d of 2, %d seen with CONTINUE, err %d",
+	       ok, atomic_read(&seen.page_unanswered), ret);
+	unanswered_gpa = 0;
+	free_page((unsigned long)page);
+}
+
 static int recheck_set(const char *val, const struct kernel_param *kp)
 {
 	results[0] = 0;
@@ -735,6 +777,7 @@ static int __init selftest_init(void)
 	tv_ext_want_cpuid(&ext_a, LEAF_MEM, 1);
 	check_guest_memory();
 	check_views();
+	check_unanswered_page();
 
 	tv_ext_want(&ext_a, TV_EV_MTF, 1);
 	check_mtf();

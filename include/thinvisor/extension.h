@@ -101,7 +101,12 @@ enum tv_ext_reply {
  *	delivers it to the guest as the CPU would have.
  * @TV_EV_VMCALL: a hypercall number the extension registered.
  * @TV_EV_PAGE_ACCESS: an access the second-level page permissions of the
- *	CPU's view forbade (tv_ext_page_set()).
+ *	CPU's view forbade (tv_ext_page_set()).  The default, when every
+ *	extension answers %TV_EXT_CONTINUE or none asked for the event, is
+ *	the CPU's with nobody watching: the page gains the rights that access
+ *	needs in that view, on the host page the view shows (a warning in
+ *	thinvisor's log), and the access goes on.  The machine never stops
+ *	for an access a tool left unanswered.
  * @TV_EV_MTF: the single step asked for with tv_ext_single_step() ended.
  * @TV_EV_COUNT: the number of event types.
  */
@@ -413,9 +418,13 @@ unsigned long long tv_ext_guest_cr(unsigned int cr);
 void tv_ext_set_rip(unsigned long long rip);
 /*
  * Queue an event for the next entry to the guest: a hardware exception
- * (with an error code if @has_error_code), or an NMI (vector 2).  For a
- * #PF set CR2 first (the CPU does not).  One event per entry: the last
- * call wins.
+ * (vectors 0-31), or an NMI (vector 2: held until the guest's NMI
+ * blocking lets it through, as a real one would be).  @error_code is
+ * pushed where the CPU would push one: for #DF, #TS, #NP, #SS, #GP, #PF,
+ * #AC and #CP, and not in real mode.  @has_error_code should say the
+ * same; the core follows the CPU's rule whatever it says, so that no
+ * extension can make the VM entry fail.  For a #PF set CR2 first (the CPU
+ * does not).  One exception per entry: the last call wins.
  */
 void tv_ext_inject_exception(unsigned int vector, int has_error_code,
 			     unsigned int error_code);
