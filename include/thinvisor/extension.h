@@ -21,7 +21,8 @@
  * its own (modprobe thinvisor; insmod my_tool.ko), which registers in its
  * init and unregisters in its exit; the module dependency keeps thinvisor
  * loaded while it is.  Windows: an extension is linked into the driver and
- * registered from the host's extension table (docs/extensions.md).
+ * declares itself with TV_EXT_BUILTIN(); DriverEntry registers it
+ * (docs/extending.md, "Windows").
  */
 #ifndef THINVISOR_EXTENSION_H
 #define THINVISOR_EXTENSION_H
@@ -543,5 +544,57 @@ int tv_ext_view_current(void);
  * monitor trap flag or @ext is not registered.
  */
 int tv_ext_single_step(struct tv_ext *ext, int on);
+
+/* --- portability and built-in extensions ------------------------------ */
+
+/*
+ * TV_EXT_ROOT marks a function that runs in vmx-root context, so that the
+ * same source is right on both hosts: on Linux it is noinstr (no tracer,
+ * kprobe or sanitizer may run in VMX root), elsewhere nothing.
+ */
+#if defined(__KERNEL__) && defined(noinstr)
+#define TV_EXT_ROOT noinstr
+#else
+#define TV_EXT_ROOT
+#endif
+
+/**
+ * struct tv_ext_builtin - a built-in extension's entry in thinvisor.sys
+ * @ext: the extension, registered by DriverEntry.
+ *
+ * TV_EXT_BUILTIN() makes one; the entries of every object linked into the
+ * driver form a table the driver walks (no central list): platform/windows
+ * brackets them with empty entries (NULL @ext, which the walk skips).
+ */
+struct tv_ext_builtin {
+	struct tv_ext *ext;
+};
+
+/**
+ * TV_EXT_BUILTIN() - link the extension @var into the Windows driver
+ * @var: a struct tv_ext defined in the same file.
+ *
+ * Windows: an extension is a source file built into thinvisor.sys (make
+ * windows TV_WIN_EXTENSIONS="my_tool.c ...").  DriverEntry, once every
+ * processor is virtualized, registers each built-in extension in link
+ * order (tv_ext_register(), which calls @var.init); if one fails, the
+ * ones before it are unregistered newest first and the driver does not
+ * load.  DriverUnload unregisters them newest first (@var.fini) before
+ * the VMM goes.  The entry lives in the PE section .tvext (input sections
+ * .tvext$a, $m, $z, sorted by name, kept by platform/windows/tvext.ld).
+ *
+ * Linux: extensions are modules that call tv_ext_register() in their init;
+ * this macro does nothing there (it only uses @var), so one source can
+ * carry it for both hosts.
+ */
+#ifdef _WIN32
+#define TV_EXT_BUILTIN(var)						\
+	static const struct tv_ext_builtin tv_ext_builtin_##var	\
+	__attribute__((section(".tvext$m"), used, aligned(8))) = { &(var) }
+#else
+#define TV_EXT_BUILTIN(var)						\
+	static struct tv_ext *const tv_ext_builtin_##var		\
+	__attribute__((unused)) = &(var)
+#endif
 
 #endif

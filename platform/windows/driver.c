@@ -2,8 +2,9 @@
 /*
  * thinvisor.sys: DriverEntry slides every processor of every group under
  * the VMM, in HyperPlatform's order: NX pool, OS check, log, physical
- * memory ranges, power callback, processor-change callback, virtualize.
- * Any failure logs the step and undoes the earlier ones in reverse order
+ * memory ranges, power callback, processor-change callback, virtualize;
+ * then it registers the extensions linked into the image (ext.c).  Any
+ * failure logs the step and undoes the earlier ones in reverse order
  * (the same teardown DriverUnload runs).  The core's entry points are
  * serialized by one KMUTEX, taken by DriverEntry's last step, by the
  * callbacks and by DriverUnload; all of them run at PASSIVE_LEVEL.
@@ -30,14 +31,15 @@ static struct {
 	PVOID power_reg;
 	PVOID cpu_reg;
 	bool log_open;
+	bool ext_started;		/* step 8 registered them all */
 } g;
 
-static void lock(void)
+void tv_win_lock(void)
 {
 	KeWaitForSingleObject(&g.lock, Executive, KernelMode, FALSE, NULL);
 }
 
-static void unlock(void)
+void tv_win_unlock(void)
 {
 	KeReleaseMutex(&g.lock, FALSE);
 }
@@ -52,20 +54,20 @@ static const struct tv_win_ops vmm_ops = {
 /* \Callback\PowerState: give the CPUs back before S1-S5, take them in S0. */
 static VOID NTAPI power_callback(PVOID ctx, PVOID arg1, PVOID arg2)
 {
-	lock();
+	tv_win_lock();
 	tv_win_power_event(&g.pm, &vmm_ops, (u64)(ULONG_PTR)arg1,
 			   (u64)(ULONG_PTR)arg2);
-	unlock();
+	tv_win_unlock();
 }
 
 static VOID NTAPI cpu_callback(PVOID ctx,
 			       PKE_PROCESSOR_CHANGE_NOTIFY_CONTEXT change,
 			       PNTSTATUS op_status)
 {
-	lock();
+	tv_win_lock();
 	tv_win_cpu_event(&g.pm, &vmm_ops, (u32)change->State,
 			 change->NtNumber, change->Status);
-	unlock();
+	tv_win_unlock();
 }
 
 /* One REG_DWORD under the service key; false when absent or not a DWORD. */
@@ -277,7 +279,7 @@ static NTSTATUS step_virtualize(void)
 	 */
 	tv_win_host_cr3 = tv_read_cr3();
 	t0 = tv_rdtsc();
-	lock();
+	tv_win_lock();
 	ret = tv_plat_fault(TV_WIN_FAULT_VIRTUALIZE) ? TV_ERR_FAULT_INJECTED :
 		tv_vmm_init();
 	if (!ret) {
@@ -286,7 +288,7 @@ static NTSTATUS step_virtualize(void)
 	}
 	if (!ret)
 		g.pm.state = TV_WIN_LOADED;
-	unlock();
+	tv_win_unlock();
 	if (ret) {
 		tv_log(TV_LOG_ERR,
 		       "thinvisor: step 7: processors not virtualized: %s (NTSTATUS 0x%08x)\n",
@@ -300,17 +302,38 @@ static NTSTATUS step_virtualize(void)
 	return STATUS_SUCCESS;
 }
 
+/*
+ * Step 8: the built-in extensions, in link order, with every processor
+ * virtualized.  If one fails, the load fails (the ones before it are
+ * unregistered first): a tool linked into the driver is either running
+ * or the driver is not loaded, never silently absent.
+ */
+static NTSTATUS step_extensions(void)
+{
+	int ret = tv_win_ext_start();
+
+	if (ret)
+		return (NTSTATUS)tv_win_ext_ntstatus(ret);
+	g.ext_started = true;
+	return STATUS_SUCCESS;
+}
+
 /* Undo whatever is done, newest first; safe to run twice. */
 static void teardown(void)
 {
-	lock();
+	/* Extensions go while the VMM still runs (their fini may call it). */
+	if (g.ext_started) {
+		tv_win_ext_stop();
+		g.ext_started = false;
+	}
+	tv_win_lock();
 	g.pm.state = TV_WIN_UNLOADING;
 	if (g.vmm_init) {
 		/* Gives every processor back, then frees the VMM. */
 		tv_vmm_fini();
 		g.vmm_init = false;
 	}
-	unlock();
+	tv_win_unlock();
 	/* Both wait for callbacks in flight; those now see UNLOADING. */
 	if (g.cpu_reg) {
 		KeDeregisterProcessorChangeCallback(g.cpu_reg);
@@ -348,6 +371,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING reg_path)
 
 	drv->DriverUnload = driver_unload;
 	KeInitializeMutex(&g.lock, 0);
+	tv_win_ext_setup();
 	g.pm.state = TV_WIN_IDLE;
 	g.pm.asleep = false;
 	read_settings(reg_path);
@@ -375,6 +399,8 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING reg_path)
 		st = step_cpu_callback();
 	if (NT_SUCCESS(st))
 		st = step_virtualize();
+	if (NT_SUCCESS(st))
+		st = step_extensions();
 	if (!NT_SUCCESS(st)) {
 		tv_log(TV_LOG_ERR, "thinvisor: not loaded (NTSTATUS 0x%08x)\n",
 		       (unsigned int)st);

@@ -217,7 +217,7 @@ static VOID NTAPI log_thread(PVOID ctx)
 					   FALSE, &period);
 		drain();
 		/* Extensions' work deferred from VMX root. */
-		tv_ext_core_run_deferred();
+		tv_win_ext_run_deferred();
 	} while (st == STATUS_TIMEOUT);
 	PsTerminateSystemThread(STATUS_SUCCESS);
 }

@@ -3,6 +3,7 @@
  * Pure decisions of the Windows host (see route.h): no NT header, so the
  * same object logic is unit-tested natively and linked into thinvisor.sys.
  */
+#include <errno.h>
 #include "route.h"
 
 enum tv_win_action tv_win_power_event(struct tv_win_pm *pm,
@@ -95,4 +96,99 @@ u32 tv_win_ntstatus(int err)
 	default:
 		return 0xC0000001;	/* STATUS_UNSUCCESSFUL */
 	}
+}
+
+int tv_win_errno(int err)
+{
+	switch (err) {
+	case TV_OK:
+		return 0;
+	case TV_ERR_NO_MEMORY:
+		return -ENOMEM;
+	case TV_ERR_INVALID:
+		return -EINVAL;
+	case TV_ERR_BUSY:
+		return -EBUSY;
+	case TV_ERR_EXISTS:
+		return -EEXIST;
+	case TV_ERR_NO_SPACE:
+		return -ENOSPC;
+	case TV_ERR_UNSUPPORTED:
+		return -EOPNOTSUPP;
+	case TV_ERR_FAULT_INJECTED:
+		return -ECANCELED;
+	default:
+		return -EIO;
+	}
+}
+
+u32 tv_win_ext_ntstatus(int ret)
+{
+	switch (ret) {
+	case -ENOMEM:
+		return 0xC000009A;	/* STATUS_INSUFFICIENT_RESOURCES */
+	case -EINVAL:
+		return 0xC000000D;	/* STATUS_INVALID_PARAMETER */
+	case -EBUSY:
+	case -ENOSPC:
+	case -EEXIST:
+		return 0xC0000708;	/* STATUS_RESOURCE_IN_USE */
+	case -EOPNOTSUPP:
+		return 0xC00000BB;	/* STATUS_NOT_SUPPORTED */
+	case -ECANCELED:
+		return 0xC0000120;	/* STATUS_CANCELLED */
+	default:
+		return 0xC0000001;	/* STATUS_UNSUCCESSFUL */
+	}
+}
+
+unsigned int tv_win_ext_count(const struct tv_ext_builtin *begin,
+			      const struct tv_ext_builtin *end)
+{
+	const struct tv_ext_builtin *b;
+	unsigned int n = 0;
+
+	for (b = begin; b < end; b++)
+		if (b->ext)
+			n++;
+	return n;
+}
+
+int tv_win_ext_start_table(const struct tv_ext_builtin *begin,
+			   const struct tv_ext_builtin *end,
+			   const struct tv_win_ext_ops *ops,
+			   const struct tv_ext_builtin **failed)
+{
+	const struct tv_ext_builtin *b, *u;
+	int ret;
+
+	*failed = NULL;
+	for (b = begin; b < end; b++) {
+		if (!b->ext)
+			continue;
+		ret = ops->reg(b->ext);
+		if (!ret)
+			continue;
+		ops->log(TV_LOG_ERR,
+			 "thinvisor: step 8: built-in extension %s not registered (%d): unregistering the ones before it\n",
+			 b->ext->name ? b->ext->name : "(unnamed)", ret);
+		*failed = b;
+		/* A tool linked into the driver is not left half-loaded. */
+		for (u = b; u > begin;)
+			if ((--u)->ext)
+				ops->unreg(u->ext);
+		return ret;
+	}
+	return 0;
+}
+
+void tv_win_ext_stop_table(const struct tv_ext_builtin *begin,
+			   const struct tv_ext_builtin *end,
+			   const struct tv_win_ext_ops *ops)
+{
+	const struct tv_ext_builtin *u;
+
+	for (u = end; u > begin;)
+		if ((--u)->ext)
+			ops->unreg(u->ext);
 }

@@ -10,6 +10,7 @@
 #define TV_WIN_ROUTE_H
 
 #include "core/types.h"
+#include "thinvisor/extension.h"
 
 /* Host-specific FailStep values (registry), after the core's enum tv_fault. */
 enum tv_win_fault {
@@ -20,7 +21,9 @@ enum tv_win_fault {
 	TV_WIN_FAULT_POWER_CB = 24,	/* step 5: \Callback\PowerState */
 	TV_WIN_FAULT_CPU_CB = 25,	/* step 6: processor-change callback */
 	TV_WIN_FAULT_VIRTUALIZE = 26,	/* step 7: before tv_vmm_init() */
-	TV_WIN_FAULT_LAST = TV_WIN_FAULT_VIRTUALIZE,
+	/* step 8: the last built-in extension's registration (its init) */
+	TV_WIN_FAULT_EXT = 27,
+	TV_WIN_FAULT_LAST = TV_WIN_FAULT_EXT,
 };
 
 /* Where the driver is; callbacks only touch the VMM in TV_WIN_LOADED. */
@@ -70,5 +73,43 @@ enum tv_win_action tv_win_cpu_event(struct tv_win_pm *pm,
 
 /* NTSTATUS (as u32) for a core error; see docs/windows.md. */
 u32 tv_win_ntstatus(int err);
+
+/*
+ * The extension API's return values on Windows (include/thinvisor/
+ * extension.h): the negative errno of the toolchain's <errno.h>, as on
+ * Linux, for a core error.
+ */
+int tv_win_errno(int err);
+/* NTSTATUS (as u32) DriverEntry returns when a built-in extension fails. */
+u32 tv_win_ext_ntstatus(int ret);
+
+/* How DriverEntry and DriverUnload reach the extension registry. */
+struct tv_win_ext_ops {
+	int (*reg)(struct tv_ext *ext);
+	void (*unreg)(struct tv_ext *ext);
+	void (*log)(int level, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+};
+
+/*
+ * The built-in extensions are the entries of [@begin, @end) whose ext is
+ * set (the bracketing entries and any alignment padding are empty).
+ * tv_win_ext_start_table() registers them in order; when one fails it
+ * unregisters those before it, newest first, and returns its error (0
+ * when all are registered), with *@failed pointing at it.
+ * tv_win_ext_stop_table() unregisters all of them, newest first.  Both:
+ * sleepable, without the host lock (an extension's init and fini may call
+ * the API).
+ */
+int tv_win_ext_start_table(const struct tv_ext_builtin *begin,
+			   const struct tv_ext_builtin *end,
+			   const struct tv_win_ext_ops *ops,
+			   const struct tv_ext_builtin **failed);
+void tv_win_ext_stop_table(const struct tv_ext_builtin *begin,
+			   const struct tv_ext_builtin *end,
+			   const struct tv_win_ext_ops *ops);
+/* How many built-in extensions [@begin, @end) holds. */
+unsigned int tv_win_ext_count(const struct tv_ext_builtin *begin,
+			      const struct tv_ext_builtin *end);
 
 #endif

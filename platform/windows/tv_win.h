@@ -27,6 +27,19 @@ void tv_win_log_close(void);
  * tv_plat_panic: the VMM rings still undrained, then @msg, as text in
  * tv_win_panic_text (KeBugCheckEx parameter 4).  VMX-root safe.
  */
+/*
+ * The driver's lock (driver.c): serializes the core's entry points, the
+ * callbacks and the extension API.  A KMUTEX: PASSIVE_LEVEL, recursive.
+ */
+void tv_win_lock(void);
+void tv_win_unlock(void);
+
+/* ext.c: the extension API's host side and the built-in extensions. */
+void tv_win_ext_setup(void);		/* DriverEntry, before step 1 */
+void tv_win_ext_run_deferred(void);	/* the log thread */
+int tv_win_ext_start(void);		/* step 8: register them, in order */
+void tv_win_ext_stop(void);		/* unload: unregister, newest first */
+
 #define TV_WIN_PANIC_TEXT 16384
 extern char tv_win_panic_text[TV_WIN_PANIC_TEXT];
 void tv_win_log_panic_text(const char *msg);

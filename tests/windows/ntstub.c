@@ -22,7 +22,10 @@
  * PASSIVE_LEVEL, no rule broken, and the expected log lines in DbgPrintEx
  * and \SystemRoot\thinvisor.log.
  *
- * usage: ntstub [--production] THINVISOR.SYS OUTDIR
+ * Before them: the image's table of built-in extensions (ntstub_ext.c;
+ * --extensions names what it must hold) and the unit tests of the walk.
+ *
+ * usage: ntstub [--production] [--extensions NAME,...] THINVISOR.SYS OUTDIR
  *        (NTSTUB_VERBOSE=1 shows DbgPrintEx)
  */
 #define _GNU_SOURCE
@@ -53,6 +56,7 @@ static const char *outdir;
 static int passed, failed;
 static int expected_err;
 static bool production;
+static const char *ext_names;	/* --extensions: the built-in table's names */
 static const char *expected_text;
 static WCHAR reg_buf[] = { '\\', 'R', 'E', 'G', 'I', 'S', 'T', 'R', 'Y', '\\',
 	'M', 'A', 'C', 'H', 'I', 'N', 'E', '\\', 'S', 'Y', 'S', 'T', 'E', 'M',
@@ -428,13 +432,21 @@ int main(int argc, char **argv)
 	char err[256];
 	int rp = 0, rf = 0;
 
-	if (argc == 4 && !strcmp(argv[1], "--production")) {
-		production = true;
-		argv++;
-		argc--;
+	for (;;) {
+		if (argc >= 2 && !strcmp(argv[1], "--production")) {
+			production = true;
+			argv++;
+			argc--;
+		} else if (argc >= 3 && !strcmp(argv[1], "--extensions")) {
+			ext_names = argv[2];
+			argv += 2;
+			argc -= 2;
+		} else {
+			break;
+		}
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s [--production] THINVISOR.SYS OUTDIR\n",
+		fprintf(stderr, "usage: %s [--production] [--extensions NAME,...] THINVISOR.SYS OUTDIR\n",
 			argv[0]);
 		return 2;
 	}
@@ -444,6 +456,7 @@ int main(int argc, char **argv)
 
 	route_tests(&rp, &rf);
 	string_tests(&rp, &rf);
+	ext_tests(NULL, NULL, &rp, &rf);
 	passed += rp;
 	failed += rf;
 
@@ -456,6 +469,7 @@ int main(int argc, char **argv)
 	       "mapped %s at %p (preferred 0x%llx): %u sections, %u DIR64 relocations, %u imports bound",
 	       argv[1], (void *)img.base, (unsigned long long)img.pref_base,
 	       img.nsections, img.nrelocs, img.nimports);
+	ext_tests(&img, ext_names, &passed, &failed);
 	emu_install(&img);
 	host_cpu_expectation();
 

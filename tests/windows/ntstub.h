@@ -65,6 +65,11 @@ struct image {
 /* Map, relocate, bind imports to fakes, protect; 0 or -1 with @err. */
 int pe_load(const char *path, struct image *img, char *err, size_t len);
 void pe_unload(struct image *img);
+/* Section @name of the mapped image (VirtualSize, characteristics). */
+int pe_section(const struct image *img, const char *name,
+	       const uint8_t **start, uint32_t *size, uint32_t *flags);
+/* Is @addr inside an executable section of the mapped image? */
+bool pe_is_code(const struct image *img, uint64_t addr);
 /* SIGSEGV handler emulating CR8/CR3/CR4 moves and RDMSR 0x3a. */
 void emu_install(const struct image *img);
 extern unsigned long emu_count;
@@ -128,5 +133,15 @@ uint32_t route_ntstatus(int err);
 /* --- ntstub_string.c ------------------------------------------------ */
 
 int string_tests(int *passed, int *failed);
+
+/* --- ntstub_ext.c --------------------------------------------------- */
+
+/*
+ * With @img NULL: unit tests of the built-in extension table walk.  Else
+ * the .tvext table of the mapped image; @names: the extensions' names it
+ * must hold, comma-separated in link order, or NULL for any.
+ */
+int ext_tests(const struct image *img, const char *names, int *passed,
+	      int *failed);
 
 #endif

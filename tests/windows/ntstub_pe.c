@@ -324,3 +324,47 @@ void emu_install(const struct image *img)
 	emu_img = img;
 	sigaction(SIGSEGV, &sa, NULL);
 }
+
+/* --- sections of the mapped image ------------------------------------- */
+
+static const uint8_t *section_headers(const struct image *img, unsigned int *n)
+{
+	const uint8_t *b = img->base;
+	uint32_t pe = rd32(b + 0x3c);
+
+	*n = rd16(b + pe + 6);
+	return b + pe + 24 + rd16(b + pe + 20);
+}
+
+int pe_section(const struct image *img, const char *name,
+	       const uint8_t **start, uint32_t *size, uint32_t *flags)
+{
+	const uint8_t *s;
+	unsigned int n, i;
+
+	s = section_headers(img, &n);
+	for (i = 0; i < n; i++, s += 40) {
+		if (strncmp((const char *)s, name, 8))
+			continue;
+		*start = img->base + rd32(s + 12);
+		*size = rd32(s + 8);	/* VirtualSize: without file padding */
+		*flags = rd32(s + 36);
+		return 0;
+	}
+	return -1;
+}
+
+bool pe_is_code(const struct image *img, uint64_t addr)
+{
+	const uint8_t *s;
+	unsigned int n, i;
+	uint64_t rva = addr - (uint64_t)(uintptr_t)img->base;
+
+	if (addr < (uint64_t)(uintptr_t)img->base || rva >= img->size)
+		return false;
+	s = section_headers(img, &n);
+	for (i = 0; i < n; i++, s += 40)
+		if (rva >= rd32(s + 12) && rva < rd32(s + 12) + rd32(s + 8))
+			return rd32(s + 36) & 0x20000000;	/* MEM_EXECUTE */
+	return false;
+}
