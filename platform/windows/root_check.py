@@ -28,6 +28,7 @@ fails unless every one is reported.
 import bisect
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -209,9 +210,57 @@ def roots_of(funcs):
     return roots, missing
 
 
-def analyse(graph):
+# struct tv_ext (include/thinvisor/extension.h) in the LLP64 image: the
+# offsets of the callbacks that run in VMX root (cpu_up, cpu_down, event).
+TV_EXT_ROOT_CALLBACKS = {"cpu_up": 56, "cpu_down": 64, "event": 72}
+
+
+def ext_roots(pe, base, graph):
+    """The VMX-root callbacks of the built-in extensions: each pointer in
+    the .tvext table (TV_EXT_BUILTIN) is a struct tv_ext, whose cpu_up,
+    cpu_down and event run in VMX root, reached from the core through
+    EXT_CALL_SITES' indirect calls."""
+    def read(va, n):
+        rva = va - base
+        s = pe.section_of(rva)
+        if not s or rva + n > s[1] + s[4]:
+            return None
+        off = s[3] + rva - s[1]
+        return pe.data[off:off + n]
+
+    roots, errors = set(), []
+    table = [s for s in pe.sections if s[0] == ".tvext"]
+    if not table:
+        return roots, ["no .tvext section (platform/windows/tvext.ld)"]
+    _, va, _, _, rsize, _ = table[0]
+    # The file's copy, zero-padded to the file alignment: zeros are skipped
+    # like the driver's empty entries.
+    raw = read(base + va, rsize) or b""
+    for i in range(0, len(raw) - 7, 8):
+        ext = struct.unpack_from("<Q", raw, i)[0]
+        if not ext:
+            continue
+        body = read(ext, 80)
+        if body is None:
+            errors.append(".tvext entry %d points outside the image" % (i // 8))
+            continue
+        for field, off in sorted(TV_EXT_ROOT_CALLBACKS.items()):
+            fn = struct.unpack_from("<Q", body, off)[0]
+            if not fn:
+                continue
+            name = graph.by_start.get(fn)
+            if name is None:
+                errors.append(".tvext entry %d: %s 0x%x is not a function"
+                              % (i // 8, field, fn))
+            else:
+                roots.add(name)
+    return roots, errors
+
+
+def analyse(graph, extra_roots=()):
     errors = []
     roots, missing = roots_of(graph.funcs)
+    roots = sorted(set(roots) | set(extra_roots))
     errors += ["VMX-root entry point %s not found" % m for m in sorted(missing)]
     seen, imports, problems = graph.reachable(roots)
     errors += problems
@@ -314,13 +363,14 @@ def main(argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     syms, shipped = Pe(args[0]), Pe(args[1])
-    import struct
     base = struct.unpack_from("<Q", syms.data, syms.opt + 24)[0]
     graph = Graph(disassemble(objdump, args[0]), import_slots(syms, base))
     if test:
         return self_test(graph)
     errors = same_sections(syms, shipped)
-    more, roots, seen, imports = analyse(graph)
+    ext, more = ext_roots(syms, base, graph)
+    errors += more
+    more, roots, seen, imports = analyse(graph, ext)
     errors += more
     for w in sorted(WARNINGS):
         print("root_check: %s: WARNING: %s" % (args[1], w))
