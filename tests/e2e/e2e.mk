@@ -59,9 +59,11 @@ e2e-ci: e2e-deps $(E2E_TOOLS) e2e-windows-images
 	$(E2E_CI) E2E_KERNEL=minimal $(E2E_DIR)/triple.sh
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 E2E_HOST=windows $(E2E_DIR)/run.sh test
 
-# Both images `make windows` builds (platform/windows/windows.mk).
+# The images of platform/windows/windows.mk the Windows e2e run packs:
+# production, test (FailStep) and test with built-in extensions.
 e2e-windows-images:
-	$(MAKE) windows $(BUILD)/windows/test/thinvisor.sys
+	$(MAKE) windows $(BUILD)/windows/test/thinvisor.sys \
+		$(BUILD)/windows/ext/thinvisor.sys
 
 e2e-windows: e2e-deps $(E2E_TOOLS) e2e-windows-images
 	E2E_HOST=windows E2E_KERNEL=$(E2E_KERNEL) E2E_CPUS=$(E2E_CPUS) $(E2E_DIR)/run.sh test

@@ -81,19 +81,22 @@ done
 
 # E2E_HOST=windows: the NT shim (tests/windows/ntshim, a module also named
 # thinvisor) and the Windows driver as `make windows` built and signed it,
-# production and test (FailStep) builds, under /opt/tv/win.
+# production and test (FailStep) builds, and the test build with built-in
+# extensions (74-windows-ext), under /opt/tv/win.
 if [ "${E2E_HOST:-linux}" = windows ]; then
-	for sys in "$build/windows/thinvisor.sys" "$build/windows/test/thinvisor.sys"; do
-		[ -f "$sys" ] || die "E2E_HOST=windows: no $sys (make windows)"
+	for sys in "$build/windows/thinvisor.sys" "$build/windows/test/thinvisor.sys" \
+		"$build/windows/ext/thinvisor.sys"; do
+		[ -f "$sys" ] || die "E2E_HOST=windows: no $sys (make e2e-windows-images)"
 	done
 	shim=$build/e2e/ntshim/$kid
-	mkdir -p "$shim" "$root/opt/tv/win/test"
+	mkdir -p "$shim" "$root/opt/tv/win/test" "$root/opt/tv/win/ext"
 	rm -f "$shim"/*.c "$shim"/*.h "$shim"/*.S
 	cp -p "$top"/tests/windows/ntshim/* "$shim/"
 	make -C "$kdir" M="$shim" modules
 	strip --strip-debug -o "$root/opt/tv/win/thinvisor.ko" "$shim/thinvisor.ko"
 	cp "$build/windows/thinvisor.sys" "$root/opt/tv/win/thinvisor.sys"
 	cp "$build/windows/test/thinvisor.sys" "$root/opt/tv/win/test/thinvisor.sys"
+	cp "$build/windows/ext/thinvisor.sys" "$root/opt/tv/win/ext/thinvisor.sys"
 fi
 
 # tvctl, built by the top Makefile (`make tvctl`) before we get here.
