@@ -225,7 +225,6 @@ static const struct tv_win_ext_ops builtin_ops = {
 int tv_win_ext_start(void)
 {
 	const struct tv_ext_builtin *b, *e, *failed, *p;
-	int ret;
 
 	table(&b, &e);
 	tv_win_ext_last = NULL;
@@ -234,8 +233,7 @@ int tv_win_ext_start(void)
 			tv_win_ext_last = p->ext;
 	tv_log(TV_LOG_INFO, "thinvisor: %u built-in extensions\n",
 	       tv_win_ext_count(b, e));
-	ret = tv_win_ext_start_table(b, e, &builtin_ops, &failed);
-	return ret;
+	return tv_win_ext_start_table(b, e, &builtin_ops, &failed);
 }
 
 void tv_win_ext_stop(void)
