@@ -365,6 +365,9 @@ static TV_VMX_ROOT int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 	}
 	switch (regs->rax) {
 	case TV_HC_PING:
+		/* The launch's ping came before any MTF exit: it does not trap. */
+		if (tv_unlikely(v->mtf_probe))
+			tv_vcpu_mtf_probed(v, false);
 		regs->rax = TV_HC_PONG;
 		regs->rdx = v->cpu;
 		tv_vmm_log(TV_LOG_DEBUG, "CPU %u: ping from the guest\n", v->cpu);
@@ -608,6 +611,9 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 	case TV_EXIT_INTERRUPT_WINDOW:
 		return tv_ext_interrupt_window(v);
 	case TV_EXIT_MTF:
+		/* The launch's probe: it traps (see tv_vcpu_launch). */
+		if (tv_unlikely(v->mtf_probe))
+			tv_vcpu_mtf_probed(v, true);
 		/* An extension's single step or native step; or armed to find
 		 * an event window (tv_root_events_hand_on after this).
 		 */

@@ -574,6 +574,9 @@ int tv_ext_core_want(struct tv_ext *ext, enum tv_ext_event_type type, bool on)
 		need2 = PROC2_DESC_TABLE_EXITING;
 		break;
 	case TV_EV_MTF:
+		/* Advertised is not enough: the launch's probe must agree. */
+		if (on && !sh->mtf)
+			return TV_ERR_UNSUPPORTED;
 		need = PROC_MTF;
 		break;
 	case TV_EV_XSETBV:

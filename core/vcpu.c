@@ -261,6 +261,17 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 	ret = setup_vmcs(v, v->cr4_before);
 	if (ret)
 		goto out;
+	/*
+	 * Does the monitor trap flag trap?  The capability MSR can say yes
+	 * where the control does nothing (Bochs 2.7's Ice Lake and Tiger
+	 * Lake; a nested hypervisor may do the same), and single steps that
+	 * never end would leave an extension's pages open or its events
+	 * off.  So the first entry sets it: an MTF exit after the guest's
+	 * first instruction proves it; the ping below, if it comes first,
+	 * disproves it (tv_vcpu_mtf_probed(), core/exit.c).
+	 */
+	v->mtf_probe = v->shared->mtf;
+	v->mtf_armed = v->mtf_probe;
 	/* The controls the registered extensions need, before any exit. */
 	tv_ext_write_controls(v);
 
@@ -268,8 +279,12 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 	if (st == TV_LAUNCH_GUEST) {
 		/* We are the guest now, on the same stack. */
 		v->launched = true;
+		if (v->mtf_probe)
+			tv_vmcall(TV_HC_PING, 0, 0);
 		return TV_OK;
 	}
+	v->mtf_probe = false;
+	v->mtf_armed = false;
 	if (st == TV_LAUNCH_ENTRY_FAILED) {
 		/* The exit handler already left VMX operation for us. */
 		tv_log(TV_LOG_ERR,
@@ -295,6 +310,18 @@ int tv_vcpu_terminate(const struct tv_vcpu *v)
 {
 	return tv_asm_vmcall_terminate(v->shared->terminate_key) ?
 		TV_ERR_BUSY : TV_OK;
+}
+
+TV_VMX_ROOT void tv_vcpu_mtf_probed(struct tv_vcpu *v, bool traps)
+{
+	v->mtf_probe = false;
+	if (traps || !v->shared->mtf)
+		return;
+	/* Every CPU is the same model: the first to find out says so. */
+	v->shared->mtf = false;
+	tv_vmm_log(TV_LOG_WARN,
+		   "CPU %u: the monitor trap flag is advertised but does not trap: no single steps here\n",
+		   v->cpu);
 }
 
 TV_VMX_ROOT void tv_reset_by_triple_fault(struct tv_vcpu *v)

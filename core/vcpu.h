@@ -55,7 +55,7 @@ struct tv_shared {
 	struct tv_ept *ept;
 	u64 eptp;
 	u64 terminate_key;	/* per load: only thinvisor may give CPUs back */
-	bool mtf;		/* monitor trap flag usable for event windows */
+	bool mtf;		/* monitor trap flag advertised and traps */
 	bool triple_fault_panic; /* debug: dump and panic instead of reset */
 };
 
@@ -101,6 +101,7 @@ struct tv_vcpu {
 	u64 root_nmis;		/* NMIs and #MCs that hit VMX root, */
 	u64 root_mces;		/* for statistics */
 	u64 root_events_dropped; /* for a CPU waiting for SIPI */
+	bool mtf_probe;		/* launched with MTF: does it trap? (vcpu.c) */
 };
 
 /* The stub's offsets into struct tv_vcpu (arch/x86/vmx_stub.S). */
@@ -198,6 +199,12 @@ int tv_vcpu_launch(struct tv_vcpu *v);
 int tv_vcpu_terminate(const struct tv_vcpu *v);
 /* Leave VMX operation and shut the CPU down: the platform resets. */
 void tv_reset_by_triple_fault(struct tv_vcpu *v);
+/*
+ * End of the launch's monitor-trap-flag probe, in VMX root: @traps says
+ * whether an MTF exit came.  If not, nothing uses MTF any more (logged
+ * once); the MTF control itself goes with mtf_armed at this exit's end.
+ */
+void tv_vcpu_mtf_probed(struct tv_vcpu *v, bool traps);
 
 /* core/vmm.c: sleepable, host lock held */
 /*

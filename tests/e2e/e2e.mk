@@ -4,7 +4,9 @@
 #   make demo     boot the minimal kernel on 2 CPUs and show thinvisor live
 #   make kernel   only build (or find) the guest kernel
 #   make e2e-ci   CI's runs: minimal kernel on the default model and on
-#                 sandy_bridge (no 1 GB EPT pages), the refusal check on
+#                 sandy_bridge (no 1 GB EPT pages), the load, VMM and
+#                 extension scripts on icelake_u (an MTF that does not trap,
+#                 sub-page permissions), the refusal check on
 #                 core2_penryn_t9600 (no EPT), Debian's kernel with page-
 #                 table isolation on, the expected-panic run (make
 #                 e2e-panic) and the triple-fault runs (make e2e-triple)
@@ -52,6 +54,8 @@ e2e-ci: e2e-deps $(E2E_TOOLS) e2e-windows-images
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 $(E2E_DIR)/run.sh test
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 E2E_CPU_MODEL=corei7_sandy_bridge_2600k \
 		$(E2E_DIR)/run.sh test
+	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=2 E2E_CPU_MODEL=corei7_icelake_u \
+		E2E_TESTS='[017]*' $(E2E_DIR)/run.sh test
 	$(E2E_CI) E2E_KERNEL=minimal E2E_CPUS=1 E2E_CPU_MODEL=core2_penryn_t9600 \
 		$(E2E_DIR)/run.sh refuse
 	$(E2E_CI) E2E_KERNEL=debian E2E_CPUS=2 E2E_PTI=1 $(E2E_DIR)/run.sh test

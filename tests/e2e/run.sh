@@ -164,7 +164,7 @@ cmdline="$cmdline tsc_early_khz=100000"
 [ "${E2E_VERBOSE:-0}" = 1 ] || cmdline="$cmdline loglevel=4"
 # Last, so that they can override the harness's options.
 cmdline="$cmdline$extra"
-cmdline="$cmdline tv.cpus=$cpus tv.mode=$mode tv.timeout=$script_limit"
+cmdline="$cmdline tv.cpus=$cpus tv.mode=$mode tv.timeout=$script_limit tv.model=$cpu_model"
 # E2E_HOST=windows: the tests drive thinvisor.sys through the NT shim.
 case ${E2E_HOST:=linux} in
 linux) ;;
