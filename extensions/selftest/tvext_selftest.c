@@ -32,6 +32,7 @@
 #define LEAF_A 0x400000f0u	/* zero without extensions */
 #define LEAF_B 0x400000f1u
 #define LEAF_MEM 0x400000f2u	/* guest memory and deferred work */
+#define LEAF_STEP 0x400000f3u	/* starts the stepped sequence */
 #define TEST_MSR 0x175		/* IA32_SYSENTER_ESP: VMCS-switched */
 #define MSR_GOOD 0x1234000ULL
 #define MSR_BAD 0xbad000ULL
@@ -70,7 +71,38 @@ static struct tv_ext ext_a, ext_b;
 
 struct steps {
 	int count;
+	bool in_seq;		/* stepping tvext_stepseq */
+	int nrip;
+	u64 rip[8];		/* the RIP after each stepped instruction */
 };
+
+/*
+ * A known instruction sequence to single-step: its CPUID (LEAF_STEP)
+ * turns stepping on, and the MTF events must then come after each of
+ * the four instructions, at the labels that follow them.  Returns 7.
+ */
+int tvext_stepseq(void);
+extern const char tvext_step2[], tvext_step3[], tvext_step4[];
+extern const char tvext_stepseq_end[];
+asm(".pushsection .text.tvstep, \"ax\"\n"
+    ".type tvext_stepseq, @function\n"
+    "tvext_stepseq:\n"
+    "	push %rbx\n"
+    "	mov $0x400000f3, %eax\n"
+    "	xor %ecx, %ecx\n"
+    "	cpuid\n"
+    "	nop\n"
+    "tvext_step2:\n"
+    "	mov $3, %eax\n"
+    "tvext_step3:\n"
+    "	add %eax, %eax\n"
+    "tvext_step4:\n"
+    "	inc %eax\n"
+    "tvext_stepseq_end:\n"
+    "	pop %rbx\n"
+    "	ret\n"
+    ".size tvext_stepseq, . - tvext_stepseq\n"
+    ".popsection\n");
 
 static void report(const char *name, bool ok, const char *fmt, ...)
 {
@@ -91,8 +123,32 @@ static noinstr void mtf_step(struct tv_ext_event *ev)
 {
 	struct steps *s = tv_ext_cpu_data(&ext_a, ev->cpu);
 
-	if (s && ++s->count >= STEPS)
+	if (!s)
+		return;
+	if (s->in_seq) {
+		if (s->nrip < ARRAY_SIZE(s->rip))
+			s->rip[s->nrip++] = ev->rip;
+		if (ev->rip == (u64)tvext_stepseq_end ||
+		    s->nrip == ARRAY_SIZE(s->rip)) {
+			s->in_seq = false;
+			tv_ext_single_step(&ext_a, 0);
+		}
+		return;
+	}
+	if (++s->count >= STEPS)
 		tv_ext_single_step(&ext_a, 0);
+}
+
+/* LEAF_STEP: step from the next instruction on (tvext_stepseq). */
+static noinstr enum tv_ext_reply start_seq(struct tv_ext_event *ev)
+{
+	struct steps *s = tv_ext_cpu_data(&ext_a, ev->cpu);
+
+	if (!s || tv_ext_single_step(&ext_a, 1))
+		return TV_EXT_CONTINUE;	/* no MTF: a plain CPUID */
+	s->nrip = 0;
+	s->in_seq = true;
+	return TV_EXT_HANDLED;
 }
 
 static void deferred_work(struct tv_ext *ext, unsigned long arg)
@@ -161,6 +217,8 @@ static noinstr enum tv_ext_reply a_event(struct tv_ext *ext,
 	case TV_EV_CPUID:
 		if (ev->cpuid.leaf == LEAF_MEM)
 			return guest_memory(ext, r);
+		if (ev->cpuid.leaf == LEAF_STEP)
+			return start_seq(ev);
 		if (ev->cpuid.leaf == LEAF_A) {
 			arch_atomic_inc(&seen.cpuid_a);
 			ev->cpuid.eax = 0x600d;
@@ -517,6 +575,38 @@ static void check_vmcall(void)
 	       "RAX 0x%llx CPL %llu", rax, rdx);
 }
 
+static void run_stepseq(void *arg)
+{
+	atomic_t *sevens = arg;
+
+	if (tvext_stepseq() == 7)
+		atomic_inc(sevens);
+}
+
+/* Each CPU, interrupts off, steps tvext_stepseq: 4 events at 4 labels. */
+static void check_mtf_sequence(void)
+{
+	const u64 want[] = { (u64)tvext_step2, (u64)tvext_step3,
+			     (u64)tvext_step4, (u64)tvext_stepseq_end };
+	atomic_t sevens = ATOMIC_INIT(0);
+	unsigned int cpu, good = 0;
+	struct steps *s = NULL;
+
+	on_each_cpu(run_stepseq, &sevens, 1);
+	for_each_online_cpu(cpu) {
+		s = tv_ext_cpu_data(&ext_a, cpu);
+		if (s && !s->in_seq && s->nrip == ARRAY_SIZE(want) &&
+		    !memcmp(s->rip, want, sizeof(want)))
+			good++;
+	}
+	report("mtf-sequence", good == num_online_cpus() &&
+	       atomic_read(&sevens) == num_online_cpus(),
+	       "4 steps at the 4 known RIPs on %u of %u CPUs (first at +%lld, %d events), result right on %d",
+	       good, num_online_cpus(),
+	       s && s->nrip ? (long long)(s->rip[0] - (u64)tvext_stepseq) : -1LL,
+	       s ? s->nrip : -1, atomic_read(&sevens));
+}
+
 static noinstr int start_steps(struct tv_ext *ext, void *arg)
 {
 	return tv_ext_single_step(ext, 1);
@@ -525,7 +615,7 @@ static noinstr int start_steps(struct tv_ext *ext, void *arg)
 static void check_mtf(void)
 {
 	unsigned int cpu, done = 0;
-	int ret;
+	int ret, counts[2] = { -1, -1 };
 
 	ret = tv_ext_run_on_cpus(&ext_a, start_steps, NULL);
 	if (ret) {
@@ -540,10 +630,13 @@ static void check_mtf(void)
 
 		if (s && s->count == STEPS)
 			done++;
+		if (s && cpu < ARRAY_SIZE(counts))
+			counts[cpu] = s->count;
 	}
 	report("mtf", !ret && done == num_online_cpus(),
-	       "%d single steps then off on %u of %u CPUs", STEPS, done,
-	       num_online_cpus());
+	       "%d single steps then off on %u of %u CPUs (CPU 0: %d, CPU 1: %d)",
+	       STEPS, done, num_online_cpus(), counts[0], counts[1]);
+	check_mtf_sequence();
 }
 
 static void check_guest_memory(void)
@@ -780,6 +873,7 @@ static int __init selftest_init(void)
 	check_unanswered_page();
 
 	tv_ext_want(&ext_a, TV_EV_MTF, 1);
+	tv_ext_want_cpuid(&ext_a, LEAF_STEP, 1);
 	check_mtf();
 	cpu_ups = atomic_read(&seen.ups);
 	cpu_downs = atomic_read(&seen.downs);
