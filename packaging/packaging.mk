@@ -67,6 +67,7 @@ install-dkms-src:
 	(cd $(TOP) && find $(TV_DKMS_SRC) -type f \( -name '*.[chS]' -o -name Kbuild \
 		-o -name VERSION \) -print) | while read -r f; do \
 		$(INSTALL) -D -m 0644 $(TOP)/$$f $$d/$$f || exit 1; done; \
+	$(INSTALL) -m 0755 $(TOP)/packaging/dkms-post-build $$d/dkms-post-build && \
 	if [ -z "$(NO_DKMS_CONF)" ]; then \
 		sed 's/#MODULE_VERSION#/$(TV_VERSION)/' $(TOP)/dkms.conf > $$d/dkms.conf; fi; \
 	echo "install: DKMS sources in $$d"

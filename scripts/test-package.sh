@@ -123,7 +123,8 @@ debfiles() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ { print $6 }' | sort; }
 # The DKMS sources are exactly what Kbuild builds from.
 {
 	(find Kbuild VERSION core arch include platform/linux -type f \
-		\( -name '*.[chS]' -o -name Kbuild -o -name VERSION \); echo dkms.conf) |
+		\( -name '*.[chS]' -o -name Kbuild -o -name VERSION \)
+	 echo dkms.conf; echo dkms-post-build) |
 		sed "s|^|./usr/src/thinvisor-$version/|"
 	echo ./etc/modprobe.d/thinvisor.conf
 	echo ./usr/share/doc/thinvisor-dkms/changelog.gz
@@ -216,6 +217,18 @@ check "dkms signed the module with /var/lib/dkms/mok.key ('$signer')" \
 check "modprobe -n finds the module for $krel (depmod ran)" \
 	sh -c "modprobe -n -v -S $krel thinvisor | grep -q updates/dkms/thinvisor.ko"
 check "tvctl on PATH runs (--help)" sh -c "tvctl --help >/dev/null"
+# An extension author's build against the installed package: the headers
+# in /usr/src, the Module.symvers dkms-post-build kept; modpost must know
+# every tv_ext_* symbol (no "undefined" warning, CRCs in __versions).
+symvers=/var/lib/dkms/thinvisor/$version/$krel/x86_64/module/Module.symvers
+check "dkms kept Module.symvers with the extension API" \
+	grep -q 'tv_ext_register.*EXPORT_SYMBOL_GPL' "$symvers"
+cp -r extensions/hello "$work/hello"
+make -C "$work/hello" KDIR="/usr/src/linux-headers-$krel" \
+	THINVISOR="/usr/src/thinvisor-$version" SYMVERS="$symvers" \
+	>"$work/hello.log" 2>&1 || cat "$work/hello.log"
+check "an extension builds against the package, every symbol versioned" \
+	sh -c "[ -f '$work/hello/hello.ko' ] && ! grep -qi 'undefined\|WARNING' '$work/hello.log'"
 # A kernel upgrade: Debian's kernel-headers hook (dkms autoinstall) builds
 # and installs every AUTOINSTALL module for the new kernel.  Replayed for
 # $krel after uninstalling it there; the build dkms already made is kept
