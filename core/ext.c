@@ -173,7 +173,7 @@ static void recompute(void)
 	/* Different #PF filters: every #PF exits, ext_root.c filters. */
 	if (pf_mixed)
 		pf_mask = pf_match = 0;
-	proc2 |= tv_ext_ve_proc2(g->page_caps, ve_pages, g->ve_area_pa != NULL);
+	proc2 |= tv_ext_ve_proc2(g->page_caps, ve_pages, !!g->ve_area_pa);
 	g->proc = proc;
 	g->proc2 = proc2;
 	g->exceptions = exc;
@@ -1330,6 +1330,7 @@ int tv_ext_core_page_set_ve(struct tv_ext *ext, int view, u64 gpa, bool on)
 	struct tv_ext_slot *s = slot_of(ext);
 	struct ve_op op = { view_ept(ext, view), gpa & EPT_ADDR_MASK, on };
 	u64 key = op.gpa | (u64)view;
+	bool marked;
 	u32 i;
 	int ret;
 
@@ -1340,7 +1341,8 @@ int tv_ext_core_page_set_ve(struct tv_ext *ext, int view, u64 gpa, bool on)
 		return TV_ERR_UNSUPPORTED;
 	for (i = 0; i < s->nve && s->ve_pages[i] != key; i++)
 		;
-	if (on == (i < s->nve))
+	marked = i < s->nve;
+	if (on == marked)
 		return TV_OK;
 	if (on) {
 		ret = alloc_ve_areas();
