@@ -1325,6 +1325,20 @@ static TV_VMX_ROOT int op_set_ve(struct tv_vcpu *v, void *arg)
 	return TV_OK;
 }
 
+static bool ve_marked_by_other(const struct tv_ext_slot *self, u64 key)
+{
+	u32 i, j;
+
+	for (i = 0; i < TV_EXT_MAX; i++) {
+		const struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		for (j = 0; s != self && j < s->nve; j++)
+			if (s->ve_pages[j] == key)
+				return true;
+	}
+	return false;
+}
+
 int tv_ext_core_page_set_ve(struct tv_ext *ext, int view, u64 gpa, bool on)
 {
 	struct tv_ext_slot *s = slot_of(ext);
@@ -1353,7 +1367,9 @@ int tv_ext_core_page_set_ve(struct tv_ext *ext, int view, u64 gpa, bool on)
 		if (ret)
 			return ret;
 	}
-	ret = in_root(op_set_ve, &op);
+	/* View 0 is shared: a page another extension marks stays marked. */
+	ret = on || !ve_marked_by_other(s, key) ? in_root(op_set_ve, &op) :
+						  TV_OK;
 	if (!ret)
 		ret = tv_ext_core_protect_tables();
 	if (on && !ret)

@@ -590,6 +590,15 @@ static void ve_pages_follow_marks(void **state)
 	assert_int_equal(tv_ext_core_page_reset(&e, 0, g), TV_OK);
 	assert_false(converts(eptp, g));
 	assert_false(ve_control());
+	/* View 0 is shared: one's unmarking leaves the other's mark. */
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_core_page_set_ve(&other, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, false), TV_OK);
+	assert_true(converts(eptp, g));
+	assert_true(ve_control());
+	assert_int_equal(tv_ext_core_page_set_ve(&other, 0, g, false), TV_OK);
+	assert_false(converts(eptp, g));
+	assert_false(ve_control());
 	/* Two extensions: the control stays while either has a page. */
 	w = tv_ext_core_view_create(&other);
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
