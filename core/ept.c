@@ -11,7 +11,7 @@
  * VMX root.  The store only grows, in sleepable context (build, clone,
  * tv_ept_reserve()), and its entries never move: it is cut in fixed chunks,
  * so VMX-root readers need no lock against the filler.  Its first @nused
- * pages are in use, the rest are zeroed spares; taking a spare in VMX root
+ * pages are in use, the rest are empty spares; taking a spare in VMX root
  * only moves @nused, so nothing is ever allocated there.
  */
 #include "core/types.h"
@@ -215,7 +215,25 @@ static int store_room(struct tv_ept *ept, u32 n)
 	return TV_OK;
 }
 
-/* A new zeroed page, in use, for the build (unsorted until sort_pages()). */
+/*
+ * Make every entry of a new table absent: not present, and suppressing
+ * #VE, so that with the #VE control on a violation there still exits.
+ */
+static void empty_table(u64 *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < EPT_ENTRIES; i++)
+		t[i] = EPT_ABSENT;
+}
+
+/* An entry that is not absent: a table, or a leaf (even one of no access). */
+static TV_VMX_ROOT bool entry_used(u64 e)
+{
+	return (e & ~EPT_SUPPRESS_VE) != 0;
+}
+
+/* A new empty page, in use, for the build (unsorted until sort_pages()). */
 static u64 *new_page(struct tv_ept *ept, u64 *pa)
 {
 	struct tv_ept_page *p;
@@ -226,6 +244,7 @@ static u64 *new_page(struct tv_ept *ept, u64 *pa)
 	p->va = tv_plat_alloc_pages(1);
 	if (!p->va)
 		return NULL;
+	empty_table(p->va);
 	p->pa = tv_plat_virt_to_phys(p->va);
 	*pa = p->pa;
 	ept->npages++;
@@ -299,7 +318,8 @@ static int fill(struct tv_ept *ept, u64 *t, int level, u64 base,
 			continue;	/* not present: mapped on demand */
 		if (type != TV_EPT_SPLIT) {
 			t[i] = a | EPT_RWX | ((u64)type << EPT_MEMTYPE_SHIFT) |
-			       (level > 1 ? EPT_LARGE_PAGE : 0);
+			       (level > 1 ? EPT_LARGE_PAGE : 0) |
+			       EPT_SUPPRESS_VE;
 			continue;
 		}
 		c = new_page(ept, &pa);
@@ -355,6 +375,7 @@ int tv_ept_reserve(struct tv_ept *ept, u32 tables)
 		va[i] = tv_plat_alloc_pages(1);
 		if (!va[i])
 			goto out;
+		empty_table(va[i]);
 	}
 	ret = store_room(ept, need);
 	if (ret)
@@ -383,7 +404,7 @@ TV_VMX_ROOT u32 tv_ept_spare_tables(const struct tv_ept *ept)
 }
 
 /*
- * Take a spare table (zeroed: spares are never handed back); NULL when
+ * Take a spare table (empty: spares are never handed back); NULL when
  * none is left.  Under @ept->lock, or on a map nothing uses yet.
  */
 static TV_VMX_ROOT u64 *take_spare(struct tv_ept *ept, u64 *pa)
@@ -568,8 +589,8 @@ static TV_VMX_ROOT int map_missing_locked(struct tv_ept *ept, u64 gpa,
 		u64 span = entry_span(l), base = gpa & ~(span - 1), pa;
 		int type;
 
-		/* Nonzero: a table, or a leaf (even one set to no access). */
-		if (*e) {
+		/* Used: a table, or a leaf (even one set to no access). */
+		if (entry_used(*e)) {
 			if (is_leaf(*e, l)) {
 				out->base = base;
 				out->size = span;
@@ -591,7 +612,8 @@ static TV_VMX_ROOT int map_missing_locked(struct tv_ept *ept, u64 gpa,
 		if (type != TV_EPT_SPLIT) {
 			out->entry = base | EPT_RWX |
 				     ((u64)type << EPT_MEMTYPE_SHIFT) |
-				     (l > 1 ? EPT_LARGE_PAGE : 0);
+				     (l > 1 ? EPT_LARGE_PAGE : 0) |
+				     EPT_SUPPRESS_VE;
 			__atomic_store_n(e, out->entry, __ATOMIC_RELEASE);
 			out->base = base;
 			out->size = span;
@@ -605,7 +627,7 @@ static TV_VMX_ROOT int map_missing_locked(struct tv_ept *ept, u64 gpa,
 		if (!t)
 			return TV_ERR_NO_MEMORY;
 		out->tables++;
-		/* The spare is zeroed: the CPU sees an empty table at once. */
+		/* The spare is empty: the CPU sees an empty table at once. */
 		__atomic_store_n(e, (pa & EPT_ADDR_MASK) | EPT_RWX,
 				 __ATOMIC_RELEASE);
 	}
@@ -699,7 +721,7 @@ static TV_VMX_ROOT int split_locked(struct tv_ept *ept, u64 gpa, u64 **pte)
 		unsigned int i;
 
 		/* A PTE set to no access keeps its address: still ours. */
-		if (l == 1 && *e) {
+		if (l == 1 && entry_used(*e)) {
 			*pte = e;
 			return TV_OK;
 		}
@@ -771,7 +793,7 @@ TV_VMX_ROOT u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa)
 	}
 	t = &t[entry_index(gpa, 1)];
 	/* An absent PTE (a hole in a split block) is no leaf to change. */
-	return *t ? t : NULL;
+	return entry_used(*t) ? t : NULL;
 }
 
 TV_VMX_ROOT int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx,
@@ -797,6 +819,11 @@ TV_VMX_ROOT void tv_ept_leaf_write(u64 *leaf, u64 rwx, u64 host_pa)
 
 	__atomic_store_n(leaf, (host_pa & EPT_ADDR_MASK) | rwx | keep,
 			 __ATOMIC_RELEASE);
+}
+
+TV_VMX_ROOT u64 tv_ept_leaf_ve(u64 leaf, bool ve)
+{
+	return ve ? leaf & ~EPT_SUPPRESS_VE : leaf | EPT_SUPPRESS_VE;
 }
 
 TV_VMX_ROOT bool tv_ept_rights_allowed(u64 cap, u64 rwx)
@@ -861,7 +888,7 @@ static TV_VMX_ROOT u64 *clone_table(struct tv_ept *dst,
 			continue;
 		sc = table_of(src, t[i]);
 		if (!sc || !clone_table(dst, src, sc, level - 1, &cpa)) {
-			t[i] = 0;
+			t[i] = EPT_ABSENT;
 			continue;
 		}
 		t[i] = (t[i] & ~EPT_ADDR_MASK) | (cpa & EPT_ADDR_MASK);

@@ -223,8 +223,18 @@ int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
  *
  * tv_ept_leaf_write(): give the 4 KiB leaf @leaf (from tv_ept_split_4k()
  * or tv_ept_leaf_4k()) the rights @rwx and host page @host_pa in one
- * atomic store; its memory type, ignore-PAT and every other bit stay.
- * No check: the caller validated @rwx.  Context: any.
+ * atomic store; its memory type, ignore-PAT and every other bit stay,
+ * suppress-#VE included (a page's #VE setting outlives changes of its
+ * rights).  No check: the caller validated @rwx.  Context: any.
+ *
+ * tv_ept_leaf_ve(): the leaf @leaf with violations converted to #VE
+ * (@ve: suppress-#VE clear) or exiting (set, as every entry is built).
+ * Pure.
+ *
+ * Every entry is built with suppress-#VE set, not-present ones included
+ * (EPT_ABSENT, the contents of a new or spare table): the bit is ignored
+ * while the "EPT-violation #VE" control is off, and while it is on a
+ * violation converts only on a leaf tv_ept_leaf_ve() cleared.
  *
  * tv_ept_rights_allowed(): can a leaf carry @rwx on a CPU whose
  * IA32_VMX_EPT_VPID_CAP is @cap?  Write without read never (SDM
@@ -250,6 +260,7 @@ u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa);
 u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa);
 int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx, u64 host_pa);
 void tv_ept_leaf_write(u64 *leaf, u64 rwx, u64 host_pa);
+u64 tv_ept_leaf_ve(u64 leaf, bool ve);
 bool tv_ept_rights_allowed(u64 cap, u64 rwx);
 int tv_ept_clone_prepare(struct tv_ept **out, const struct tv_ept *src);
 void tv_ept_clone_fill(struct tv_ept *ept, const struct tv_ept *src);

@@ -112,7 +112,7 @@ static u32 slot_events(const struct tv_ext_slot *s)
 static void recompute(void)
 {
 	struct tv_ext_state *g = &tv_ext_g;
-	u32 proc = 0, proc2 = 0, exc = 0, i, ev, t;
+	u32 proc = 0, proc2 = 0, exc = 0, i, ev, t, ve_pages = 0;
 	u64 exits[2] = { 0, 0 }, cr0 = 0, cr4 = 0;
 	bool pf_seen = false, pf_mixed = false;
 	u32 pf_mask = 0, pf_match = 0;
@@ -160,6 +160,7 @@ static void recompute(void)
 				g->io_scratch[t] |= s->io_ports[t];
 		}
 		exc |= s->exceptions;
+		ve_pages += s->nve;
 		if (s->exceptions & TV_BIT(VEC_PF)) {
 			if (pf_seen && (s->pf_mask != pf_mask ||
 					s->pf_match != pf_match))
@@ -172,6 +173,7 @@ static void recompute(void)
 	/* Different #PF filters: every #PF exits, ext_root.c filters. */
 	if (pf_mixed)
 		pf_mask = pf_match = 0;
+	proc2 |= tv_ext_ve_proc2(g->page_caps, ve_pages, !!g->ve_area_pa);
 	g->proc = proc;
 	g->proc2 = proc2;
 	g->exceptions = exc;
@@ -381,6 +383,7 @@ void tv_ext_core_detach(struct tv_ext *ext)
 		tv_plat_free(s->percpu);
 	}
 	tv_plat_free(s->io_ports);
+	tv_plat_free(s->ve_pages);
 	*s = (struct tv_ext_slot){ 0 };
 	ext->slot = -1;
 }
@@ -671,6 +674,11 @@ void tv_ext_core_fini(void)
 		tv_ept_free(tv_ext_g.views[v].ept);
 	tv_plat_free(tv_ext_g.protected);
 	tv_plat_free(tv_ext_g.defer);
+	for (v = 0; tv_ext_g.ve_area && v < (int)tv_ext_g.ve_cpus; v++)
+		if (tv_ext_g.ve_area[v])
+			tv_plat_free_pages(tv_ext_g.ve_area[v], 1);
+	tv_plat_free(tv_ext_g.ve_area);
+	tv_plat_free(tv_ext_g.ve_area_pa);
 	if (tv_ext_g.eptp_list)
 		tv_plat_free_pages(tv_ext_g.eptp_list, 1);
 	if (tv_ext_g.io_bitmap)
@@ -742,6 +750,18 @@ static TV_VMX_ROOT int flush_on_cpu(struct tv_vcpu *v, void *arg)
 static void flush_everywhere(void)
 {
 	tv_vmm_root_call_each(flush_on_cpu, NULL);
+}
+
+/*
+ * tv_ept_leaf_write(), and violations there exit (never a #VE), in the
+ * same one store.
+ */
+static TV_VMX_ROOT void set_leaf_exiting(u64 *leaf, u64 rights, u64 host_pa)
+{
+	u64 e = tv_ept_leaf_ve(__atomic_load_n(leaf, __ATOMIC_ACQUIRE), false);
+
+	tv_ept_leaf_write(&e, rights, host_pa);
+	__atomic_store_n(leaf, e, __ATOMIC_RELEASE);
 }
 
 TV_VMX_ROOT bool tv_ext_is_protected(u64 gpa)
@@ -889,6 +909,20 @@ int tv_ext_core_page_set_range(struct tv_ext *ext, int view, u64 gpa,
 	return set_pages(ext, view, gpa, size, allowed, ~0ULL);
 }
 
+/* Drop @key (gpa | view) from the pages @s marked for #VE; found? */
+static bool forget_ve_page(struct tv_ext_slot *s, u64 key)
+{
+	u32 i;
+
+	for (i = 0; s && i < s->nve; i++) {
+		if (s->ve_pages[i] == key) {
+			s->ve_pages[i] = s->ve_pages[--s->nve];
+			return true;
+		}
+	}
+	return false;
+}
+
 struct reset_op {
 	struct tv_ept *ept;
 	const u64 *gpa;
@@ -905,7 +939,7 @@ static TV_VMX_ROOT int op_reset_pages(struct tv_vcpu *v, void *arg)
 	for (i = 0; i < op->n; i++) {
 		leaf = tv_ept_leaf_4k(op->ept, op->gpa[i]);
 		if (leaf && !tv_ext_is_protected(op->gpa[i]))
-			tv_ept_leaf_write(leaf, EPT_RWX, op->gpa[i]);
+			set_leaf_exiting(leaf, EPT_RWX, op->gpa[i]);
 	}
 	return 0;
 }
@@ -919,6 +953,8 @@ int tv_ext_core_page_reset(struct tv_ext *ext, int view, u64 gpa)
 		return TV_ERR_INVALID;
 	in_root(op_reset_pages, &op);
 	flush_everywhere();
+	if (forget_ve_page(slot_of(ext), gpa | (u64)view))
+		apply_everywhere();
 	return TV_OK;
 }
 
@@ -1013,6 +1049,19 @@ int tv_ext_core_view_create(struct tv_ext *ext)
 	return i;
 }
 
+/* The pages of @view marked for #VE go with the view. */
+static void forget_ve_view(struct tv_ext_slot *s, int view)
+{
+	u32 i = 0;
+
+	while (s && i < s->nve) {
+		if ((s->ve_pages[i] & ~EPT_ADDR_MASK) == (u64)view)
+			s->ve_pages[i] = s->ve_pages[--s->nve];
+		else
+			i++;
+	}
+}
+
 static void unprotect_table(u64 pa, void *arg)
 {
 	(void)arg;
@@ -1029,6 +1078,7 @@ void tv_ext_core_view_destroy(struct tv_ext *ext, int view)
 	vw = &tv_ext_g.views[view];
 	if (!vw->ept || vw->owner != ext)
 		return;
+	forget_ve_view(slot_of(ext), view);
 	tv_ext_g.view_eptp[view] = 0;
 	if (tv_ext_g.eptp_list)
 		in_root(op_set_eptp_list, &op);
@@ -1073,7 +1123,8 @@ static TV_VMX_ROOT int op_protect(struct tv_vcpu *v, void *arg)
 					op->err = TV_ERR_NO_MEMORY;
 				continue;
 			}
-			tv_ept_leaf_write(leaf, op->rights, op->pa[i]);
+			/* thinvisor's refusal, never a #VE the guest handles */
+			set_leaf_exiting(leaf, op->rights, op->pa[i]);
 		}
 	}
 	return 0;
@@ -1203,4 +1254,137 @@ unsigned int tv_ext_core_protected(u64 *out, unsigned int max)
 	for (i = 0; i < max && i < tv_ext_g.nprotected; i++)
 		out[i] = tv_ext_g.protected[i];
 	return i;
+}
+
+/* --- virtualization exceptions (#VE) ---------------------------------- */
+/*
+ * A page an extension marks has suppress-#VE clear in its 4 KiB leaf; the
+ * control that converts violations is on only while some active
+ * extension has a marked page (tv_ext_ve_proc2(), in recompute()), with
+ * each CPU's information area in its VMCS (ext_root.c).  The areas are
+ * the guest's to read: the CPU writes them by physical address, not
+ * through the EPT, and the guest's handler must read them and clear the
+ * busy word to get the next #VE, so they are not protected; thinvisor
+ * never reads them, so whatever the guest writes there harms nothing but
+ * its own #VE delivery.
+ */
+
+u32 tv_ext_ve_proc2(u32 page_caps, u32 marked_pages, bool areas)
+{
+	return (page_caps & TV_PAGE_CAP_VE) && marked_pages && areas ?
+	       PROC2_EPT_VE : 0;
+}
+
+/* One zeroed page per possible CPU, once; kept until unload. */
+static int alloc_ve_areas(void)
+{
+	u32 n = tv_plat_cpu_limit(), cpu;
+	struct tv_ve_info **area;
+	u64 *pa;
+
+	if (tv_ext_g.ve_area)
+		return TV_OK;
+	area = tv_plat_zalloc(n * sizeof(*area));
+	pa = tv_plat_zalloc(n * sizeof(*pa));
+	if (!area || !pa)
+		goto nomem;
+	for (cpu = 0; cpu < n; cpu++) {
+		area[cpu] = tv_plat_alloc_pages(1);
+		if (!area[cpu])
+			goto nomem;
+		pa[cpu] = tv_plat_virt_to_phys(area[cpu]);
+	}
+	tv_ext_g.ve_area = area;
+	tv_ext_g.ve_area_pa = pa;
+	tv_ext_g.ve_cpus = n;
+	return TV_OK;
+nomem:
+	for (cpu = 0; area && cpu < n; cpu++)
+		if (area[cpu])
+			tv_plat_free_pages(area[cpu], 1);
+	tv_plat_free(area);
+	tv_plat_free(pa);
+	return TV_ERR_NO_MEMORY;
+}
+
+struct ve_op {
+	struct tv_ept *ept;
+	u64 gpa;
+	bool ve;
+};
+
+static TV_VMX_ROOT int op_set_ve(struct tv_vcpu *v, void *arg)
+{
+	struct ve_op *op = arg;
+	u64 *leaf = tv_ept_split_4k(op->ept, op->gpa);
+
+	(void)v;
+	if (!leaf)
+		return TV_ERR_NO_MEMORY;
+	__atomic_store_n(leaf, tv_ept_leaf_ve(*leaf, op->ve), __ATOMIC_RELEASE);
+	return TV_OK;
+}
+
+static bool ve_marked_by_other(const struct tv_ext_slot *self, u64 key)
+{
+	u32 i, j;
+
+	for (i = 0; i < TV_EXT_MAX; i++) {
+		const struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		for (j = 0; s != self && j < s->nve; j++)
+			if (s->ve_pages[j] == key)
+				return true;
+	}
+	return false;
+}
+
+int tv_ext_core_page_set_ve(struct tv_ext *ext, int view, u64 gpa, bool on)
+{
+	struct tv_ext_slot *s = slot_of(ext);
+	struct ve_op op = { view_ept(ext, view), gpa & EPT_ADDR_MASK, on };
+	u64 key = op.gpa | (u64)view;
+	bool marked;
+	u32 i;
+	int ret;
+
+	if (!s || !op.ept || op.gpa >= tv_ept_mapped_end(op.ept) ||
+	    page_protected(op.gpa))
+		return TV_ERR_INVALID;
+	if (!(tv_ext_core_page_caps() & TV_PAGE_CAP_VE))
+		return TV_ERR_UNSUPPORTED;
+	for (i = 0; i < s->nve && s->ve_pages[i] != key; i++)
+		;
+	marked = i < s->nve;
+	if (on == marked)
+		return TV_OK;
+	if (on) {
+		ret = alloc_ve_areas();
+		ret = ret ?: grow(&s->ve_pages, &s->ve_cap, s->nve);
+		if (!ret && view == TV_VIEW_DEFAULT)
+			ret = note_view0_page(s, op.gpa);
+		ret = ret ?: reserve_for(op.ept, op.gpa, TV_PAGE_SIZE);
+		if (ret)
+			return ret;
+	}
+	/* View 0 is shared: a page another extension marks stays marked. */
+	ret = on || !ve_marked_by_other(s, key) ? in_root(op_set_ve, &op) :
+						  TV_OK;
+	if (!ret)
+		ret = tv_ext_core_protect_tables();
+	if (on && !ret)
+		s->ve_pages[s->nve++] = key;
+	else if (!on)
+		s->ve_pages[i] = s->ve_pages[--s->nve];
+	flush_everywhere();
+	/* The control follows: on with the first page, off with the last. */
+	apply_everywhere();
+	return ret;
+}
+
+struct tv_ve_info *tv_ext_core_ve_info(unsigned int cpu)
+{
+	if (!tv_ext_g.ve_area || cpu >= tv_ext_g.ve_cpus)
+		return NULL;
+	return tv_ext_g.ve_area[cpu];
 }

@@ -41,6 +41,8 @@ struct tv_ext_slot {
 	u64 counts[TV_EV_COUNT];	/* events delivered to it */
 	u64 *view0_pages;	/* pages it changed in view 0, to undo */
 	u32 nview0, view0_cap;
+	u64 *ve_pages;		/* pages whose violations are #VE: gpa | view */
+	u32 nve, ve_cap;
 };
 
 /* Work an extension deferred from VMX root (tv_ext_defer). */
@@ -95,6 +97,14 @@ struct tv_ext_state {
 	/* thinvisor's own pages, inaccessible to the guest in every view */
 	u64 *protected;
 	u32 nprotected, protected_cap;
+	/*
+	 * Each CPU's #VE information area (one page, allocated at the first
+	 * tv_ext_page_set_ve(), kept until unload): guest memory, not
+	 * protected, since the guest's handler reads it and frees it.
+	 */
+	struct tv_ve_info **ve_area;	/* [ve_cpus] */
+	u64 *ve_area_pa;
+	u32 ve_cpus;
 };
 
 extern struct tv_ext_state tv_ext_g;
@@ -135,6 +145,19 @@ static inline u64 tv_ext_ept_rights(u32 allowed)
 {
 	return allowed & TV_ACCESS_ALL;
 }
+/*
+ * tv_ext_page_set_ve(): violations of @gpa in @view become #VE (@on) or
+ * exits again; tv_ext_ve_info(): CPU @cpu's information area or NULL.
+ */
+int tv_ext_core_page_set_ve(struct tv_ext *ext, int view, u64 gpa, bool on);
+struct tv_ve_info *tv_ext_core_ve_info(unsigned int cpu);
+/*
+ * The "EPT-violation #VE" control (PROC2_EPT_VE) every CPU runs with, or
+ * 0: on only while active extensions have @marked_pages > 0 pages marked
+ * for #VE, the CPU has it (@page_caps) and every CPU has its information
+ * area (@areas).  Pure.
+ */
+u32 tv_ext_ve_proc2(u32 page_caps, u32 marked_pages, bool areas);
 /*
  * Make the page at @pa inaccessible to the guest in every view, or give
  * it back (before it is freed).  Context: sleepable, host lock held.

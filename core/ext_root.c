@@ -61,6 +61,15 @@ TV_VMX_ROOT void tv_ext_write_controls(struct tv_vcpu *v)
 		tv_vmwrite(VMCS_EPTP_LIST, g->eptp_list_pa);
 	}
 
+	if (g->page_caps & TV_PAGE_CAP_VE) {
+		/* A #VE reports the view: its index in VMFUNC's EPTP list. */
+		tv_vmwrite(VMCS_EPTP_INDEX, (u16)v->view);
+		if ((proc2 & PROC2_EPT_VE) && v->cpu < g->ve_cpus)
+			tv_vmwrite(VMCS_VE_INFO_ADDR, g->ve_area_pa[v->cpu]);
+		else
+			proc2 &= ~PROC2_EPT_VE;
+	}
+
 	if (v->native_step)
 		proc2 &= ~v->native_drop_proc2;
 	tv_vmwrite(VMCS_PROC_CONTROLS, proc_controls(v));
@@ -343,6 +352,8 @@ TV_VMX_ROOT int tv_ext_view_switch(int view)
 	v->view = (u8)view;
 	/* EPTP-tagged TLBs: no flush on a switch. */
 	tv_vmwrite(VMCS_EPT_POINTER, tv_ext_view_eptp(v));
+	if (tv_ext_g.page_caps & TV_PAGE_CAP_VE)
+		tv_vmwrite(VMCS_EPTP_INDEX, (u16)v->view);
 	return 0;
 }
 

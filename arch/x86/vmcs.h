@@ -44,6 +44,7 @@
 enum tv_vmcs_field {
 	/* 16-bit control */
 	VMCS_VPID = TV_VMCS16(0x0000),
+	VMCS_EPTP_INDEX = TV_VMCS16(0x0004),	/* with EPT-violation #VE */
 	/* 16-bit guest state */
 	VMCS_GUEST_ES_SEL = TV_VMCS16(0x0800),
 	VMCS_GUEST_CS_SEL = TV_VMCS16(0x0802),
@@ -72,6 +73,7 @@ enum tv_vmcs_field {
 	VMCS_EPT_POINTER = TV_VMCS64(0x201a),
 	VMCS_VMFUNC_CONTROLS = TV_VMCS64(0x2018),
 	VMCS_EPTP_LIST = TV_VMCS64(0x2024),
+	VMCS_VE_INFO_ADDR = TV_VMCS64(0x202a),
 	VMCS_XSS_EXIT_BITMAP = TV_VMCS64(0x202c),
 	/* 64-bit read-only */
 	VMCS_GUEST_PHYS_ADDR = TV_VMCS64(0x2400),

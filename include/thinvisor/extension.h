@@ -537,6 +537,75 @@ int tv_ext_page_set_root(int view, unsigned long long gpa,
 int tv_ext_view_switch(int view);
 /* The view this CPU runs in (VMX root). */
 int tv_ext_view_current(void);
+/* --- violations delivered to the guest: virtualization exceptions --- */
+
+/*
+ * On CPUs with %TV_PAGE_CAP_VE, a forbidden access to a page an extension
+ * marked with tv_ext_page_set_ve() need not leave the guest at all: the
+ * CPU delivers it to the guest itself as a virtualization exception
+ * (#VE, vector 20, no error code, a fault: RIP at the access), after
+ * writing a struct tv_ve_info into that CPU's information area
+ * (tv_ext_ve_info()).  The guest's vector-20 handler reads the area,
+ * makes the access possible or steps past it (e.g. switches the view
+ * without an exit, with VMFUNC leaf 0, ECX = the view, when the CPU has
+ * %TV_PAGE_CAP_FAST_SWITCH), writes 0 to @busy and returns with IRET.
+ * While @busy is not 0, and during the delivery of another event, such
+ * an access is a %TV_EV_PAGE_ACCESS event as before.  The guest kernel
+ * must have that handler on every CPU that may touch a marked page: an
+ * OS without one (Linux outside TDX guests) takes a #VE as a fault it
+ * cannot handle.
+ */
+
+/**
+ * struct tv_ve_info - what the CPU writes for a virtualization exception
+ * @reason: 48 (an access the second-level tables forbade).
+ * @busy: set to 0xffffffff with each #VE; no other is delivered on this
+ *	CPU until the guest writes 0 here.
+ * @qualification: bits 2:0 the access (TV_ACCESS_* of a read, a write,
+ *	an instruction fetch), bits 5:3 what the view allowed (TV_ACCESS_*
+ *	shifted by 3), bit 7 set when @gla is valid.
+ * @gla: the guest-linear address of the access (if bit 7 above).
+ * @gpa: the guest-physical address of the access.
+ * @view: the view the CPU ran in.
+ */
+struct tv_ve_info {
+	unsigned int reason;
+	unsigned int busy;
+	unsigned long long qualification;
+	unsigned long long gla;
+	unsigned long long gpa;
+	unsigned short view;
+};
+
+/**
+ * tv_ext_page_set_ve() - deliver violations of a page to the guest as #VE
+ * @ext: the extension.
+ * @view: %TV_VIEW_DEFAULT or a view of @ext.
+ * @gpa: the 4 KiB page (low 12 bits ignored); its permissions are still
+ *	set with tv_ext_page_set(), before or after, and this setting
+ *	outlives such changes.
+ * @on: #VE (true) or %TV_EV_PAGE_ACCESS events again (false).
+ *
+ * The CPUs convert violations only while some registered extension has
+ * a page marked: with none, they run as without this call.  Undone with
+ * tv_ext_page_reset(), with the view, and at unregistration.  Context:
+ * sleepable.  Return: 0, -EOPNOTSUPP without %TV_PAGE_CAP_VE, -EINVAL
+ * (not your view, thinvisor's own page, beyond the map), -ENOMEM.
+ */
+int tv_ext_page_set_ve(struct tv_ext *ext, int view, unsigned long long gpa,
+		       int on);
+
+/**
+ * tv_ext_ve_info() - the #VE information area of CPU @cpu
+ * @cpu: a CPU index.
+ *
+ * Guest memory (kernel virtual address), readable and writable by the
+ * guest, one page per CPU, allocated by the first tv_ext_page_set_ve()
+ * and kept until thinvisor unloads.  Context: any.  Return: the area, or
+ * NULL before the first tv_ext_page_set_ve().
+ */
+struct tv_ve_info *tv_ext_ve_info(unsigned int cpu);
+
 /*
  * Single-step the guest on this CPU: after the next guest instruction
  * (or event delivery) a TV_EV_MTF event reaches @ext; it stays on until

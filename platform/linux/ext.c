@@ -192,6 +192,19 @@ int tv_ext_page_reset(struct tv_ext *ext, int view, unsigned long long gpa)
 }
 EXPORT_SYMBOL_GPL(tv_ext_page_reset);
 
+int tv_ext_page_set_ve(struct tv_ext *ext, int view, unsigned long long gpa,
+		       int on)
+{
+	return TV_EXT_LOCKED(tv_ext_core_page_set_ve(ext, view, gpa, !!on));
+}
+EXPORT_SYMBOL_GPL(tv_ext_page_set_ve);
+
+struct tv_ve_info *tv_ext_ve_info(unsigned int cpu)
+{
+	return tv_ext_core_ve_info(cpu);
+}
+EXPORT_SYMBOL_GPL(tv_ext_ve_info);
+
 /* The VMX-root helpers live in core/ext_root.c. */
 EXPORT_SYMBOL_GPL(tv_ext_page_caps);
 EXPORT_SYMBOL_GPL(tv_ext_page_set_root);

@@ -188,6 +188,17 @@ int tv_ext_page_reset(struct tv_ext *ext, int view, unsigned long long gpa)
 	return TV_EXT_LOCKED(tv_ext_core_page_reset(ext, view, gpa));
 }
 
+int tv_ext_page_set_ve(struct tv_ext *ext, int view, unsigned long long gpa,
+		       int on)
+{
+	return TV_EXT_LOCKED(tv_ext_core_page_set_ve(ext, view, gpa, !!on));
+}
+
+struct tv_ve_info *tv_ext_ve_info(unsigned int cpu)
+{
+	return tv_ext_core_ve_info(cpu);
+}
+
 /* --- the built-in extensions ------------------------------------------ */
 
 static void table(const struct tv_ext_builtin **begin,

@@ -280,7 +280,7 @@ static unsigned int census(const u64 *t, int level, u64 base,
 		u64 e = t[i], b = base + i * span_of(level);
 
 		if (!(e & EPT_RWX)) {
-			assert_int_equal(e, 0);
+			assert_int_equal(e, EPT_ABSENT);
 			continue;
 		}
 		assert_true(meets(r, n, b, span_of(level)));

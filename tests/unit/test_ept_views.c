@@ -271,6 +271,104 @@ static void test_clone_shares_nothing(void **unused)
 	check_no_leak();
 }
 
+/*
+ * Would a violation at @gpa be a #VE with the control on?  As the CPU
+ * decides (SDM 25.5.6.1): bit 63 of the entry that is not present on the
+ * way, or of the leaf that maps the page.
+ */
+static bool converts(u64 eptp, u64 gpa)
+{
+	const u64 *t = (const u64 *)(uintptr_t)(eptp & EPT_ADDR_MASK);
+	int l;
+
+	for (l = 4; l >= 1; l--) {
+		u64 e = t[(gpa >> (12 + 9 * (l - 1))) & 511];
+
+		if (!(e & EPT_RWX) || l == 1 || (l < 4 && (e & EPT_LARGE_PAGE)))
+			return !(e & EPT_SUPPRESS_VE);
+		t = (const u64 *)(uintptr_t)(e & EPT_ADDR_MASK);
+	}
+	return false;
+}
+
+/* tv_ept_leaf_write() of a copy: the value it would store. */
+static u64 written(u64 old, u64 rwx, u64 host_pa)
+{
+	tv_ept_leaf_write(&old, rwx, host_pa);
+	return old;
+}
+
+static void test_leaf_bits(void **unused)
+{
+	const u64 type = (u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT;
+	const u64 old = 0x5000 | EPT_RWX | type | EPT_IGNORE_PAT |
+			EPT_SUPPRESS_VE;
+	u64 ve;
+
+	/* rights and frame change; type, ignore-PAT and suppress stay */
+	assert_int_equal(written(old, EPT_READ, 0x9000),
+			 0x9000 | EPT_READ | type | EPT_IGNORE_PAT |
+			 EPT_SUPPRESS_VE);
+	assert_int_equal(written(old, EPT_RWX, 0x9fff),
+			 0x9000 | EPT_RWX | type | EPT_IGNORE_PAT |
+			 EPT_SUPPRESS_VE);
+	/* #VE: suppress clear, kept by a change of rights, then set again */
+	ve = tv_ept_leaf_ve(old, true);
+	assert_int_equal(ve, old & ~EPT_SUPPRESS_VE);
+	assert_int_equal(written(ve, 0, 0x5000),
+			 0x5000 | type | EPT_IGNORE_PAT);
+	assert_int_equal(tv_ept_leaf_ve(ve, false), old);
+	assert_int_equal(tv_ept_leaf_ve(old, false), old);
+	assert_int_equal(EPT_ABSENT & EPT_RWX, 0);
+}
+
+/*
+ * Every entry suppresses #VE as built, absent ones included, so turning
+ * the control on changes nothing until a leaf is marked; splits, on
+ * demand mappings and clones keep that, and a mark stays on its page.
+ */
+static void test_nothing_converts_unmarked(void **unused)
+{
+	static const u64 probes[] = { 0, 0x5000, 2 * GiB + 0x123000,
+				      3 * GiB + 0x1000, 5 * GiB, 9 * GiB,
+				      20 * GiB, 100 * GiB, 600 * GiB };
+	struct tv_mtrr_state s;
+	struct tv_ept *ept, *view;
+	struct tv_ept_demand d;
+	const u64 g = 9 * GiB + 0x7000;
+	u64 *pte, eptp;
+	unsigned int i;
+
+	fake_reset();
+	ept = build(&s, true, 8);
+	eptp = tv_ept_pointer(ept);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		assert_false(converts(eptp, probes[i]));
+	/* a split and an on-demand mapping: still nothing */
+	pte = tv_ept_split_4k(ept, g);
+	assert_non_null(pte);
+	assert_int_equal(tv_ept_map_missing(ept, 5 * GiB, &d), TV_OK);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		assert_false(converts(eptp, probes[i]));
+	assert_false(converts(eptp, g));
+	assert_false(converts(eptp, g + 0x1000));
+	/* marked: that page only, whatever its rights become */
+	*pte = tv_ept_leaf_ve(*pte, true);
+	assert_true(converts(eptp, g));
+	assert_false(converts(eptp, g + 0x1000));
+	assert_false(converts(eptp, g - 0x1000));
+	assert_int_equal(tv_ept_set_page(ept, g, EPT_EXEC, g), TV_OK);
+	assert_true(converts(eptp, g));
+	/* a view copies the mark and the suppression everywhere else */
+	assert_int_equal(tv_ept_clone(&view, ept), TV_OK);
+	assert_true(converts(tv_ept_pointer(view), g));
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		assert_false(converts(tv_ept_pointer(view), probes[i]));
+	tv_ept_free(view);
+	tv_ept_free(ept);
+	check_no_leak();
+}
+
 static void test_rights_allowed(void **unused)
 {
 	assert_true(tv_ept_rights_allowed(0, EPT_RWX));
@@ -321,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_split_keeps_translation),
 		cmocka_unit_test(test_set_page),
 		cmocka_unit_test(test_clone_shares_nothing),
+		cmocka_unit_test(test_leaf_bits),
+		cmocka_unit_test(test_nothing_converts_unmarked),
 		cmocka_unit_test(test_rights_allowed),
 		cmocka_unit_test(test_reserve_failures),
 	};

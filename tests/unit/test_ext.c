@@ -500,6 +500,132 @@ static void own_pages_out_of_reach(void **state)
 	tv_ext_core_detach(&e);
 }
 
+/* Would a violation at @gpa be a #VE with the control on (as the CPU)? */
+static bool converts(u64 eptp, u64 gpa)
+{
+	const u64 *t = (const u64 *)(uintptr_t)(eptp & EPT_ADDR_MASK);
+	int l;
+
+	for (l = 4; l >= 1; l--) {
+		u64 e = t[(gpa >> (12 + 9 * (l - 1))) & 511];
+
+		if (!(e & EPT_RWX) || l == 1 || (l < 4 && (e & EPT_LARGE_PAGE)))
+			return !(e & EPT_SUPPRESS_VE);
+		t = (const u64 *)(uintptr_t)(e & EPT_ADDR_MASK);
+	}
+	return false;
+}
+
+static bool ve_control(void)
+{
+	return tv_ext_g.proc2 & PROC2_EPT_VE;
+}
+
+static void ve_control_decision(void **state)
+{
+	assert_int_equal(tv_ext_ve_proc2(TV_PAGE_CAP_VE, 1, true),
+			 PROC2_EPT_VE);
+	assert_int_equal(tv_ext_ve_proc2(TV_PAGE_CAP_VE | TV_PAGE_CAP_EXEC_ONLY,
+					 7, true), PROC2_EPT_VE);
+	/* no page marked, a CPU without it, no information areas: off */
+	assert_int_equal(tv_ext_ve_proc2(TV_PAGE_CAP_VE, 0, true), 0);
+	assert_int_equal(tv_ext_ve_proc2(TV_PAGE_CAP_EXEC_ONLY, 3, true), 0);
+	assert_int_equal(tv_ext_ve_proc2(TV_PAGE_CAP_VE, 3, false), 0);
+}
+
+static void ve_pages_follow_marks(void **state)
+{
+	struct tv_ext e = EXT("ve"), other = EXT("other");
+	u64 eptp = shared.eptp, g = GiB + 0x5000, vmcs = 3 * GiB + 0x42000;
+	int v, w;
+
+	attach_active(&e);
+	attach_active(&other);
+	/* Nothing marked: no conversion anywhere, absent entries included. */
+	assert_false(converts(eptp, g));
+	assert_false(converts(eptp, 100 * GiB));
+	assert_false(ve_control());
+	assert_null(tv_ext_core_ve_info(0));
+	/* Marked: that page converts, the control is on, areas exist. */
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
+	assert_true(converts(eptp, g));
+	assert_false(converts(eptp, g + 0x1000));
+	assert_false(converts(eptp, g - 0x1000));
+	assert_true(ve_control());
+	assert_non_null(tv_ext_core_ve_info(0));
+	assert_non_null(tv_ext_core_ve_info(1));
+	assert_ptr_not_equal(tv_ext_core_ve_info(0), tv_ext_core_ve_info(1));
+	assert_null(tv_ext_core_ve_info(2));
+	assert_false(tv_ext_is_protected((u64)(uintptr_t)tv_ext_core_ve_info(0)));
+	/* Its rights change, the mark stays; marking twice is once. */
+	assert_int_equal(tv_ext_core_page_set(&e, 0, g, TV_ACCESS_EXEC, g),
+			 TV_OK);
+	assert_int_equal(rights_of(eptp, g), EPT_EXEC);
+	assert_true(converts(eptp, g));
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_g.slot[e.slot].nve, 1);
+	/* Unmarked: the page exits again and the control goes. */
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, false), TV_OK);
+	assert_false(converts(eptp, g));
+	assert_false(ve_control());
+	/* A view's marks are its own and go with it. */
+	v = tv_ext_core_view_create(&e);
+	assert_true(v > 0);
+	assert_int_equal(tv_ext_core_page_set_ve(&e, v, g, true), TV_OK);
+	assert_true(converts(tv_ext_g.view_eptp[v], g));
+	assert_false(converts(eptp, g));
+	assert_true(ve_control());
+	assert_int_equal(tv_ext_core_page_set_ve(&other, v, g, true),
+			 TV_ERR_INVALID);
+	tv_ext_core_view_destroy(&e, v);
+	assert_false(ve_control());
+	/* thinvisor's own pages never convert. */
+	assert_int_equal(tv_ext_core_protect_pages(&vmcs, 1), TV_OK);
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, vmcs, true),
+			 TV_ERR_INVALID);
+	assert_false(converts(eptp, vmcs));
+	tv_ext_core_unprotect_pages(&vmcs, 1);
+	/* tv_ext_page_reset() undoes the mark. */
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_core_page_reset(&e, 0, g), TV_OK);
+	assert_false(converts(eptp, g));
+	assert_false(ve_control());
+	/* View 0 is shared: one's unmarking leaves the other's mark. */
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_core_page_set_ve(&other, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, false), TV_OK);
+	assert_true(converts(eptp, g));
+	assert_true(ve_control());
+	assert_int_equal(tv_ext_core_page_set_ve(&other, 0, g, false), TV_OK);
+	assert_false(converts(eptp, g));
+	assert_false(ve_control());
+	/* Two extensions: the control stays while either has a page. */
+	w = tv_ext_core_view_create(&other);
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
+	assert_int_equal(tv_ext_core_page_set_ve(&other, w, g + 0x1000, true),
+			 TV_OK);
+	/* Unregistration takes everything back. */
+	tv_ext_core_detach(&e);
+	assert_false(converts(eptp, g));
+	assert_true(ve_control());
+	tv_ext_core_detach(&other);
+	assert_false(ve_control());
+}
+
+static void ve_needs_the_cpu(void **state)
+{
+	struct tv_ext e = EXT("ve");
+
+	shared.caps.proc2 &= ~((u64)PROC2_EPT_VE << 32);
+	attach_active(&e);
+	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, GiB, true),
+			 TV_ERR_UNSUPPORTED);
+	assert_false(converts(shared.eptp, GiB));
+	assert_false(ve_control());
+	assert_null(tv_ext_core_ve_info(0));
+	tv_ext_core_detach(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +644,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(page_set_and_undo, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(views_are_copies, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(own_pages_out_of_reach, setup_ept, teardown_ept),
+		cmocka_unit_test_setup_teardown(ve_control_decision, setup, teardown),
+		cmocka_unit_test_setup_teardown(ve_pages_follow_marks, setup_ept, teardown_ept),
+		cmocka_unit_test_setup_teardown(ve_needs_the_cpu, setup_ept, teardown_ept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
