@@ -290,7 +290,7 @@ awk 'FILENAME == ARGV[1] { n1[$1] = $2; s1[$1] = $3; next }
 echo "BENCH-TABLE "
 echo "BENCH-TABLE Medians of $rounds rounds, same boot as the native passes; ratio = against the first native pass; noise floor = the second native pass against the first; thinvisor alone = the main table's pass (ratio in brackets). tvguard mode=block: $(tr '\n' ' ' < /tmp/guard_block.state)"
 echo "BENCH-TABLE tvguard mode=report: $(tr '\n' ' ' < /tmp/guard_report.state)"
-echo "BENCH-TABLE Under Bochs a tick is an emulated instruction, guest or VMM: where the workloads take no exit but the CPUID loop's, tvguard cannot add ticks, and what the ratios show beyond 1 is the guest's own variation (timer ticks, scheduling, allocator state: see the spreads and the noise floor). The cost of 4 KiB EPT mappings over the kernel text (TLB reach) does not show in this emulator."
+echo "BENCH-TABLE tvguard took no exit during these workloads but the CPUID loop's (the exit counts above); its only other work is a 100 ms work item in the guest (log drain, page bitmap scan). Under Bochs the TSC counts emulated instructions (and idle time), so what the ratios show beyond 1 is the guest's own variation (timer ticks, scheduling, allocator state: see the spreads and the noise floor). The cost of 4 KiB EPT mappings over the kernel text (TLB reach) does not show in this emulator."
 
 if [ -n "$load" ] && [ -n "$unload" ] && [ -s /tmp/virt.txt ] &&
    [ -n "$ext_ok" ] && [ -n "$guard_ok" ]; then
