@@ -26,6 +26,7 @@
 #include <asm/desc.h>
 #include <asm/fpu/xcr.h>
 #include <asm/special_insns.h>
+#include <asm/invpcid.h>
 #include "thinvisor/extension.h"
 
 #define MAGIC 0x7465737474657374ULL		/* "testtest" */
@@ -527,7 +528,7 @@ static void check_misc(void)
 {
 	unsigned long flags, rax, rdx, aux;
 	u64 xcr0, t1, t2, t3, msr;
-	int gp;
+	int gp, invpcids = 0;
 
 	local_irq_save(flags);
 	xcr0 = xgetbv(0);
@@ -543,10 +544,24 @@ static void check_misc(void)
 	asm volatile("int3" : : "b"(MAGIC));
 	/* UD2 as bytes: objtool would take it for the end of the function. */
 	asm volatile(".byte 0x0f, 0x0b" : : "b"(MAGIC));
+	/*
+	 * With "enable INVPCID", INVLPG exiting makes INVPCID exit too: the
+	 * kernel's own flushes must go on (they stopped the VMM before).
+	 */
+	if (boot_cpu_has(X86_FEATURE_INVPCID)) {
+		invpcid_flush_one(0, (unsigned long)&seen);
+		invpcid_flush_single_context(0);
+		invpcid_flush_all();
+		invpcid_flush_all_nonglobals();
+		invpcids = 4;
+	}
 	/* EFER with a reserved bit: #GP from the CPU, nothing changes. */
 	rdmsrl(MSR_EFER, msr);
 	gp = wrmsrl_safe(MSR_EFER, msr | (1ULL << 63));
 	local_irq_restore(flags);
+	report("invpcid", true, invpcids ?
+	       "types 0-3 done while INVLPG exits, the VMM runs on" :
+	       "skipped: this CPU has no INVPCID");
 	report("xsetbv", atomic_read(&seen.xsetbv) == 1 &&
 	       seen.xsetbv_value == xcr0, "XCR0 0x%llx seen", seen.xsetbv_value);
 	report("invlpg", seen.invlpg_la == (unsigned long)&seen,
