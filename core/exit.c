@@ -583,9 +583,12 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 {
 	u32 basic = TV_EXIT_BASIC(reason);
 
-	/* The exit the guest takes most, ahead of the general dispatch. */
+	/* The exit the guest takes most, ahead of the general dispatch;
+	 * extensions see only the leaves they asked for.
+	 */
 	if (tv_likely(reason == TV_EXIT_CPUID) &&
-	    tv_likely(!tv_ext_wants_exit(v, TV_EXIT_CPUID)))
+	    (tv_likely(!tv_ext_wants_exit(v, TV_EXIT_CPUID)) ||
+	     !tv_ext_wants_cpuid((u32)regs->rax)))
 		return handle_cpuid(regs);
 	if (tv_unlikely(reason & TV_EXIT_ENTRY_FAILURE))
 		return handle_entry_failure(v, regs, reason);

@@ -114,6 +114,7 @@ static void recompute(void)
 	struct tv_ext_state *g = &tv_ext_g;
 	u32 proc = 0, proc2 = 0, exc = 0, i, ev, t, ve_pages = 0;
 	u64 exits[2] = { 0, 0 }, cr0 = 0, cr4 = 0;
+	u8 type_slots[TV_EV_COUNT] = { 0 };
 	bool pf_seen = false, pf_mixed = false;
 	u32 pf_mask = 0, pf_match = 0;
 
@@ -128,8 +129,10 @@ static void recompute(void)
 			continue;
 		ev = slot_events(s);
 		for (t = 0; t < TV_EV_COUNT; t++)
-			if (ev & TV_BIT(t))
+			if (ev & TV_BIT(t)) {
 				exits_of_event(exits, t);
+				type_slots[t] |= (u8)TV_BIT(i);
+			}
 		for (t = 0; t < s->nmsrs; t++) {
 			if (s->msr_rw[t] & 1)
 				set_bit64(exits, TV_EXIT_RDMSR);
@@ -174,6 +177,9 @@ static void recompute(void)
 	if (pf_mixed)
 		pf_mask = pf_match = 0;
 	proc2 |= tv_ext_ve_proc2(g->page_caps, ve_pages, !!g->ve_area_pa);
+	for (t = 0; t < TV_EV_COUNT; t++)
+		__atomic_store_n(&g->type_slots[t], type_slots[t],
+				 __ATOMIC_RELAXED);
 	g->proc = proc;
 	g->proc2 = proc2;
 	g->exceptions = exc;

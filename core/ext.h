@@ -78,6 +78,8 @@ struct tv_ext_info {
  */
 struct tv_ext_state {
 	struct tv_ext_slot slot[TV_EXT_MAX];
+	/* Per event type, bit n: slot n asked for some of it (delivery). */
+	u8 type_slots[TV_EV_COUNT];
 	u32 proc, proc2;
 	u32 exceptions, pf_mask, pf_match;
 	u64 cr0_mask, cr4_mask;
@@ -106,6 +108,8 @@ struct tv_ext_state {
 	u64 *ve_area_pa;
 	u32 ve_cpus;
 };
+
+_Static_assert(TV_EXT_MAX <= 8, "type_slots: one bit per slot in a u8");
 
 extern struct tv_ext_state tv_ext_g;
 
@@ -226,6 +230,13 @@ int tv_exit_msr_access(u32 msr, bool write, u64 *val);
 
 /* The interrupt-window exit: deliver tv_ext_inject_interrupt()'s. */
 int tv_ext_interrupt_window(struct tv_vcpu *v);
+
+/*
+ * core/ext_root.c: does an active extension want CPUID @leaf?  The exit
+ * path's filter: a CPUID exit no extension asked for by its leaf takes
+ * the plain handler, whatever other leaves are wanted.  Context: vmx-root.
+ */
+bool tv_ext_wants_cpuid(u32 leaf);
 
 /*
  * core/ext_root.c: the default of a page access no extension answered:

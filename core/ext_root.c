@@ -139,6 +139,24 @@ static TV_VMX_ROOT bool msr_wanted(const struct tv_ext_slot *s, u32 msr,
 	return false;
 }
 
+static TV_VMX_ROOT bool leaf_wanted(const struct tv_ext_slot *s, u32 leaf)
+{
+	return s->all_leaves || in_list32(s->leaves, s->nleaves, leaf);
+}
+
+TV_VMX_ROOT bool tv_ext_wants_cpuid(u32 leaf)
+{
+	unsigned int i;
+
+	for (i = 0; i < TV_EXT_MAX; i++) {
+		const struct tv_ext_slot *s = &tv_ext_g.slot[i];
+
+		if (s->ext && s->active && leaf_wanted(s, leaf))
+			return true;
+	}
+	return false;
+}
+
 /* Did extension slot @s ask for this very event? */
 static TV_VMX_ROOT bool slot_wants(const struct tv_vcpu *v, unsigned int idx,
 				   const struct tv_ext_event *ev)
@@ -148,8 +166,7 @@ static TV_VMX_ROOT bool slot_wants(const struct tv_vcpu *v, unsigned int idx,
 
 	switch (ev->type) {
 	case TV_EV_CPUID:
-		return s->all_leaves ||
-		       in_list32(s->leaves, s->nleaves, ev->cpuid.leaf);
+		return leaf_wanted(s, ev->cpuid.leaf);
 	case TV_EV_MSR_READ:
 		return msr_wanted(s, ev->msr.index, 1);
 	case TV_EV_MSR_WRITE:
@@ -195,15 +212,22 @@ TV_VMX_ROOT enum tv_ext_reply tv_ext_deliver(struct tv_vcpu *v,
 {
 	enum tv_ext_reply r = TV_EXT_CONTINUE;
 	u64 rsp = tv_vmread(VMCS_GUEST_RSP);
+	/* Only the slots that asked for this type: usually one. */
+	u32 slots = ev->type == TV_EV_MTF ? v->ext_single_step :
+		    __atomic_load_n(&tv_ext_g.type_slots[ev->type],
+				    __ATOMIC_RELAXED);
 	unsigned int i;
 
 	regs->rsp = rsp;
 	ev->cpu = v->cpu;
 	ev->regs = (struct tv_guest_regs *)regs;
 	ev->rip = tv_vmread(VMCS_GUEST_RIP);
-	for (i = 0; i < TV_EXT_MAX && r == TV_EXT_CONTINUE; i++) {
-		struct tv_ext_slot *s = &tv_ext_g.slot[i];
+	while (slots && r == TV_EXT_CONTINUE) {
+		struct tv_ext_slot *s;
 
+		i = (unsigned int)__builtin_ctz(slots);
+		slots &= slots - 1;
+		s = &tv_ext_g.slot[i];
 		if (!s->ext || !s->active || !slot_wants(v, i, ev))
 			continue;
 		__atomic_fetch_add(&s->counts[ev->type], 1, __ATOMIC_RELAXED);

@@ -127,6 +127,29 @@ static void inactive_extensions_ask_nothing(void **state)
 	assert_false(exits(TV_EXIT_RDTSC));
 }
 
+/* Delivery visits only the slots that asked for an event's type. */
+static void delivery_slots_follow_events(void **state)
+{
+	struct tv_ext a = EXT("a"), b = EXT("b");
+
+	attach_active(&a);
+	attach_active(&b);
+	assert_int_equal(tv_ext_core_want(&a, TV_EV_RDTSC, true), TV_OK);
+	assert_int_equal(tv_ext_core_want_cpuid(&b, 0x40000100, true), TV_OK);
+	assert_int_equal(tv_ext_core_want_cpuid(&a, 0x40000101, true), TV_OK);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_RDTSC], TV_BIT(a.slot));
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_CPUID],
+			 TV_BIT(a.slot) | TV_BIT(b.slot));
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_IO], 0);
+	assert_int_equal(tv_ext_core_want_cpuid(&a, 0x40000101, false), TV_OK);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_CPUID], TV_BIT(b.slot));
+	tv_ext_core_detach(&b);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_CPUID], 0);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_RDTSC], TV_BIT(a.slot));
+	tv_ext_core_detach(&a);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_RDTSC], 0);
+}
+
 static void controls_follow_events(void **state)
 {
 	struct tv_ext e = EXT("ctl");
@@ -632,6 +655,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registration_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(percpu_data_is_zeroed_and_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(inactive_extensions_ask_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(delivery_slots_follow_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(controls_follow_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(unsupported_controls_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(cr_selection, setup, teardown),
