@@ -88,10 +88,16 @@ static void exits_of_event(u64 *exits, enum tv_ext_event_type type)
 /* Every event a slot asked for, finer selections included. */
 static u32 slot_events(const struct tv_ext_slot *s)
 {
-	u32 ev = s->events;
+	u32 ev = s->events, i;
 
 	if (s->nleaves || s->all_leaves)
 		ev |= TV_BIT(TV_EV_CPUID);
+	for (i = 0; i < s->nmsrs; i++) {
+		if (s->msr_rw[i] & 1)
+			ev |= TV_BIT(TV_EV_MSR_READ);
+		if (s->msr_rw[i] & 2)
+			ev |= TV_BIT(TV_EV_MSR_WRITE);
+	}
 	if (s->cr_write)
 		ev |= TV_BIT(TV_EV_CR_WRITE);
 	if (s->cr_read)

@@ -141,6 +141,12 @@ static void delivery_slots_follow_events(void **state)
 	assert_int_equal(tv_ext_g.type_slots[TV_EV_CPUID],
 			 TV_BIT(a.slot) | TV_BIT(b.slot));
 	assert_int_equal(tv_ext_g.type_slots[TV_EV_IO], 0);
+	/* Finer selections count too: an MSR read but no write. */
+	assert_int_equal(tv_ext_core_want_msr(&b, 0x175, true, false), TV_OK);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_MSR_READ], TV_BIT(b.slot));
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_MSR_WRITE], 0);
+	assert_int_equal(tv_ext_core_want_msr(&b, 0x175, false, false), TV_OK);
+	assert_int_equal(tv_ext_g.type_slots[TV_EV_MSR_READ], 0);
 	assert_int_equal(tv_ext_core_want_cpuid(&a, 0x40000101, false), TV_OK);
 	assert_int_equal(tv_ext_g.type_slots[TV_EV_CPUID], TV_BIT(b.slot));
 	tv_ext_core_detach(&b);
