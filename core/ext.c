@@ -983,12 +983,15 @@ static void reset_view0_pages(struct tv_ext_slot *s)
 	s->nview0 = s->view0_cap = 0;
 }
 
+/*
+ * The view's EPTP is out of view_eptp already: writing the controls finds
+ * a CPU still in it, whether the core or the guest's VMFUNC put it there
+ * (v->view may not know), and moves it to view 0.
+ */
 static TV_VMX_ROOT int leave_view_on_cpu(struct tv_vcpu *v, void *arg)
 {
-	if (v->view == (u8)(u64)arg) {
-		v->view = TV_VIEW_DEFAULT;
-		tv_ext_write_controls(v);
-	}
+	(void)arg;
+	tv_ext_write_controls(v);
 	return 0;
 }
 

@@ -47,11 +47,31 @@ TV_VMX_ROOT u64 tv_ext_view_eptp(const struct tv_vcpu *v)
 	return eptp ? eptp : v->shared->eptp;
 }
 
+/*
+ * With VMFUNC the guest may have switched views on its own: the VMCS's
+ * EPTP is the truth, and the vCPU's record follows it.  A view that is
+ * gone (its view_eptp cleared) counts as view 0.
+ */
+static TV_VMX_ROOT int sync_view(struct tv_vcpu *v)
+{
+	u64 eptp = tv_vmread(VMCS_EPT_POINTER);
+	int i;
+
+	for (i = 1; i < TV_EXT_MAX_VIEWS; i++)
+		if (tv_ext_g.view_eptp[i] && tv_ext_g.view_eptp[i] == eptp)
+			break;
+	v->view = i < TV_EXT_MAX_VIEWS ? (u8)i : 0;
+	return v->view;
+}
+
 TV_VMX_ROOT void tv_ext_write_controls(struct tv_vcpu *v)
 {
 	const struct tv_ext_state *g = &tv_ext_g;
 	const struct tv_controls *c = &v->shared->ctl;
 	u32 proc2 = c->proc2 | g->proc2;
+
+	/* Keep the view the guest chose, unless it is gone. */
+	sync_view(v);
 
 	/* Views: the EPTP of this CPU's, VMFUNC's list when there is one. */
 	tv_vmwrite(VMCS_EPT_POINTER, tv_ext_view_eptp(v));
@@ -381,21 +401,9 @@ TV_VMX_ROOT int tv_ext_view_switch(int view)
 	return 0;
 }
 
-/*
- * With VMFUNC the guest may have switched on its own: the VMCS's EPTP
- * is the truth, the vCPU's record follows it.
- */
 TV_VMX_ROOT int tv_ext_view_current(void)
 {
-	struct tv_vcpu *v = tv_root_vcpu();
-	u64 eptp = tv_vmread(VMCS_EPT_POINTER);
-	int i;
-
-	for (i = 1; i < TV_EXT_MAX_VIEWS; i++)
-		if (tv_ext_g.view_eptp[i] == eptp)
-			break;
-	v->view = i < TV_EXT_MAX_VIEWS ? (u8)i : 0;
-	return v->view;
+	return sync_view(tv_root_vcpu());
 }
 
 TV_VMX_ROOT int tv_ext_page_set_root(int view, unsigned long long gpa,

@@ -250,6 +250,39 @@ static int setup_probe(void)
 
 static bool ready;
 
+static DEFINE_PER_CPU(int, view_now);
+
+static noinstr int note_view(struct tv_ext *e, void *arg)
+{
+	this_cpu_write(view_now, tv_ext_view_current());
+	return 0;
+}
+
+/*
+ * A view the guest entered with VMFUNC outlives a change of the
+ * extensions' controls on its CPU (tv_ext_want() rewrites them there):
+ * the core used to put the CPU back in the view it had on record.
+ */
+static void check_view_kept(void)
+{
+	unsigned int cpu;
+	int ret, now;
+
+	migrate_disable();
+	cpu = smp_processor_id();
+	asm volatile(".byte 0x0f, 0x01, 0xd4"	/* VMFUNC */
+		     : : "a"(0), "c"(view) : "memory");
+	ret = tv_ext_want(&ext, TV_EV_RDTSC, 1);
+	ret = ret ?: tv_ext_run_on_cpus(&ext, note_view, NULL);
+	now = per_cpu(view_now, cpu);
+	tv_ext_want(&ext, TV_EV_RDTSC, 0);
+	tv_ext_run_on_cpus(&ext, switch_view, (void *)0L);
+	migrate_enable();
+	report("ve-vmfunc-view-kept", !ret && now == view,
+	       "CPU %u entered view %d with VMFUNC, in view %d after the controls changed (err %d)",
+	       cpu, view, now, ret);
+}
+
 static void check_ve(void)
 {
 	struct probe_run r = { .vmfunc = true };
@@ -265,6 +298,7 @@ static void check_ve(void)
 	r = (struct probe_run){ .vmfunc = true, .busy = true };
 	probe_read(&r);
 	check_exited("ve-busy-exits", "area busy", &r);
+	check_view_kept();
 }
 
 /* recheck=N: the #VE again on CPU N (e.g. after it went offline). */
