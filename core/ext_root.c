@@ -166,11 +166,14 @@ static TV_VMX_ROOT bool leaf_wanted(const struct tv_ext_slot *s, u32 leaf)
 
 TV_VMX_ROOT bool tv_ext_wants_cpuid(u32 leaf)
 {
-	unsigned int i;
+	u32 slots = __atomic_load_n(&tv_ext_g.type_slots[TV_EV_CPUID],
+				    __ATOMIC_RELAXED);
 
-	for (i = 0; i < TV_EXT_MAX; i++) {
-		const struct tv_ext_slot *s = &tv_ext_g.slot[i];
+	while (slots) {
+		const struct tv_ext_slot *s =
+			&tv_ext_g.slot[__builtin_ctz(slots)];
 
+		slots &= slots - 1;
 		if (s->ext && s->active && leaf_wanted(s, leaf))
 			return true;
 	}
