@@ -26,6 +26,7 @@
 #include "ref_mtrr.h"
 #include "fake_platform.h"
 #include "core/ept.h"
+#include "arch/x86/ept.h"
 
 #define B(n) (1ULL << (n))
 
@@ -109,14 +110,16 @@ REF_CODE static unsigned int visit(struct walk_ctx *c, u64 pa, int level, u64 ba
 		unsigned int set;
 
 		if (a >= c->end || (level == 4 && i * span >= c->end)) {
-			CHECK(e == 0, "entry %u of level %d at %#llx past the end: %#llx",
+			CHECK(e == EPT_ABSENT,
+			      "entry %u of level %d at %#llx past the end: %#llx",
 			      i, level, a, e);
 			continue;
 		}
 		CHECK((e & 7) == 7, "entry at %#llx level %d not RWX: %#llx", a,
 		      level, e);
-		CHECK(!(e & ~0x000fffffffffffffULL),
-		      "entry at %#llx level %d: bits 63:52 %#llx", a, level, e);
+		/* 62:52 clear; bit 63 (suppress #VE) counts in leaves only. */
+		CHECK(!(e & 0x7ff0000000000000ULL),
+		      "entry at %#llx level %d: bits 62:52 %#llx", a, level, e);
 		if (level == 1 || (level < 4 && (e & B(7)))) {
 			u8 mt = (e >> 3) & 7;
 
@@ -126,6 +129,9 @@ REF_CODE static unsigned int visit(struct walk_ctx *c, u64 pa, int level, u64 ba
 			      a, level, e);
 
 			CHECK(level < 4, "PML4E bit 7 set");
+			CHECK(e & EPT_SUPPRESS_VE,
+			      "leaf at %#llx level %d converts violations to #VE: %#llx",
+			      a, level, e);
 			CHECK((e & 0xffffffffff000ULL) == a,
 			      "leaf at %#llx level %d maps %#llx", a, level,
 			      e & 0xffffffffff000ULL);
