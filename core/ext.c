@@ -198,14 +198,11 @@ static void recompute(void)
 }
 
 /*
- * Make the MSR bitmap agree with the extensions: an MSR exits when the
- * core does by default or some active extension asked for it.
- */
-/*
  * Write thinvisor's protected structures: in VMX root while some CPU runs
  * under the EPT (the guest cannot reach them), here when none does (all
  * given back for suspend, or the last one going: the EPT is in use
  * nowhere, and freed pages must not stay inaccessible for the next load).
+ * Only tv_vmm_root_call_any()'s TV_ERR_BUSY means "none does".
  */
 static int in_root(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 {
@@ -232,6 +229,10 @@ static TV_VMX_ROOT int op_msr_bitmap(struct tv_vcpu *v, void *arg)
 	return 0;
 }
 
+/*
+ * Make the MSR bitmap agree with the extensions: an MSR exits when the
+ * core does by default or some active extension asked for it.
+ */
 static void sync_msr_bitmap(u32 msr)
 {
 	const struct tv_shared *sh = tv_vmm_shared();

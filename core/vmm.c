@@ -471,8 +471,13 @@ static int root_call_on_cpu(void *arg)
 {
 	struct root_call *c = arg;
 
+	/*
+	 * Launched but not answering as us (whatever took CPUID over):
+	 * refused, and not TV_ERR_BUSY, which tells the caller that no CPU
+	 * is virtualized and the work may run unprotected (core/ext.c).
+	 */
 	if (!hv_signature_present())
-		return TV_ERR_BUSY;
+		return TV_ERR_PLATFORM;
 	c->ret = tv_asm_vmcall_root(c->key, c->fn, c->arg);
 	return TV_OK;
 }
