@@ -11,6 +11,7 @@
 #include "core/types.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
+#include "arch/x86/vmx_stub.h"
 #include "core/vmm.h"
 
 #define TV_CPUID_HV_BASE 0x40000000u
@@ -81,15 +82,31 @@ static inline void tv_cpuid_shape(u32 leaf, u32 subleaf, u64 guest_cr4,
 }
 
 /*
- * Leaves tv_cpuid_shape() leaves alone for every subleaf and CR4: the
+ * Leaves tv_cpuid_shape() leaves alone for every subleaf and CR4.  The
  * exit stub's CPUID fast path (arch/x86/vmx_stub.S, tv_asm_vmexit_fast)
- * answers these with the bare CPUID and mirrors this test exactly; the
- * others go to the C handler.
+ * answers every leaf, and mirrors both functions: these with the bare
+ * CPUID (this test, exactly); leaf 1 and leaf 7 subleaf 0 with the CPUID
+ * and the ECX bits above; leaves 0x400000xx with the constants above,
+ * from the same include/thinvisor/hypercall.h.  handle_cpuid() in C
+ * answers the exits the fast path stands aside for.  The stub's numbers
+ * are checked here; tests/e2e/kmod/tvguest.c checks its answers.
  */
 static inline bool tv_cpuid_leaf_native(u32 leaf)
 {
 	return leaf != 1 && leaf != 7 && (leaf >> 8) != (TV_CPUID_HV_BASE >> 8);
 }
+
+_Static_assert(TV_BIT(TV_STUB_CPUID_1_ECX_VMX) == CPUID_1_ECX_VMX &&
+	       TV_BIT(TV_STUB_CPUID_1_ECX_OSXSAVE) == CPUID_1_ECX_OSXSAVE &&
+	       TV_BIT(TV_STUB_CPUID_1_ECX_HYPERVISOR) == CPUID_1_ECX_HYPERVISOR &&
+	       TV_BIT(TV_STUB_CPUID_7_0_ECX_OSPKE) == CPUID_7_0_ECX_OSPKE &&
+	       TV_BIT(TV_STUB_CR4_OSXSAVE) == CR4_OSXSAVE &&
+	       TV_BIT(TV_STUB_CR4_PKE) == TV_CR4_PKE,
+	       "the stub's CPUID shaping bits (arch/x86/vmx_stub.h)");
+/* The stub answers 0x400000xx from hypercall.h's leaf numbers. */
+_Static_assert(TV_CPUID_HV_BASE == TV_CPUID_LEAF_SIGNATURE, "0x40000000");
+_Static_assert(TV_CPUID_HV_BASE + 1 == TV_CPUID_LEAF_INTERFACE, "0x40000001");
+_Static_assert((TV_CPUID_HV_BASE | 0xff) == TV_CPUID_HV_LAST, "0x400000ff");
 
 /*
  * MSRs whose intercepted RDMSR/WRMSR is exactly the access on the hardware

@@ -16,6 +16,12 @@
 #include "core/vmx_guest.h"
 #include "core/ext.h"
 
+/*
+ * CPUID the exit stub's fast path stood aside for (an extension asked for
+ * some leaf, an event waits for a window, MTF, stat_cycles, a shadow or
+ * RF/TF) and no extension asked for this leaf: the answer the stub gives
+ * (arch/x86/vmx_stub.S mirrors this).
+ */
 static TV_VMX_ROOT int handle_cpuid(struct tv_regs *regs)
 {
 	struct tv_cpuid r;

@@ -164,6 +164,7 @@ static inline struct tv_stack_top *tv_stack_top(const struct tv_vcpu *v)
 /* arch/x86/vmx_stub.S; its constants are in arch/x86/vmx_stub.h */
 _Static_assert(VMCS_GUEST_RSP == TV_STUB_VMCS_GUEST_RSP, "stub's VMWRITE");
 _Static_assert(VMCS_GUEST_RIP == TV_STUB_VMCS_GUEST_RIP, "stub's VMWRITE");
+_Static_assert(VMCS_GUEST_CR4 == TV_STUB_VMCS_GUEST_CR4, "stub's CPUID VMREAD");
 _Static_assert(TV_HC_TERMINATE == TV_STUB_HC_TERMINATE, "stub's VMCALL");
 _Static_assert(TV_HC_ROOT_CALL == TV_STUB_HC_ROOT_CALL, "stub's VMCALL");
 /* tv_asm_launch reports VMfail as the VMX instruction wrappers do. */

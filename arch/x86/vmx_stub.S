@@ -26,6 +26,7 @@
 #define SEH_SETFRAME(r) .seh_setframe r, 0
 #define SEH_ENDPROLOGUE .seh_endprologue
 #define SEH_ENDPROC .seh_endproc
+#define RODATA_SECTION .section .rdata, "dr"
 #else
 #define ARG1 %rdi
 #define ARG2 %rsi
@@ -41,13 +42,17 @@
 #define SEH_SETFRAME(r)
 #define SEH_ENDPROLOGUE
 #define SEH_ENDPROC
+#define RODATA_SECTION .section .rodata
 #endif
 
 /* Layouts, encodings and return values, checked against C at compile time. */
 #include "arch/x86/vmx_stub.h"
+/* The CPUID signature and interface the guest sees, as C has them. */
+#include "include/thinvisor/hypercall.h"
 
 #define VMCS_GUEST_RSP TV_STUB_VMCS_GUEST_RSP
 #define VMCS_GUEST_RIP TV_STUB_VMCS_GUEST_RIP
+#define VMCS_GUEST_CR4 TV_STUB_VMCS_GUEST_CR4
 
 /* struct tv_stack_top (core/vcpu.h): offsets from HOST_RSP (its pad). */
 #define TOP_VCPU 8
@@ -68,7 +73,12 @@
 #define TV_EXIT_CPUID 10
 #define TV_EXIT_RDMSR 31
 #define TV_EXIT_WRMSR 32
-#define TV_CPUID_HV_PAGE 0x400000	/* leaves 0x40000000-0x400000ff */
+#define TV_CPUID_HV_PAGE (TV_CPUID_LEAF_SIGNATURE >> 8)	/* 0x400000xx */
+/* tv_cpuid_shape()'s bits (TV_STUB_* in arch/x86/vmx_stub.h). */
+#define ECX1_VMX (1 << TV_STUB_CPUID_1_ECX_VMX)
+#define ECX1_OSXSAVE (1 << TV_STUB_CPUID_1_ECX_OSXSAVE)
+#define ECX1_HYPERVISOR (1 << TV_STUB_CPUID_1_ECX_HYPERVISOR)
+#define ECX7_OSPKE (1 << TV_STUB_CPUID_7_0_ECX_OSPKE)
 #define FAST_INTR_BLOCKING 3		/* TV_FAST_INTR_BLOCKING */
 #define FAST_RFLAGS_BITS 0x10100	/* TV_FAST_RFLAGS_BITS */
 
@@ -179,8 +189,12 @@ tv_asm_launch:
  * Registers they need are parked in the stack top's scratch slots until
  * they are sure: [0] RDX, [1] RBX, [2] the exit reason, [3] a temporary.
  *
- * CPUID of a leaf that tv_cpuid_shape() leaves alone (tv_cpuid_leaf_native
- * in core/emulate.h, mirrored here): the bare CPUID, executed in root.
+ * CPUID, every leaf, as handle_cpuid() answers it (tv_cpuid_shape() in
+ * core/emulate.h, mirrored here): a leaf it leaves alone
+ * (tv_cpuid_leaf_native) gets the bare CPUID, executed in root; leaf 1
+ * and leaf 7 subleaf 0 the CPUID with ECX shaped, OSXSAVE and OSPKE from
+ * the guest's CR4 (read only for them); leaves 0x400000xx their
+ * constants, with no CPUID at all.
  * RDMSR/WRMSR of an MSR whose intercepted access is just the access
  * (tv_msr_exit_plain, mirrored here): the bare RDMSR/WRMSR in root, as
  * handle_msr() does for them.  Both then VMRESUME through the resume
@@ -195,14 +209,6 @@ tv_asm_vmexit_fast:
 	vmread %rdx, %rdx
 	cmp $TV_EXIT_CPUID, %edx
 	jne 6f
-	cmp $1, %eax
-	je 7f
-	cmp $7, %eax
-	je 7f
-	mov %eax, %edx
-	shr $8, %edx
-	cmp $TV_CPUID_HV_PAGE, %edx
-	je 7f
 	mov %rbx, TOP_SCRATCH+8(%rsp)
 	mov TOP_VCPU(%rsp), %rbx
 	testb $(1 << (TV_EXIT_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
@@ -219,7 +225,10 @@ tv_asm_vmexit_fast:
 	vmread %rdx, %rdx
 	test $FAST_RFLAGS_BITS, %edx
 	jnz 5f
-	/* Committed: count it, move RIP past CPUID, then execute it. */
+	/*
+	 * Committed: count it and move RIP past CPUID.  The guest's RBX and
+	 * RDX are not needed any more: every answer below sets all four.
+	 */
 	incq VCPU_EXITS(%rbx)
 	incq VCPU_STAT+16*TV_EXIT_CPUID(%rbx)
 	mov $VMCS_EXIT_INSTR_LEN, %edx
@@ -228,7 +237,71 @@ tv_asm_vmexit_fast:
 	vmread %rdx, TOP_SCRATCH+24(%rsp)
 	add TOP_SCRATCH+24(%rsp), %rbx
 	vmwrite %rbx, %rdx
+	/* Leaves 0 and 2-6 first: they are the most frequent after 1. */
+	cmp $7, %eax
+	ja .Lcpuid_high
+	je .Lcpuid_leaf7
+	cmp $1, %eax
+	je .Lcpuid_leaf1
+.Lcpuid_native:
 	cpuid
+	jmp tv_asm_resume_window
+
+	/*
+	 * Leaf 1: VMX off, hypervisor on, OSXSAVE = guest CR4.OSXSAVE.  The
+	 * bits to set wait in scratch [3] while CPUID takes all four
+	 * registers.
+	 */
+.Lcpuid_leaf1:
+	mov $VMCS_GUEST_CR4, %edx
+	vmread %rdx, %rbx
+	shl $(TV_STUB_CPUID_1_ECX_OSXSAVE - TV_STUB_CR4_OSXSAVE), %ebx
+	and $ECX1_OSXSAVE, %ebx
+	or $ECX1_HYPERVISOR, %ebx
+	mov %ebx, TOP_SCRATCH+24(%rsp)
+	cpuid
+	and $~(ECX1_VMX | ECX1_OSXSAVE), %ecx
+	or TOP_SCRATCH+24(%rsp), %ecx
+	jmp tv_asm_resume_window
+
+	/* Leaf 7 subleaf 0: OSPKE = guest CR4.PKE; other subleaves as is. */
+.Lcpuid_leaf7:
+	test %ecx, %ecx
+	jnz .Lcpuid_native
+	mov $VMCS_GUEST_CR4, %edx
+	vmread %rdx, %rbx
+	shr $(TV_STUB_CR4_PKE - TV_STUB_CPUID_7_0_ECX_OSPKE), %ebx
+	and $ECX7_OSPKE, %ebx
+	mov %ebx, TOP_SCRATCH+24(%rsp)
+	cpuid
+	and $~ECX7_OSPKE, %ecx
+	or TOP_SCRATCH+24(%rsp), %ecx
+	jmp tv_asm_resume_window
+
+	/*
+	 * Leaves 0x40000000-0x400000ff are thinvisor's: the highest leaf and
+	 * the signature, the interface, zeros above.  Others are native.
+	 */
+.Lcpuid_high:
+	mov %eax, %edx
+	shr $8, %edx
+	cmp $TV_CPUID_HV_PAGE, %edx
+	jne .Lcpuid_native
+	xor %ebx, %ebx
+	xor %ecx, %ecx
+	xor %edx, %edx
+	cmp $TV_CPUID_LEAF_SIGNATURE, %eax
+	je .Lcpuid_signature_leaf
+	cmp $TV_CPUID_LEAF_INTERFACE, %eax
+	mov $0, %eax		/* MOV leaves the flags alone */
+	jne tv_asm_resume_window
+	mov $TV_CPUID_INTERFACE, %eax
+	jmp tv_asm_resume_window
+.Lcpuid_signature_leaf:
+	mov $TV_CPUID_LEAF_INTERFACE, %eax	/* the highest leaf we define */
+	mov .Lcpuid_signature(%rip), %ebx
+	mov .Lcpuid_signature+4(%rip), %ecx
+	mov .Lcpuid_signature+8(%rip), %edx
 	jmp tv_asm_resume_window
 
 	/* Not for us: the general path, registers as the exit left them. */
@@ -300,6 +373,25 @@ tv_asm_vmexit_fast:
 	jmp tv_asm_resume_window
 11:	wrmsr
 	jmp tv_asm_resume_window
+
+	/*
+	 * EBX, ECX, EDX of leaf 0x40000000: the signature's characters in
+	 * order, first in the low byte, as TV_CPUID_CHARS() packs them.
+	 */
+	RODATA_SECTION
+	.balign 4
+.Lcpuid_signature:
+	.ascii TV_CPUID_SIGNATURE
+	.if . - .Lcpuid_signature != 12
+	.error "TV_CPUID_SIGNATURE must be 12 characters: EBX, ECX, EDX"
+	.endif
+	.text
+
+	/* The shifts of .Lcpuid_leaf1 and .Lcpuid_leaf7 go these ways. */
+	.if TV_STUB_CPUID_1_ECX_OSXSAVE < TV_STUB_CR4_OSXSAVE || \
+	    TV_STUB_CR4_PKE < TV_STUB_CPUID_7_0_ECX_OSPKE
+	.error "CPUID fast path: shift directions"
+	.endif
 
 /*
  * The general path.  Saves the guest's general registers as a

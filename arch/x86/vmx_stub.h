@@ -24,6 +24,22 @@
 #define TV_STUB_VMCS_GUEST_RSP	0x681c
 #define TV_STUB_VMCS_GUEST_RIP	0x681e
 
+/* The VMCS fields the CPUID fast path reads (enum tv_vmcs_field). */
+#define TV_STUB_VMCS_GUEST_CR4	0x6804
+
+/*
+ * tv_cpuid_shape() (core/emulate.h) as bit numbers, for the CPUID fast
+ * path: the CR4 bits the guest's CPUID reflects and where they show.
+ * The signature and interface come from include/thinvisor/hypercall.h
+ * itself.
+ */
+#define TV_STUB_CPUID_1_ECX_VMX		5
+#define TV_STUB_CPUID_1_ECX_OSXSAVE	27
+#define TV_STUB_CPUID_1_ECX_HYPERVISOR	31
+#define TV_STUB_CPUID_7_0_ECX_OSPKE	4
+#define TV_STUB_CR4_OSXSAVE		18
+#define TV_STUB_CR4_PKE			22
+
 /* The hypercalls the stub makes (include/thinvisor/hypercall.h). */
 #define TV_STUB_HC_TERMINATE	0x7476000000000002
 #define TV_STUB_HC_ROOT_CALL	0x7476000000000004

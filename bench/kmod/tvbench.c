@@ -3,8 +3,8 @@
  * tvbench (module): kernel-side loops with interrupts off, TSC-timed, so
  * that no timer tick or scheduler lands in them:
  *   cpuid-leaf0   CPUID leaf 0: the exit stub's assembly fast path;
- *   cpuid-leaf1   CPUID leaf 1: shaped (hypervisor bit, OSXSAVE), so the
- *                 general C path;
+ *   cpuid-leaf1   CPUID leaf 1: shaped (hypervisor bit, OSXSAVE), in the
+ *                 fast path too;
  *   rdmsr-tsc     RDMSR of IA32_TSC, which exits only when thinvisor is
  *                 loaded with test_intercept_msr=0x10: the C fast path;
  *   no-exit       arithmetic and memory that never exit: the floor.

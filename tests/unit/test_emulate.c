@@ -493,7 +493,7 @@ static void cet_needs_wp(void **state)
  * The exit stub answers the leaves tv_cpuid_leaf_native() accepts with the
  * bare CPUID, never calling tv_cpuid_shape(): for each of them shaping
  * must change nothing, whatever the subleaf, registers and CR4.  Fails as
- * soon as someone shapes another leaf without taking it off the fast path.
+ * soon as someone shapes another leaf without teaching the stub.
  */
 static void cpuid_fast_path_leaves_are_never_shaped(void **state)
 {
@@ -524,8 +524,8 @@ static void cpuid_fast_path_leaves_are_never_shaped(void **state)
 	}
 }
 
-/* ... and every leaf that is shaped stays off it: 1, 7 and ours. */
-static void cpuid_shaped_leaves_take_the_c_handler(void **state)
+/* ... and every leaf that is shaped is not bare: 1, 7 and ours. */
+static void cpuid_shaped_leaves_are_not_bare(void **state)
 {
 	u32 leaf;
 
@@ -535,6 +535,59 @@ static void cpuid_shaped_leaves_take_the_c_handler(void **state)
 		assert_false(tv_cpuid_leaf_native(leaf));
 	assert_true(tv_cpuid_leaf_native(TV_CPUID_HV_BASE - 1));
 	assert_true(tv_cpuid_leaf_native(TV_CPUID_HV_LAST + 1));
+}
+
+/*
+ * The exit stub shapes leaves 1 and 7.0 with two shifts and masks of the
+ * guest's CR4 built from the bit numbers of arch/x86/vmx_stub.h
+ * (.Lcpuid_leaf1, .Lcpuid_leaf7): the same arithmetic here, with those
+ * numbers, must give tv_cpuid_shape()'s ECX for any native ECX and CR4;
+ * and the other registers are the CPU's.  (The e2e test tvguest.ko
+ * checks the stub itself.)
+ */
+static void cpuid_stub_shaping_is_tv_cpuid_shape(void **state)
+{
+	static const u64 cr4s[] = { 0, ~0ULL, CR4_OSXSAVE, TV_CR4_PKE,
+				    CR4_OSXSAVE | TV_CR4_PKE, ~CR4_OSXSAVE,
+				    ~TV_CR4_PKE };
+	const u32 leaf1_clear = (1u << TV_STUB_CPUID_1_ECX_VMX) |
+				(1u << TV_STUB_CPUID_1_ECX_OSXSAVE);
+	unsigned int j, k;
+	u32 x = 0x9e3779b9, stub;
+
+	for (j = 0; j < sizeof(cr4s) / sizeof(cr4s[0]); j++)
+		for (k = 0; k < 256; k++) {
+			struct tv_cpuid r, before;
+			u32 cr4 = (u32)cr4s[j];
+
+			x = x * 1103515245 + 12345;
+			r.eax = x;
+			r.ebx = ~x;
+			r.ecx = k & 1 ? x : ~x;
+			r.edx = x * 7;
+			before = r;
+			tv_cpuid_shape(1, k, cr4s[j], &r);
+			stub = (cr4 << (TV_STUB_CPUID_1_ECX_OSXSAVE -
+					TV_STUB_CR4_OSXSAVE)) &
+			       (1u << TV_STUB_CPUID_1_ECX_OSXSAVE);
+			stub |= 1u << TV_STUB_CPUID_1_ECX_HYPERVISOR;
+			stub |= before.ecx & ~leaf1_clear;
+			assert_int_equal(r.ecx, stub);
+			assert_int_equal(r.eax, before.eax);
+			assert_int_equal(r.ebx, before.ebx);
+			assert_int_equal(r.edx, before.edx);
+
+			r = before;
+			tv_cpuid_shape(7, 0, cr4s[j], &r);
+			stub = (cr4 >> (TV_STUB_CR4_PKE -
+					TV_STUB_CPUID_7_0_ECX_OSPKE)) &
+			       (1u << TV_STUB_CPUID_7_0_ECX_OSPKE);
+			stub |= before.ecx & ~(1u << TV_STUB_CPUID_7_0_ECX_OSPKE);
+			assert_int_equal(r.ecx, stub);
+			assert_int_equal(r.eax, before.eax);
+			assert_int_equal(r.ebx, before.ebx);
+			assert_int_equal(r.edx, before.edx);
+		}
 }
 
 /* The fast paths complete an instruction only when that is moving RIP. */
@@ -588,7 +641,8 @@ int main(void)
 		cmocka_unit_test(cet_needs_wp),
 		cmocka_unit_test(cpuid_leaf1_hides_vmx_and_shows_hypervisor),
 		cmocka_unit_test(cpuid_fast_path_leaves_are_never_shaped),
-		cmocka_unit_test(cpuid_shaped_leaves_take_the_c_handler),
+		cmocka_unit_test(cpuid_shaped_leaves_are_not_bare),
+		cmocka_unit_test(cpuid_stub_shaping_is_tv_cpuid_shape),
 		cmocka_unit_test(fast_completion_only_without_shadow_rf_or_tf),
 		cmocka_unit_test(msr_fast_path_is_exactly_plain_passthrough),
 		cmocka_unit_test(cpuid_os_bits_follow_guest_cr4),

@@ -9,7 +9,10 @@
  *                                the documented differences, else none
  *
  * Documented differences under thinvisor: leaf 1 ECX bit 5 (VMX) cleared
- * and bit 31 (hypervisor) set; leaves 0x40000000-0x400000ff are ours.
+ * and bit 31 (hypervisor) set; leaves 0x40000000-0x400000ff are ours: the
+ * highest leaf (0x40000001) and the signature, the interface, zeros
+ * above (include/thinvisor/hypercall.h).  OSXSAVE and OSPKE follow CR4,
+ * which the same kernel has the same before and under thinvisor.
  * Exit status 0 when the expectation holds.
  */
 #define _GNU_SOURCE
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "thinvisor/hypercall.h"
 
 struct regs {
 	unsigned int a, b, c, d;
@@ -66,15 +70,15 @@ static int has_signature(void)
 	cpuid(1, 0, &r);
 	if (!(r.c & (1u << 31)))
 		return 0;
-	cpuid(0x40000000, 0, &r);
+	cpuid(TV_CPUID_LEAF_SIGNATURE, 0, &r);
 	memcpy(sig, &r.b, 4);
 	memcpy(sig + 4, &r.c, 4);
 	memcpy(sig + 8, &r.d, 4);
 	sig[12] = 0;
-	if (strcmp(sig, "thinvisor-hv"))
+	if (strcmp(sig, TV_CPUID_SIGNATURE))
 		return 0;
-	cpuid(0x40000001, 0, &r);
-	return r.a == 0x31305654;
+	cpuid(TV_CPUID_LEAF_INTERFACE, 0, &r);
+	return r.a == TV_CPUID_INTERFACE;
 }
 
 static int cmd_sig(int want)
@@ -128,6 +132,24 @@ static void dump_cpu(FILE *f, int cpu)
 				fprintf(f, "%d %08x %02x %08x %08x %08x %08x\n", cpu,
 					leaf, sub, r.a, r.b, r.c, r.d);
 			}
+		/* The last leaf of thinvisor's range too. */
+		if (bases[b] == 0x40000000 && max < 0x400000ff) {
+			cpuid(0x400000ff, 0, &r);
+			fprintf(f, "%d %08x %02x %08x %08x %08x %08x\n", cpu,
+				0x400000ff, 0, r.a, r.b, r.c, r.d);
+		}
+	}
+}
+
+/* What thinvisor answers for its leaf @leaf (0x40000000-0x400000ff). */
+static void hv_leaf(unsigned int leaf, unsigned int *r)
+{
+	r[0] = r[1] = r[2] = r[3] = 0;
+	if (leaf == TV_CPUID_LEAF_SIGNATURE) {
+		r[0] = TV_CPUID_LEAF_INTERFACE;
+		memcpy(&r[1], TV_CPUID_SIGNATURE, 12);
+	} else if (leaf == TV_CPUID_LEAF_INTERFACE) {
+		r[0] = TV_CPUID_INTERFACE;
 	}
 }
 
@@ -181,7 +203,7 @@ static int cmd_compare(const char *path, int virtualized)
 			break;
 		}
 		if (virtualized && l1 >= 0x40000000 && l1 <= 0x400000ff)
-			continue;
+			hv_leaf(l1, r1);
 		if (virtualized && l1 == 1) {
 			/* Documented: VMX hidden, hypervisor present. */
 			r1[2] = (r1[2] & ~(1u << 5)) | (1u << 31);

@@ -45,10 +45,10 @@ done
 tv_check win-user-vmcall-sigill tvvmcall
 tv_check win-single-step-over-cpuid tvstep
 if insmod "$TV_KMOD/tvguest.ko"; then
-	out=$(dmesg | sed -n 's/.*tvguest: \([^ ]*\) \(PASS\|FAIL\) \(.*\)/TEST win-kernel-\1 \2 \3/p' | tail -n 8)
+	out=$(dmesg | sed -n 's/.*tvguest: \([^ ]*\) \(PASS\|FAIL\) \(.*\)/TEST win-kernel-\1 \2 \3/p' | tail -n 11)
 	echo "$out"
-	[ "$(echo "$out" | grep -c ' PASS ')" -eq 8 ] ||
-		tv_fail win-kernel-checks "expected 8 passing tvguest checks"
+	[ "$(echo "$out" | grep -c ' PASS ')" -eq 11 ] ||
+		tv_fail win-kernel-checks "expected 11 passing tvguest checks"
 	rmmod tvguest
 else
 	tv_fail win-kernel-checks "insmod tvguest.ko failed"
