@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "fake_platform.h"
+#include "ept_walk.h"
 #include "core/ept.h"
 #include "core/mtrr.h"
 #include "arch/x86/ept.h"
@@ -271,26 +272,6 @@ static void test_clone_shares_nothing(void **unused)
 	check_no_leak();
 }
 
-/*
- * Would a violation at @gpa be a #VE with the control on?  As the CPU
- * decides (SDM 25.5.6.1): bit 63 of the entry that is not present on the
- * way, or of the leaf that maps the page.
- */
-static bool converts(u64 eptp, u64 gpa)
-{
-	const u64 *t = (const u64 *)(uintptr_t)(eptp & EPT_ADDR_MASK);
-	int l;
-
-	for (l = 4; l >= 1; l--) {
-		u64 e = t[(gpa >> (12 + 9 * (l - 1))) & 511];
-
-		if (!(e & EPT_RWX) || l == 1 || (l < 4 && (e & EPT_LARGE_PAGE)))
-			return !(e & EPT_SUPPRESS_VE);
-		t = (const u64 *)(uintptr_t)(e & EPT_ADDR_MASK);
-	}
-	return false;
-}
-
 /* tv_ept_leaf_write() of a copy: the value it would store. */
 static u64 written(u64 old, u64 rwx, u64 host_pa)
 {
@@ -343,27 +324,27 @@ static void test_nothing_converts_unmarked(void **unused)
 	ept = build(&s, true, 8);
 	eptp = tv_ept_pointer(ept);
 	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-		assert_false(converts(eptp, probes[i]));
+		assert_false(tv_test_ve_converts(eptp, probes[i]));
 	/* a split and an on-demand mapping: still nothing */
 	pte = tv_ept_split_4k(ept, g);
 	assert_non_null(pte);
 	assert_int_equal(tv_ept_map_missing(ept, 5 * GiB, &d), TV_OK);
 	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-		assert_false(converts(eptp, probes[i]));
-	assert_false(converts(eptp, g));
-	assert_false(converts(eptp, g + 0x1000));
+		assert_false(tv_test_ve_converts(eptp, probes[i]));
+	assert_false(tv_test_ve_converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g + 0x1000));
 	/* marked: that page only, whatever its rights become */
 	*pte = tv_ept_leaf_ve(*pte, true);
-	assert_true(converts(eptp, g));
-	assert_false(converts(eptp, g + 0x1000));
-	assert_false(converts(eptp, g - 0x1000));
+	assert_true(tv_test_ve_converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g + 0x1000));
+	assert_false(tv_test_ve_converts(eptp, g - 0x1000));
 	assert_int_equal(tv_ept_set_page(ept, g, EPT_EXEC, g), TV_OK);
-	assert_true(converts(eptp, g));
+	assert_true(tv_test_ve_converts(eptp, g));
 	/* a view copies the mark and the suppression everywhere else */
 	assert_int_equal(tv_ept_clone(&view, ept), TV_OK);
-	assert_true(converts(tv_ept_pointer(view), g));
+	assert_true(tv_test_ve_converts(tv_ept_pointer(view), g));
 	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-		assert_false(converts(tv_ept_pointer(view), probes[i]));
+		assert_false(tv_test_ve_converts(tv_ept_pointer(view), probes[i]));
 	tv_ept_free(view);
 	tv_ept_free(ept);
 	check_no_leak();

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "fake_platform.h"
+#include "ept_walk.h"
 #include "core/vcpu.h"
 #include "core/ext.h"
 #include "core/emulate.h"
@@ -529,22 +530,6 @@ static void own_pages_out_of_reach(void **state)
 	tv_ext_core_detach(&e);
 }
 
-/* Would a violation at @gpa be a #VE with the control on (as the CPU)? */
-static bool converts(u64 eptp, u64 gpa)
-{
-	const u64 *t = (const u64 *)(uintptr_t)(eptp & EPT_ADDR_MASK);
-	int l;
-
-	for (l = 4; l >= 1; l--) {
-		u64 e = t[(gpa >> (12 + 9 * (l - 1))) & 511];
-
-		if (!(e & EPT_RWX) || l == 1 || (l < 4 && (e & EPT_LARGE_PAGE)))
-			return !(e & EPT_SUPPRESS_VE);
-		t = (const u64 *)(uintptr_t)(e & EPT_ADDR_MASK);
-	}
-	return false;
-}
-
 static bool ve_control(void)
 {
 	return tv_ext_g.proc2 & PROC2_EPT_VE;
@@ -571,15 +556,15 @@ static void ve_pages_follow_marks(void **state)
 	attach_active(&e);
 	attach_active(&other);
 	/* Nothing marked: no conversion anywhere, absent entries included. */
-	assert_false(converts(eptp, g));
-	assert_false(converts(eptp, 100 * GiB));
+	assert_false(tv_test_ve_converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, 100 * GiB));
 	assert_false(ve_control());
 	assert_null(tv_ext_core_ve_info(0));
 	/* Marked: that page converts, the control is on, areas exist. */
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
-	assert_true(converts(eptp, g));
-	assert_false(converts(eptp, g + 0x1000));
-	assert_false(converts(eptp, g - 0x1000));
+	assert_true(tv_test_ve_converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g + 0x1000));
+	assert_false(tv_test_ve_converts(eptp, g - 0x1000));
 	assert_true(ve_control());
 	assert_non_null(tv_ext_core_ve_info(0));
 	assert_non_null(tv_ext_core_ve_info(1));
@@ -590,19 +575,19 @@ static void ve_pages_follow_marks(void **state)
 	assert_int_equal(tv_ext_core_page_set(&e, 0, g, TV_ACCESS_EXEC, g),
 			 TV_OK);
 	assert_int_equal(rights_of(eptp, g), EPT_EXEC);
-	assert_true(converts(eptp, g));
+	assert_true(tv_test_ve_converts(eptp, g));
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
 	assert_int_equal(tv_ext_g.slot[e.slot].nve, 1);
 	/* Unmarked: the page exits again and the control goes. */
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, false), TV_OK);
-	assert_false(converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g));
 	assert_false(ve_control());
 	/* A view's marks are its own and go with it. */
 	v = tv_ext_core_view_create(&e);
 	assert_true(v > 0);
 	assert_int_equal(tv_ext_core_page_set_ve(&e, v, g, true), TV_OK);
-	assert_true(converts(tv_ext_g.view_eptp[v], g));
-	assert_false(converts(eptp, g));
+	assert_true(tv_test_ve_converts(tv_ext_g.view_eptp[v], g));
+	assert_false(tv_test_ve_converts(eptp, g));
 	assert_true(ve_control());
 	assert_int_equal(tv_ext_core_page_set_ve(&other, v, g, true),
 			 TV_ERR_INVALID);
@@ -612,21 +597,21 @@ static void ve_pages_follow_marks(void **state)
 	assert_int_equal(tv_ext_core_protect_pages(&vmcs, 1), TV_OK);
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, vmcs, true),
 			 TV_ERR_INVALID);
-	assert_false(converts(eptp, vmcs));
+	assert_false(tv_test_ve_converts(eptp, vmcs));
 	tv_ext_core_unprotect_pages(&vmcs, 1);
 	/* tv_ext_page_reset() undoes the mark. */
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
 	assert_int_equal(tv_ext_core_page_reset(&e, 0, g), TV_OK);
-	assert_false(converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g));
 	assert_false(ve_control());
 	/* View 0 is shared: one's unmarking leaves the other's mark. */
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, true), TV_OK);
 	assert_int_equal(tv_ext_core_page_set_ve(&other, 0, g, true), TV_OK);
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, g, false), TV_OK);
-	assert_true(converts(eptp, g));
+	assert_true(tv_test_ve_converts(eptp, g));
 	assert_true(ve_control());
 	assert_int_equal(tv_ext_core_page_set_ve(&other, 0, g, false), TV_OK);
-	assert_false(converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g));
 	assert_false(ve_control());
 	/* Two extensions: the control stays while either has a page. */
 	w = tv_ext_core_view_create(&other);
@@ -635,7 +620,7 @@ static void ve_pages_follow_marks(void **state)
 			 TV_OK);
 	/* Unregistration takes everything back. */
 	tv_ext_core_detach(&e);
-	assert_false(converts(eptp, g));
+	assert_false(tv_test_ve_converts(eptp, g));
 	assert_true(ve_control());
 	tv_ext_core_detach(&other);
 	assert_false(ve_control());
@@ -649,7 +634,7 @@ static void ve_needs_the_cpu(void **state)
 	attach_active(&e);
 	assert_int_equal(tv_ext_core_page_set_ve(&e, 0, GiB, true),
 			 TV_ERR_UNSUPPORTED);
-	assert_false(converts(shared.eptp, GiB));
+	assert_false(tv_test_ve_converts(shared.eptp, GiB));
 	assert_false(ve_control());
 	assert_null(tv_ext_core_ve_info(0));
 	tv_ext_core_detach(&e);
