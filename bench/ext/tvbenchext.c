@@ -17,10 +17,9 @@
  *	writer put in RCX (TV_EXT_HANDLED after tv_ext_set_rip()): one
  *	exit and one callback per write, nothing else.
  *
- * INVLPG is asked for only where the guest has no INVPCID (or with
- * invlpg=1): with "enable INVPCID" set, INVLPG exiting makes INVPCID exit
- * too (SDM 25.1.3), and thinvisor does not handle that exit yet; the guest
- * kernel's first INVPCID would stop the machine.
+ * INVLPG is asked for unless invlpg=0.  With "enable INVPCID" set,
+ * INVLPG exiting makes the kernel's INVPCIDs exit too (SDM 25.1.3), which
+ * thinvisor answers with a VPID flush: they cost an exit each meanwhile.
  *
  * Counts per event type are in /sys/module/tvbenchext/parameters/counts
  * ("name=N ..."), so that bench.sh can refuse a figure whose loop never
@@ -31,7 +30,6 @@
 #include <linux/atomic.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
-#include <linux/cpufeature.h>
 #include <asm/processor-flags.h>
 #include "thinvisor/extension.h"
 
@@ -45,9 +43,9 @@ static unsigned long page;
 module_param(page, ulong, 0444);
 MODULE_PARM_DESC(page, "kernel address of the write-protected page");
 
-static int invlpg = -1;
+static int invlpg = 1;
 module_param(invlpg, int, 0444);
-MODULE_PARM_DESC(invlpg, "ask for INVLPG: 1 yes, 0 no, -1 (default) only without INVPCID; reads back 0 or 1");
+MODULE_PARM_DESC(invlpg, "ask for INVLPG: 1 (default) yes, 0 no");
 
 static atomic_long_t counts[TV_EV_COUNT];
 /* CR events per register: the CR4 and CR3 rows each need their own. */
@@ -150,8 +148,6 @@ static int __init tvbenchext_init(void)
 {
 	int ret;
 
-	if (invlpg < 0)
-		invlpg = !boot_cpu_has(X86_FEATURE_INVPCID);
 	page = __get_free_page(GFP_KERNEL | __GFP_ZERO);
 	if (!page)
 		return -ENOMEM;
