@@ -60,7 +60,7 @@ static struct {
 	bool fake_msr;
 	atomic_t deferred;
 	unsigned long deferred_arg;
-	atomic_t page_x_to_r, page_r_to_x, page_unanswered;
+	atomic_t page_x_to_r, page_r_to_x, page_unanswered, bp_user;
 } seen;
 
 /* The DdiMon page: executable code in view X, another page in view R. */
@@ -309,6 +309,11 @@ static noinstr enum tv_ext_reply a_event(struct tv_ext *ext,
 		r->rdx = 0;
 		return TV_EXT_HANDLED;
 	case TV_EV_EXCEPTION:
+		if (ev->exception.vector == 3 && !marked &&
+		    tv_ext_guest_cpl() == 3) {
+			arch_atomic_inc(&seen.bp_user);
+			return TV_EXT_CONTINUE;	/* re-injected to the process */
+		}
 		if (ev->exception.vector == 13) {
 			arch_atomic_inc(&seen.gp);
 			return TV_EXT_CONTINUE;	/* the kernel's fixup */
@@ -815,6 +820,27 @@ static int recheck_set(const char *val, const struct kernel_param *kp)
 	cpu_downs = atomic_read(&seen.downs);
 	return 0;
 }
+
+/* trap_bp=1/0: intercept #BP (and let user mode's through), or stop. */
+static int trap_bp_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	int ret = kstrtobool(val, &on);
+
+	return ret ?: tv_ext_want_exception(&ext_a, 3, on, 0, 0);
+}
+
+static int trap_bp_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&seen.bp_user));
+}
+
+static const struct kernel_param_ops trap_bp_ops = {
+	.set = trap_bp_set,
+	.get = trap_bp_get,
+};
+module_param_cb(trap_bp, &trap_bp_ops, NULL, 0600);
+MODULE_PARM_DESC(trap_bp, "write 1/0: intercept #BP or not; reads user-mode #BPs let through");
 
 static const struct kernel_param_ops recheck_ops = { .set = recheck_set };
 module_param_cb(recheck, &recheck_ops, NULL, 0200);

@@ -70,6 +70,19 @@ else
 	tv_fail ext-vmcall-unowned "got '$out'"
 fi
 
+# #BP intercepted and let through: the process's own SIGTRAP handler
+# gets it, RIP past the INT3 (re-injected as a software exception).
+echo 1 >"$params/trap_bp"
+out=$(tvint3)
+rc=$?
+echo 0 >"$params/trap_bp"
+n=$(cat "$params/trap_bp")
+if [ $rc -eq 0 ] && [ "$n" -ge 1 ]; then
+	tv_pass ext-bp-reinjected "$n user #BP seen and re-injected: $out"
+else
+	tv_fail ext-bp-reinjected "tvint3 exit $rc ($out), $n #BP seen"
+fi
+
 if rmmod thinvisor 2>/dev/null; then
 	tv_fail ext-pins-thinvisor "thinvisor unloaded under a registered extension"
 	exit 0
