@@ -160,7 +160,7 @@ static long probe_read(void *arg)
 		WRITE_ONCE(tvve_area->busy, 0xffffffffu);
 	store_idt(&kernel_idt);
 	ours.address = (unsigned long)private_idt;
-	ours.size = kernel_idt.size;
+	ours.size = IDT_ENTRIES * sizeof(gate_desc) - 1;
 	asm volatile("lidt %0" : : "m"(ours));
 	if (r->vmfunc)
 		asm volatile(".byte 0x0f, 0x01, 0xd4"	/* VMFUNC */
@@ -231,7 +231,12 @@ static int setup_probe(void)
 	*probe = PROBE_VALUE;
 	probe_gpa = virt_to_phys(probe);
 	store_idt(&kernel_idt);
-	memcpy(private_idt, (void *)kernel_idt.address, kernel_idt.size + 1);
+	/*
+	 * 256 gates, whatever the limit: after KVM ran a guest on this CPU
+	 * the IDTR limit is 0xffff (VM exit sets it; KVM leaves it so).
+	 */
+	memcpy(private_idt, (void *)kernel_idt.address,
+	       min_t(size_t, kernel_idt.size + 1, IDT_ENTRIES * sizeof(gate_desc)));
 	pack_gate(&private_idt[VE_VECTOR], GATE_INTERRUPT,
 		  (unsigned long)tvve_handler, 0, 0, __KERNEL_CS);
 
