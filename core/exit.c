@@ -576,12 +576,7 @@ static TV_VMX_ROOT int ept_fault(struct tv_vcpu *v, u32 reason)
 	for (i = 1; i < TV_EXT_MAX_VIEWS; i++)
 		if (tv_ext_g.views[i].ept)
 			maps[n++] = tv_ext_g.views[i].ept;
-	if (tv_ept_fault_exit(maps, n, v->cpu, reason))
-		return TV_ERR_INVALID;
-	tv_event_fault_exit_done(reason == TV_EXIT_EPT_VIOLATION &&
-				 (tv_vmread(VMCS_EXIT_QUALIFICATION) &
-				  EPT_QUAL_NMI_UNBLOCKING), ~0u);
-	return TV_OK;
+	return tv_ept_fault_exit(maps, n, v->cpu, reason);
 }
 
 static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
@@ -666,17 +661,21 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 		/* thinvisor's own pages, then what extensions asked for. */
 		if (tv_exit_ext(v, regs, basic) >= 0)
 			return RESUME;
-		/* A restricted page nobody answered for: let the access be. */
-		if (tv_ext_page_unanswered(v) == TV_OK) {
-			tv_event_fault_exit_done(tv_vmread(VMCS_EXIT_QUALIFICATION) &
-						 EPT_QUAL_NMI_UNBLOCKING, ~0u);
-			return RESUME;
-		}
 		fallthrough;
 	case TV_EXIT_EPT_MISCONFIG:
-		/* An address no range listed at load: mapped now (core/ept.h). */
-		if (ept_fault(v, basic) == TV_OK)
+		/*
+		 * A restricted page nobody answered for: let the access be.
+		 * An address no range listed at load: mapped now (core/ept.h).
+		 * Either way the faulting access runs again.
+		 */
+		if ((basic == TV_EXIT_EPT_VIOLATION &&
+		     tv_ext_page_unanswered(v) == TV_OK) ||
+		    ept_fault(v, basic) == TV_OK) {
+			tv_event_fault_exit_done(basic == TV_EXIT_EPT_VIOLATION &&
+						 (tv_vmread(VMCS_EXIT_QUALIFICATION) &
+						  EPT_QUAL_NMI_UNBLOCKING), ~0u);
 			return RESUME;
+		}
 		break;
 	default:
 		break;

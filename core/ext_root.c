@@ -409,6 +409,18 @@ TV_VMX_ROOT int tv_ext_view_current(void)
 	return sync_view(tv_root_vcpu());
 }
 
+/* The second-level map of @view (0: the core's), and its flush here. */
+static TV_VMX_ROOT struct tv_ept *view_map(const struct tv_vcpu *v, int view)
+{
+	return view ? tv_ext_g.views[view].ept : v->shared->ept;
+}
+
+static TV_VMX_ROOT void flush_view_here(const struct tv_vcpu *v, int view)
+{
+	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
+		  view ? tv_ext_g.view_eptp[view] : v->shared->eptp);
+}
+
 TV_VMX_ROOT int tv_ext_page_set_root(int view, unsigned long long gpa,
 				     unsigned int allowed,
 				     unsigned long long host_pa)
@@ -423,14 +435,12 @@ TV_VMX_ROOT int tv_ext_page_set_root(int view, unsigned long long gpa,
 	    !tv_ept_rights_allowed(v->shared->caps.ept_vpid, rights) ||
 	    tv_ext_is_protected(gpa) || tv_ext_is_protected(host_pa))
 		return TV_ERR_INVALID;
-	ept = view ? tv_ext_g.views[view].ept : v->shared->ept;
+	ept = view_map(v, view);
 	leaf = ept ? tv_ept_leaf_4k(ept, gpa) : NULL;
 	if (!leaf)
 		return TV_ERR_INVALID;
 	tv_ept_leaf_write(leaf, rights, host_pa);
-	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
-		  ept == v->shared->ept ? v->shared->eptp :
-					  tv_ext_g.view_eptp[view]);
+	flush_view_here(v, view);
 	return 0;
 }
 
@@ -451,7 +461,7 @@ TV_VMX_ROOT int tv_ext_page_unanswered(struct tv_vcpu *v)
 	u64 qual = tv_vmread(VMCS_EXIT_QUALIFICATION);
 	u64 need = tv_ext_ept_rights((u32)qual & TV_ACCESS_ALL), *leaf, e;
 	int view = tv_ext_view_current();
-	struct tv_ept *ept = view ? tv_ext_g.views[view].ept : v->shared->ept;
+	struct tv_ept *ept = view_map(v, view);
 
 	if (need & EPT_WRITE)
 		need |= EPT_READ;	/* write-only is a misconfiguration */
@@ -468,8 +478,7 @@ TV_VMX_ROOT int tv_ext_page_unanswered(struct tv_vcpu *v)
 			   need & EPT_WRITE ? "write" : "read", gpa, view,
 			   tv_vmread(VMCS_GUEST_RIP));
 	}
-	tv_invept(tv_invept_type(&v->shared->caps, INVEPT_SINGLE_CONTEXT),
-		  view ? tv_ext_g.view_eptp[view] : v->shared->eptp);
+	flush_view_here(v, view);
 	return TV_OK;
 }
 
