@@ -28,7 +28,15 @@
 struct tv_ept_page {
 	u64 *va;
 	u64 pa;
+	u32 block;	/* pages of the allocation this page starts, or 0 */
 };
+
+/*
+ * Table pages come in allocations of up to 2 MiB, which cross no 2 MiB
+ * boundary (core/platform.h): hiding the tables from the guest then
+ * splits one 2 MiB leaf per allocation, not one per table.
+ */
+#define BLOCK_PAGES 512
 
 /* The store: chunks of pages, allocated as it grows, never moved. */
 #define STORE_CHUNK 512
@@ -48,6 +56,13 @@ struct tv_ept {
 	u64 eptp;
 	bool use_1gb;
 	u32 lock;			/* changes from VMX root */
+	/*
+	 * Under @lock: the page table of the 2 MiB block last split to, so
+	 * that a run of pages there costs one walk (tables are never
+	 * unlinked: it stays valid for the map's life).
+	 */
+	u64 *last_pt;
+	u64 last_pt_gpa;
 	u64 demand_count;
 	struct tv_mtrr_state mtrr;	/* types for on-demand leaves */
 };
@@ -233,22 +248,20 @@ static TV_VMX_ROOT bool entry_used(u64 e)
 	return (e & ~EPT_SUPPRESS_VE) != 0;
 }
 
-/* A new empty page, in use, for the build (unsorted until sort_pages()). */
-static u64 *new_page(struct tv_ept *ept, u64 *pa)
+/*
+ * Take a spare table (empty: spares are never handed back); NULL when
+ * none is left.  Under @ept->lock, or on a map nothing uses yet.
+ */
+static TV_VMX_ROOT u64 *take_spare(struct tv_ept *ept, u64 *pa)
 {
-	struct tv_ept_page *p;
+	const struct tv_ept_page *p;
+	u32 i = ept->nused;
 
-	if (store_room(ept, 1))
+	if (i >= __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE))
 		return NULL;
-	p = page_at(ept, ept->npages);
-	p->va = tv_plat_alloc_pages(1);
-	if (!p->va)
-		return NULL;
-	empty_table(p->va);
-	p->pa = tv_plat_virt_to_phys(p->va);
+	p = page_at(ept, i);
+	__atomic_store_n(&ept->nused, i + 1, __ATOMIC_RELEASE);
 	*pa = p->pa;
-	ept->npages++;
-	ept->nused++;
 	return p->va;
 }
 
@@ -279,8 +292,7 @@ static void sift(struct tv_ept *ept, u32 i, u32 n)
 
 /*
  * Sort the whole store; only while nothing walks the map and every page is
- * in use (build) or every page is spare (clone), so that [0, nused) stays
- * the pages in use.
+ * spare (build, clone), so that the tables taken next are sorted too.
  */
 static void sort_pages(struct tv_ept *ept)
 {
@@ -322,7 +334,7 @@ static int fill(struct tv_ept *ept, u64 *t, int level, u64 base,
 			       EPT_SUPPRESS_VE;
 			continue;
 		}
-		c = new_page(ept, &pa);
+		c = take_spare(ept, &pa);
 		if (!c)
 			return TV_ERR_NO_MEMORY;
 		/* Non-leaf entries: rights only; the leaves decide the type. */
@@ -332,6 +344,29 @@ static int fill(struct tv_ept *ept, u64 *t, int level, u64 base,
 			return ret;
 	}
 	return TV_OK;
+}
+
+/*
+ * The tables fill() makes for a table of @level that maps from @base,
+ * that table included: the build takes them all in one reservation.
+ */
+static u64 count_tables(const struct tv_ept *ept, int level, u64 base,
+			const struct tv_ept_ranges *rs,
+			const struct tv_mtrr_state *mtrr)
+{
+	u64 span = entry_span(level), n = 1;
+	unsigned int i;
+
+	for (i = 0; i < EPT_ENTRIES; i++) {
+		u64 a = base + i * span;
+
+		if (a >= ept->limit)
+			break;
+		if (tv_ept_choose_block(rs, mtrr, a, level, ept->use_1gb) ==
+		    TV_EPT_SPLIT)
+			n += count_tables(ept, level - 1, a, rs, mtrr);
+	}
+	return n;
 }
 
 /* Normalized copy of @cfg's ranges, or the old whole-width range. */
@@ -354,10 +389,55 @@ static int make_ranges(struct tv_ept_ranges *rs, const struct tv_ept_config *cfg
 	return TV_OK;
 }
 
+/*
+ * Allocate pages [npages, npages + @n) of the store in blocks of up to
+ * BLOCK_PAGES; once a block cannot be had (fragmented memory), page by
+ * page.  Nothing is published: on failure free_unpublished() undoes it.
+ */
+static int alloc_unpublished(struct tv_ept *ept, u32 n)
+{
+	u32 i, k, len, block = BLOCK_PAGES;
+	u64 *va;
+
+	for (i = 0; i < n; i += len) {
+		len = n - i < block ? n - i : block;
+		va = tv_plat_alloc_pages_uninit(len);
+		if (!va && len > 1) {
+			block = 1;
+			len = 1;
+			va = tv_plat_alloc_pages_uninit(1);
+		}
+		if (!va)
+			return TV_ERR_NO_MEMORY;
+		for (k = 0; k < len; k++) {
+			struct tv_ept_page *p = page_at(ept, ept->npages + i + k);
+
+			p->va = va + k * EPT_ENTRIES;
+			p->pa = tv_plat_virt_to_phys(p->va);
+			p->block = k ? 0 : len;
+			empty_table(p->va);
+		}
+	}
+	return TV_OK;
+}
+
+/* Free the store's allocations among pages [@from, @to). */
+static void free_blocks(struct tv_ept *ept, u32 from, u32 to)
+{
+	u32 i;
+
+	for (i = from; i < to; i++) {
+		struct tv_ept_page *p = page_at(ept, i);
+
+		if (p->block)
+			tv_plat_free_pages(p->va, p->block);
+		*p = (struct tv_ept_page){ NULL, 0, 0 };
+	}
+}
+
 int tv_ept_reserve(struct tv_ept *ept, u32 tables)
 {
-	u32 have, need, i;
-	void **va;
+	u32 have, need;
 	int ret;
 
 	if (!ept)
@@ -366,35 +446,24 @@ int tv_ept_reserve(struct tv_ept *ept, u32 tables)
 	if (have >= tables)
 		return TV_OK;
 	need = tables - have;
-	/* All or nothing: the pages first, then the store takes them. */
-	va = tv_plat_zalloc(need * sizeof(*va));
-	if (!va)
-		return TV_ERR_NO_MEMORY;
-	ret = TV_ERR_NO_MEMORY;
-	for (i = 0; i < need; i++) {
-		va[i] = tv_plat_alloc_pages(1);
-		if (!va[i])
-			goto out;
-		empty_table(va[i]);
-	}
+	/* All or nothing: the pages first, then the store shows them. */
 	ret = store_room(ept, need);
 	if (ret)
-		goto out;
-	for (i = 0; i < need; i++) {
-		struct tv_ept_page *p = page_at(ept, ept->npages + i);
-
-		p->va = va[i];
-		p->pa = tv_plat_virt_to_phys(va[i]);
-		va[i] = NULL;
+		return ret;
+	ret = alloc_unpublished(ept, need);
+	if (ret) {
+		/* Entries past what was written are still zero. */
+		free_blocks(ept, ept->npages, ept->npages + need);
+		return ret;
 	}
 	/* The entries are written before a taker can see them. */
 	__atomic_store_n(&ept->npages, ept->npages + need, __ATOMIC_RELEASE);
-out:
-	for (i = 0; i < need; i++)
-		if (va[i])
-			tv_plat_free_pages(va[i], 1);
-	tv_plat_free(va);
-	return ret;
+	return TV_OK;
+}
+
+u32 tv_ept_store_pages(const struct tv_ept *ept)
+{
+	return ept ? __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE) : 0;
 }
 
 TV_VMX_ROOT u32 tv_ept_spare_tables(const struct tv_ept *ept)
@@ -403,29 +472,14 @@ TV_VMX_ROOT u32 tv_ept_spare_tables(const struct tv_ept *ept)
 		     __atomic_load_n(&ept->nused, __ATOMIC_ACQUIRE) : 0;
 }
 
-/*
- * Take a spare table (empty: spares are never handed back); NULL when
- * none is left.  Under @ept->lock, or on a map nothing uses yet.
- */
-static TV_VMX_ROOT u64 *take_spare(struct tv_ept *ept, u64 *pa)
-{
-	const struct tv_ept_page *p;
-	u32 i = ept->nused;
-
-	if (i >= __atomic_load_n(&ept->npages, __ATOMIC_ACQUIRE))
-		return NULL;
-	p = page_at(ept, i);
-	__atomic_store_n(&ept->nused, i + 1, __ATOMIC_RELEASE);
-	*pa = p->pa;
-	return p->va;
-}
-
 int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
 			  const struct tv_ept_config *cfg)
 {
 	struct tv_ept_ranges rs = { NULL, 0 };
 	struct tv_ept *ept;
 	unsigned int bits;
+	u64 tables;
+	u32 spares;
 	int ret;
 
 	if (!out)
@@ -454,16 +508,21 @@ int tv_ept_build_identity(struct tv_ept **out, const struct tv_mtrr_state *mtrr,
 	if (rs.n)
 		ept->end = rs.r[rs.n - 1].base + rs.r[rs.n - 1].size;
 
+	/* The tables and the spares in one reservation, sorted, then taken. */
+	tables = count_tables(ept, ept->levels, 0, &rs, mtrr);
+	spares = cfg->spare_tables ? cfg->spare_tables : TV_EPT_SPARE_TABLES;
 	ret = TV_ERR_NO_MEMORY;
-	ept->root = new_page(ept, &ept->root_pa);
-	if (!ept->root)
+	if (tables + spares > STORE_CHUNKS * STORE_CHUNK)
 		goto fail;
-	ret = fill(ept, ept->root, ept->levels, 0, &rs, mtrr);
+	ret = tv_ept_reserve(ept, (u32)(tables + spares));
 	if (ret)
 		goto fail;
 	sort_pages(ept);
-	ret = tv_ept_reserve(ept, cfg->spare_tables ? cfg->spare_tables :
-				  TV_EPT_SPARE_TABLES);
+	ret = TV_ERR_NO_MEMORY;
+	ept->root = take_spare(ept, &ept->root_pa);
+	if (!ept->root)
+		goto fail;
+	ret = fill(ept, ept->root, ept->levels, 0, &rs, mtrr);
 	if (ret)
 		goto fail;
 	ept->eptp = (ept->root_pa & EPT_ADDR_MASK) | EPTP_MEMTYPE_WB |
@@ -484,8 +543,7 @@ void tv_ept_free(struct tv_ept *ept)
 
 	if (!ept)
 		return;
-	for (i = 0; i < ept->npages; i++)
-		tv_plat_free_pages(page_at(ept, i)->va, 1);
+	free_blocks(ept, 0, ept->npages);
 	for (i = 0; i < ept->nchunks; i++)
 		tv_plat_free(ept->chunk[i]);
 	tv_plat_free(ept);
@@ -717,7 +775,7 @@ static TV_VMX_ROOT int split_locked(struct tv_ept *ept, u64 gpa, u64 **pte)
 	int l;
 
 	for (l = ept->levels; l >= 1; l--) {
-		u64 *e = &t[entry_index(gpa, l)], *c, pa, keep;
+		u64 *e = &t[entry_index(gpa, l)], *c, pa, keep, next, span;
 		unsigned int i;
 
 		/* A PTE set to no access keeps its address: still ours. */
@@ -736,12 +794,18 @@ static TV_VMX_ROOT int split_locked(struct tv_ept *ept, u64 gpa, u64 **pte)
 		c = take_spare(ept, &pa);
 		if (!c)
 			return TV_ERR_NO_MEMORY;
-		/* Rights, type, ignore-PAT and the high bits carry over. */
+		/*
+		 * Rights, type, ignore-PAT and the high bits carry over.  The
+		 * loop only adds: 512 stores are most of the time a CPU takes
+		 * to hide its pages when their 2 MiB block is not split yet.
+		 */
 		keep = *e & ~(EPT_ADDR_MASK | EPT_LARGE_PAGE | EPT_ACCESSED |
 			      EPT_DIRTY);
-		for (i = 0; i < EPT_ENTRIES; i++)
-			c[i] = ((*e & EPT_ADDR_MASK) + i * entry_span(l - 1)) |
-			       keep | (l - 1 > 1 ? EPT_LARGE_PAGE : 0);
+		next = (*e & EPT_ADDR_MASK) | keep |
+		       (l - 1 > 1 ? EPT_LARGE_PAGE : 0);
+		span = entry_span(l - 1);
+		for (i = 0; i < EPT_ENTRIES; i++, next += span)
+			c[i] = next;
 		/* Complete before linked: CPUs see the old leaf or this. */
 		__atomic_store_n(e, (pa & EPT_ADDR_MASK) | EPT_RWX,
 				 __ATOMIC_RELEASE);
@@ -754,12 +818,22 @@ static TV_VMX_ROOT int split_locked(struct tv_ept *ept, u64 gpa, u64 **pte)
 static TV_VMX_ROOT u64 *split_4k_locked(struct tv_ept *ept, u64 gpa)
 {
 	struct tv_ept_demand d = { 0 };
-	u64 *pte = NULL;
-	int ret = split_locked(ept, gpa, &pte);
+	u64 block = gpa & ~(EPT_PDE_SPAN - 1), *pte = NULL;
+	int ret;
 
+	if (ept->last_pt && ept->last_pt_gpa == block) {
+		pte = &ept->last_pt[entry_index(gpa, 1)];
+		if (entry_used(*pte))
+			return pte;
+	}
+	ret = split_locked(ept, gpa, &pte);
 	if (ret == SPLIT_ABSENT && !map_missing_locked(ept, gpa, &d))
 		ret = split_locked(ept, gpa, &pte);
-	return ret ? NULL : pte;
+	if (ret)
+		return NULL;
+	ept->last_pt = pte - entry_index(gpa, 1);
+	ept->last_pt_gpa = block;
+	return pte;
 }
 
 TV_VMX_ROOT u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa)

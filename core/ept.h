@@ -253,9 +253,14 @@ int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
  * tv_ept_visit_tables(): call @fn with the physical address of every
  * table page, spares included.  Context: sleepable (pages VMX root takes
  * meanwhile are spares already listed).
+ *
+ * tv_ept_store_pages(): how many table pages, spares included, the map
+ * has: a number that only grows, so that a caller can tell whether
+ * tv_ept_visit_tables() has anything new to show.  Context: any.
  */
 int tv_ept_reserve(struct tv_ept *ept, u32 tables);
 u32 tv_ept_spare_tables(const struct tv_ept *ept);
+u32 tv_ept_store_pages(const struct tv_ept *ept);
 u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa);
 u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa);
 int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx, u64 host_pa);

@@ -23,7 +23,10 @@
 
 /*
  * Allocate @npages zeroed, physically contiguous, page-aligned, write-back,
- * non-executable pages.  Returns NULL on failure.  Context: sleepable.
+ * non-executable pages.  An allocation of at most 2 MiB never crosses a
+ * 2 MiB physical boundary: the core keeps its private pages together so
+ * that hiding them from the guest splits few 2 MiB EPT leaves.  Returns
+ * NULL on failure.  Context: sleepable.
  */
 void *tv_plat_alloc_pages(size_t npages);
 
@@ -96,7 +99,10 @@ unsigned int tv_plat_cpu_limit(void);
 /* Is CPU @cpu online now?  Context: sleepable (caller holds hotplug off). */
 bool tv_plat_cpu_online(unsigned int cpu);
 
-/* Index of the current CPU.  Context: irqs-off or vmx-root. */
+/*
+ * Index of the current CPU.  Context: irqs-off or vmx-root; elsewhere a
+ * hint only (the caller may move to another CPU right after).
+ */
 unsigned int tv_plat_cpu_index(void);
 
 /*

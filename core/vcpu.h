@@ -213,6 +213,9 @@ void tv_vcpu_mtf_probed(struct tv_vcpu *v, bool traps);
  * TV_HC_ROOT_CALL); returns the first error or non-zero @fn result.
  */
 int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
+/* The same but on CPU @skip (an index past every CPU: none skipped). */
+int tv_vmm_root_call_others(unsigned int skip,
+			    int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
 /* Once, on whichever virtualized CPU comes first; TV_ERR_BUSY: none. */
 int tv_vmm_root_call_any(int (*fn)(struct tv_vcpu *v, void *arg), void *arg);
 /* The same on CPU @cpu only; TV_ERR_INVALID when it is not virtualized. */

@@ -15,6 +15,8 @@ ULONG tv_win_fail_step;
 #endif
 u64 tv_win_host_cr3;
 
+#define TV_2M_BYTES (2ULL << 20)
+
 static void *alloc_pages_nx(size_t npages)
 {
 	PHYSICAL_ADDRESS low, high, boundary;
@@ -27,7 +29,8 @@ static void *alloc_pages_nx(size_t npages)
 	 */
 	low.QuadPart = 0;
 	high.QuadPart = -1;
-	boundary.QuadPart = 0;
+	/* core/platform.h: up to 2 MiB never crosses a 2 MiB boundary. */
+	boundary.QuadPart = bytes <= TV_2M_BYTES ? TV_2M_BYTES : 0;
 	va = MmAllocateContiguousNodeMemory(bytes, low, high, boundary,
 					    PAGE_READWRITE, MM_ANY_NODE_OK);
 	return va;

@@ -23,18 +23,34 @@ static bool fake_alloc_fails(void)
 	return false;
 }
 
+/*
+ * core/platform.h: up to 2 MiB never crosses a 2 MiB boundary, which
+ * aligning to the next power of two guarantees (the buddy allocator's
+ * way); the fake's physical addresses are its virtual ones.
+ */
+static size_t fake_alignment(size_t npages)
+{
+	size_t align = TV_PAGE_SIZE;
+
+	while (align < npages * TV_PAGE_SIZE && align < (2u << 20))
+		align <<= 1;
+	return align;
+}
+
 void *tv_plat_alloc_pages(size_t npages)
 {
 	void *p;
 
+	if (fake.max_pages && npages > fake.max_pages)
+		return NULL;
 	if (fake_alloc_fails())
 		return NULL;
-	p = aligned_alloc(TV_PAGE_SIZE, npages * TV_PAGE_SIZE);
-	if (!p)
+	if (posix_memalign(&p, fake_alignment(npages), npages * TV_PAGE_SIZE))
 		return NULL;
 	memset(p, 0, npages * TV_PAGE_SIZE);
 	fake.pages_live += npages;
 	fake.pages_total += npages;
+	fake.page_allocs++;
 	return p;
 }
 
@@ -157,11 +173,19 @@ const struct tv_shared *tv_vmm_shared(void)
 
 int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 {
+	return tv_vmm_root_call_others(~0u, fn, arg);
+}
+
+int tv_vmm_root_call_others(unsigned int skip,
+			    int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
 	static struct tv_vcpu fake_vcpu;
 	unsigned int cpu;
 	int ret;
 
 	for (cpu = 0; cpu < fake.vcpus; cpu++) {
+		if (cpu == skip)
+			continue;
 		fake.root_calls++;
 		fake_vcpu.cpu = cpu;
 		ret = fn(&fake_vcpu, arg);

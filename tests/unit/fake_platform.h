@@ -9,8 +9,10 @@ struct tv_shared;
 struct fake_platform {
 	long pages_live;	/* pages allocated and not yet freed */
 	long pages_total;	/* pages ever allocated */
+	long page_allocs;	/* successful tv_plat_alloc_pages*() calls */
 	long zallocs_live;	/* small allocations not yet freed */
 	int fail_after;		/* -1: never; N: the allocation after N more fails */
+	size_t max_pages;	/* 0: any; N: more pages at once fail (fragmented) */
 	int fault_step;		/* tv_plat_fault() answers true for this step */
 	unsigned int cpus;
 	unsigned int current_cpu;

@@ -519,9 +519,12 @@ static void test_memory_figures(void **unused)
 	assert_int_equal(t, (1 + 1 + 512 + 1) * 4096);
 }
 
-/* Fail each allocation in turn: every failure frees all, none leaks. */
+/*
+ * Fail each allocation in turn: every failure frees all, none leaks.
+ * @max_pages 1: memory too fragmented for any block, page by page.
+ */
 static void fail_each_allocation(unsigned int bits, bool use_1gb,
-				 int min_allocs)
+				 int min_allocs, size_t max_pages)
 {
 	struct tv_ept_config cfg = { .phys_bits = bits, .use_1gb = use_1gb };
 	struct tv_mtrr_state s;
@@ -532,6 +535,7 @@ static void fail_each_allocation(unsigned int bits, bool use_1gb,
 	for (n = 0; n < 100000; n++) {
 		fake_reset();
 		fake.fail_after = n;
+		fake.max_pages = max_pages;
 		ept = (void *)1;
 		ret = tv_ept_build_identity(&ept, &s, &cfg);
 		if (ret == TV_OK)
@@ -549,14 +553,20 @@ static void fail_each_allocation(unsigned int bits, bool use_1gb,
 
 static void test_alloc_failures_1g(void **unused)
 {
-	/* ept, ranges, store chunk, 6 tables, spare list, 16 spares */
-	fail_each_allocation(39, true, 3 + 6 + 1 + TV_EPT_SPARE_TABLES);
+	/*
+	 * ept, ranges, store chunk, then the 6 tables and 16 spares in one
+	 * block; a block that fails falls back to single pages, which
+	 * succeed.  Fragmented: the 6 + 16 pages one by one.
+	 */
+	fail_each_allocation(39, true, 3, 0);
+	fail_each_allocation(39, true, 3 + 6 + TV_EPT_SPARE_TABLES, 1);
 }
 
 static void test_alloc_failures_2m(void **unused)
 {
-	/* ept, ranges, store chunk, 67 tables, spare list, 16 spares */
-	fail_each_allocation(36, false, 3 + 67 + 1 + TV_EPT_SPARE_TABLES);
+	/* ept, ranges, store chunk, 67 tables and 16 spares */
+	fail_each_allocation(36, false, 3, 0);
+	fail_each_allocation(36, false, 3 + 67 + TV_EPT_SPARE_TABLES, 1);
 }
 
 static void test_bad_args(void **unused)

@@ -189,12 +189,21 @@ static void spares_run_out_and_map_stays_whole(void **state)
 	assert_int_equal(tv_ept_table_bytes(ept), before + 4 * 0x1000);
 	check_identity(eptp, 6 * GiB, 7 * GiB, 2 * MiB, MEMTYPE_WB);
 	check_identity(eptp, 2 * GiB, 2 * GiB + 2 * MiB, 0x1000, MEMTYPE_WB);
-	/* Reserving fails cleanly at every allocation. */
-	for (n = 0; n < 3; n++) {
+	/*
+	 * Reserving fails cleanly at every allocation: fragmented memory,
+	 * page by page, the first page or the second fails.
+	 */
+	fake.max_pages = 1;
+	for (n = 0; n < 2; n++) {
+		long live = fake.pages_live;
+
 		fake.fail_after = n;
 		assert_int_equal(tv_ept_reserve(ept, 2), TV_ERR_NO_MEMORY);
 		fake.fail_after = -1;
+		assert_int_equal(fake.pages_live, live);
+		assert_int_equal(tv_ept_spare_tables(ept), 0);
 	}
+	fake.max_pages = 0;
 	assert_int_equal(tv_ept_reserve(ept, 2), TV_OK);
 	assert_non_null(tv_ept_split_4k(ept, 6 * GiB + 0x3000));
 	tv_ept_free(ept);
@@ -239,6 +248,8 @@ static void clone_out_of_memory(void **state)
 	int n;
 
 	assert_non_null(tv_ept_split_4k(ept, 0x345000));
+	/* Fragmented: the tables come one by one, each may fail. */
+	fake.max_pages = 1;
 	for (n = 0; n < 6; n++) {
 		long live = fake.pages_live, zlive = fake.zallocs_live;
 

@@ -374,7 +374,8 @@ static void test_reserve_failures(void **unused)
 	fake_reset();
 	ept = build(&s, true, 1);
 	pages = fake.pages_live;
-	/* all or nothing: the list, then 5 pages */
+	/* All or nothing: fragmented memory, 5 pages one by one. */
+	fake.max_pages = 1;
 	for (n = 0; n < 20; n++) {
 		fake.fail_after = n;
 		ret = tv_ept_reserve(ept, 6);
@@ -385,10 +386,16 @@ static void test_reserve_failures(void **unused)
 		assert_int_equal(tv_ept_spare_tables(ept), 1);
 		assert_int_equal(fake.pages_live, pages);
 	}
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 5);
 	assert_int_equal(tv_ept_spare_tables(ept), 6);
 	assert_int_equal(tv_ept_reserve(ept, 3), TV_OK);
 	assert_int_equal(tv_ept_spare_tables(ept), 6);
+	/* A block that cannot be had falls back to single pages. */
+	fake.max_pages = 0;
+	fake.fail_after = 0;
+	assert_int_equal(tv_ept_reserve(ept, 9), TV_OK);
+	fake.fail_after = -1;
+	assert_int_equal(tv_ept_spare_tables(ept), 9);
 	assert_int_equal(tv_ept_reserve(NULL, 3), TV_ERR_INVALID);
 	tv_ept_free(ept);
 	check_no_leak();

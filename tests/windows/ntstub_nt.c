@@ -540,8 +540,18 @@ static MS void *MmAllocateContiguousNodeMemory(size_t bytes, int64_t low,
 		violation("contiguous memory with protection 0x%x", protect);
 	if (bytes % 4096 || !bytes)
 		violation("contiguous allocation of %zu bytes", bytes);
+	if (boundary < 0 || (boundary & (boundary - 1)) ||
+	    (boundary && (uint64_t)boundary < bytes))
+		violation("contiguous allocation of %zu bytes within %lld",
+			  bytes, (long long)boundary);
 	if (!inject()) {
-		p = aligned_alloc(4096, (bytes + 4095) & ~(size_t)4095);
+		/* Aligned to a power of two >= bytes: crosses no boundary. */
+		size_t align = 4096;
+
+		while (boundary && align < bytes)
+			align <<= 1;
+		if (posix_memalign(&p, align, bytes))
+			p = NULL;
 		if (p) {
 			memset(p, 0x5a, bytes);
 			track(p, bytes, 0, MEM_CONTIG);

@@ -578,7 +578,10 @@ static void *MSABI MmAllocateContiguousNodeMemory(size_t bytes, u64 low,
 	if (!c)
 		return NULL;
 	va = alloc_pages_exact(bytes, gfp);
-	if (!va || virt_to_phys(va) + bytes - 1 > high) {
+	/* A block of the buddy allocator crosses no boundary >= its size. */
+	if (!va || virt_to_phys(va) + bytes - 1 > high ||
+	    (boundary && (virt_to_phys(va) ^ (virt_to_phys(va) + bytes - 1)) &
+			 ~(boundary - 1))) {
 		if (va)
 			free_pages_exact(va, bytes);
 		kfree(c);
