@@ -686,6 +686,8 @@ void tv_ext_core_fini(void)
 	for (v = 1; v < TV_EXT_MAX_VIEWS; v++)
 		tv_ept_free(tv_ext_g.views[v].ept);
 	tv_plat_free(tv_ext_g.protected);
+	for (v = 0; v < (int)tv_ext_g.nretired; v++)
+		tv_plat_free(tv_ext_g.retired[v]);
 	tv_plat_free(tv_ext_g.defer);
 	for (v = 0; tv_ext_g.ve_area && v < (int)tv_ext_g.ve_cpus; v++)
 		if (tv_ext_g.ve_area[v])
@@ -765,6 +767,12 @@ static void flush_everywhere(void)
 	tv_vmm_root_call_each(flush_on_cpu, NULL);
 }
 
+/* ... but on CPU @done, which flushed already (~0: none did). */
+static void flush_everywhere_but(u32 done)
+{
+	tv_vmm_root_call_others(done, flush_on_cpu, NULL);
+}
+
 /*
  * tv_ept_leaf_write(), and violations there exit (never a #VE), in the
  * same one store.
@@ -777,15 +785,145 @@ static TV_VMX_ROOT void set_leaf_exiting(u64 *leaf, u64 rights, u64 host_pa)
 	__atomic_store_n(leaf, e, __ATOMIC_RELEASE);
 }
 
+/*
+ * The protected set is sorted: a CPU brought up checks every EPT table
+ * against it, and a linear search made that quadratic in the CPUs.
+ * Readers in VMX root run while the host changes it, so the host keeps
+ * it sorted at every store and holding every entry but the one leaving
+ * (each entry is copied before its slot is overwritten), publishes a
+ * bigger array before the count passes the old one's end, and never
+ * frees an array a reader may still be in.
+ */
+
+/* Index of the first entry >= @pa among the first @n of @a. */
+static TV_VMX_ROOT u32 protected_slot(const u64 *a, u32 n, u64 pa)
+{
+	u32 lo = 0, hi = n;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (__atomic_load_n(&a[mid], __ATOMIC_RELAXED) < pa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 TV_VMX_ROOT bool tv_ext_is_protected(u64 gpa)
 {
+	u32 n = __atomic_load_n(&tv_ext_g.nprotected, __ATOMIC_ACQUIRE);
+	const u64 *a = __atomic_load_n(&tv_ext_g.protected, __ATOMIC_ACQUIRE);
 	u32 i;
 
 	gpa &= ~(u64)(TV_PAGE_SIZE - 1);
-	for (i = 0; i < tv_ext_g.nprotected; i++)
-		if (tv_ext_g.protected[i] == gpa)
-			return true;
-	return false;
+	i = protected_slot(a, n, gpa);
+	return i < n && __atomic_load_n(&a[i], __ATOMIC_RELAXED) == gpa;
+}
+
+static void store_entry(u64 *a, u32 i, u64 v)
+{
+	__atomic_store_n(&a[i], v, __ATOMIC_RELEASE);
+}
+
+/* Sort @m page addresses (few: insertion sort), drop repeats; the new count. */
+static u32 sort_unique(u64 *p, u32 m)
+{
+	u32 i, k, out;
+
+	for (i = 1; i < m; i++) {
+		u64 x = p[i];
+
+		for (k = i; k > 0 && p[k - 1] > x; k--)
+			p[k] = p[k - 1];
+		p[k] = x;
+	}
+	for (i = 0, out = 0; i < m; i++)
+		if (!out || p[i] != p[out - 1])
+			p[out++] = p[i];
+	return out;
+}
+
+/* Room for @m more entries: a bigger array, the old one retired. */
+static int protected_room(u32 m)
+{
+	u32 n = tv_ext_g.nprotected, cap = tv_ext_g.protected_cap, k;
+	u64 *bigger;
+
+	if (n + m <= cap)
+		return TV_OK;
+	if (tv_ext_g.nretired == TV_ARRAY_SIZE(tv_ext_g.retired))
+		return TV_ERR_NO_MEMORY;
+	while (cap < n + m)
+		cap = cap ? 2 * cap : 64;
+	bigger = tv_plat_zalloc(cap * sizeof(u64));
+	if (!bigger)
+		return TV_ERR_NO_MEMORY;
+	for (k = 0; k < n; k++)
+		bigger[k] = tv_ext_g.protected[k];
+	if (tv_ext_g.protected)
+		tv_ext_g.retired[tv_ext_g.nretired++] = tv_ext_g.protected;
+	__atomic_store_n(&tv_ext_g.protected, bigger, __ATOMIC_RELEASE);
+	tv_ext_g.protected_cap = cap;
+	return TV_OK;
+}
+
+/*
+ * Add @pa[0..@m) (page-aligned) to the protected set; sorts @pa, and
+ * leaves there the @*added pages that were new.  One merge from the top:
+ * the new end is written before the count covers it, and every entry is
+ * copied up before its slot is overwritten.
+ */
+static int protected_add(u64 *pa, u32 m, u32 *added)
+{
+	u32 n = tv_ext_g.nprotected, i, j, k;
+	u64 *a = tv_ext_g.protected;
+	int ret;
+
+	m = sort_unique(pa, m);
+	for (i = 0, k = 0; i < m; i++) {
+		j = protected_slot(a, n, pa[i]);
+		if (j >= n || a[j] != pa[i])
+			pa[k++] = pa[i];
+	}
+	m = k;
+	*added = m;
+	if (!m)
+		return TV_OK;
+	ret = protected_room(m);
+	if (ret)
+		return ret;
+	a = tv_ext_g.protected;
+	i = n;
+	j = m;
+	for (k = n + m; j > 0;) {
+		k--;
+		if (i > 0 && a[i - 1] > pa[j - 1])
+			store_entry(a, k, a[--i]);
+		else
+			store_entry(a, k, pa[--j]);
+		if (k == n)
+			__atomic_store_n(&tv_ext_g.nprotected, n + m,
+					 __ATOMIC_RELEASE);
+	}
+	return TV_OK;
+}
+
+/* Take @pa out of the protected set; false if it was not in it. */
+static bool forget_protected(u64 pa)
+{
+	u32 n = tv_ext_g.nprotected, i, k;
+	u64 *a = tv_ext_g.protected;
+
+	i = protected_slot(a, n, pa);
+	if (i >= n || a[i] != pa)
+		return false;
+	for (k = i; k + 1 < n; k++)
+		store_entry(a, k, a[k + 1]);
+	__atomic_store_n(&tv_ext_g.nprotected, n - 1, __ATOMIC_RELEASE);
+	tv_ext_g.tables_seen_valid = false;
+	return true;
 }
 
 static bool page_protected(u64 pa)
@@ -828,10 +966,8 @@ static int note_view0_page(struct tv_ext_slot *s, u64 gpa)
  * Tables a change of [gpa, gpa + size) may split: one per 2 MiB and one
  * per 1 GiB block it touches, in every view when @all_views.
  */
-static int reserve_for(struct tv_ept *only, u64 gpa, u64 size)
+static int reserve_tables(struct tv_ept *only, u32 n)
 {
-	u64 first = gpa & ~(EPT_PDE_SPAN - 1), last = (gpa + size - 1);
-	u32 n = (u32)(((last - first) >> 21) + 1 + ((last - first) >> 30) + 1);
 	int v, ret;
 
 	for (v = 0; v < TV_EXT_MAX_VIEWS; v++) {
@@ -844,6 +980,14 @@ static int reserve_for(struct tv_ept *only, u64 gpa, u64 size)
 			return ret;
 	}
 	return TV_OK;
+}
+
+static int reserve_for(struct tv_ept *only, u64 gpa, u64 size)
+{
+	u64 first = gpa & ~(EPT_PDE_SPAN - 1), last = (gpa + size - 1);
+
+	return reserve_tables(only, (u32)(((last - first) >> 21) + 1 +
+					  ((last - first) >> 30) + 1));
 }
 
 struct page_op {
@@ -1113,6 +1257,7 @@ struct protect_op {
 	u32 n;
 	u64 rights;
 	int err;
+	u32 flushed;	/* the CPU whose EPT TLB the op flushed, or ~0 */
 };
 
 /* Set access to each page in every view (split where needed). */
@@ -1143,6 +1288,11 @@ static TV_VMX_ROOT int op_protect(struct tv_vcpu *v, void *arg)
 			set_leaf_exiting(leaf, op->rights, op->pa[i]);
 		}
 	}
+	/* This CPU's flush now: the caller's then skips it (one IPI less). */
+	if (v) {
+		tv_ext_flush_this_cpu(v);
+		op->flushed = v->cpu;
+	}
 	return 0;
 }
 
@@ -1153,41 +1303,41 @@ int tv_ext_core_protect(u64 pa)
 
 void tv_ext_core_unprotect(u64 pa)
 {
-	struct protect_op op = { &pa, 1, EPT_RWX, 0 };
-	u32 i;
+	struct protect_op op = { &pa, 1, EPT_RWX, 0, ~0u };
 
 	pa &= EPT_ADDR_MASK;
-	for (i = 0; i < tv_ext_g.nprotected; i++) {
-		if (tv_ext_g.protected[i] != pa)
-			continue;
-		tv_ext_g.protected[i] = tv_ext_g.protected[--tv_ext_g.nprotected];
-		if (shared_mut())
-			in_root(op_protect, &op);
-		return;
-	}
+	if (forget_protected(pa) && shared_mut())
+		in_root(op_protect, &op);
 }
 
-/* Add @n pages to the protected set and make them inaccessible. */
-static int protect_new(const u64 *pa, u32 n)
+/*
+ * Add @n pages to the protected set and make them inaccessible; sorts
+ * @pa and keeps there the pages that were new.
+ */
+static int protect_new(u64 *pa, u32 n, u32 *flushed)
 {
-	struct protect_op op = { pa, n, 0, 0 };
-	u32 i;
+	struct protect_op op = { pa, 0, 0, 0, ~0u };
+	u32 i, blocks;
 	int ret;
 
-	for (i = 0; i < n; i++) {
-		ret = grow(&tv_ext_g.protected, &tv_ext_g.protected_cap,
-			   tv_ext_g.nprotected);
-		if (ret)
-			return ret;
-		tv_ext_g.protected[tv_ext_g.nprotected++] = pa[i] & EPT_ADDR_MASK;
-	}
-	/* Each page may split a 1 GiB and a 2 MiB leaf in each view. */
-	ret = TV_OK;
-	for (i = 0; i < n && !ret; i++)
-		ret = reserve_for(NULL, pa[i] & EPT_ADDR_MASK, TV_PAGE_SIZE);
+	for (i = 0; i < n; i++)
+		pa[i] &= EPT_ADDR_MASK;
+	ret = protected_add(pa, n, &n);
+	if (ret || !n)
+		return ret;
+	op.n = n;
+	/*
+	 * Each run of pages in one 2 MiB block may split a 1 GiB and a
+	 * 2 MiB leaf in each view: one reservation for all.
+	 */
+	for (i = 0, blocks = 0; i < n; i++)
+		if (!i || (pa[i] ^ pa[i - 1]) >> 21)
+			blocks++;
+	ret = reserve_tables(NULL, 2 * blocks);
 	if (ret)
 		return ret;
 	in_root(op_protect, &op);
+	*flushed = op.flushed;
 	return op.err;
 }
 
@@ -1210,13 +1360,44 @@ static void collect_unprotected(u64 pa, void *arg)
 	l->pa[l->n++] = pa;
 }
 
+/* No view has a table since they were all protected. */
+static bool tables_all_seen(void)
+{
+	int v;
+
+	if (!tv_ext_g.tables_seen_valid)
+		return false;
+	for (v = 0; v < TV_EXT_MAX_VIEWS; v++) {
+		const struct tv_ept *ept = view_ept_any(v);
+
+		if (ept != tv_ext_g.tables_seen_ept[v] ||
+		    tv_ept_store_pages(ept) != tv_ext_g.tables_seen[v])
+			return false;
+	}
+	return true;
+}
+
+static void note_tables_seen(void)
+{
+	int v;
+
+	for (v = 0; v < TV_EXT_MAX_VIEWS; v++) {
+		tv_ext_g.tables_seen_ept[v] = view_ept_any(v);
+		tv_ext_g.tables_seen[v] = tv_ept_store_pages(view_ept_any(v));
+	}
+	tv_ext_g.tables_seen_valid = true;
+}
+
 int tv_ext_core_protect_tables(void)
 {
 	struct table_list l;
 	int v, ret = TV_OK;
+	u32 flushed;
 
 	if (!shared_mut() || !tv_ext_g.nprotected)
 		return TV_OK;	/* self-protection not started */
+	if (tables_all_seen())
+		return TV_OK;
 	/* Protecting splits, and splits use spares: until nothing is new. */
 	do {
 		l = (struct table_list){ NULL, 0, 0, 0 };
@@ -1225,9 +1406,11 @@ int tv_ext_core_protect_tables(void)
 					      collect_unprotected, &l);
 		ret = l.err;
 		if (!ret && l.n)
-			ret = protect_new(l.pa, l.n);
+			ret = protect_new(l.pa, l.n, &flushed);
 		tv_plat_free(l.pa);
 	} while (!ret && l.n);
+	if (!ret)
+		note_tables_seen();
 	return ret;
 }
 
@@ -1235,7 +1418,7 @@ int tv_ext_core_protect_pages(const u64 *pa, unsigned int n)
 {
 	int ret = TV_OK;
 	u64 *fresh;
-	u32 i, k = 0;
+	u32 i, k = 0, flushed = ~0u;
 
 	if (!shared_mut())
 		return TV_OK;
@@ -1246,21 +1429,38 @@ int tv_ext_core_protect_pages(const u64 *pa, unsigned int n)
 		if (!page_protected(pa[i]))
 			fresh[k++] = pa[i] & EPT_ADDR_MASK;
 	if (k)
-		ret = protect_new(fresh, k);
+		ret = protect_new(fresh, k, &flushed);
 	tv_plat_free(fresh);
-	if (!ret)
+	if (!ret && !tables_all_seen()) {
 		ret = tv_ext_core_protect_tables();
-	flush_everywhere();
+		flushed = ~0u;
+	}
+	flush_everywhere_but(flushed);
 	return ret;
 }
 
+/*
+ * The pages back to the guest, up to 16 per root call (a CPU's pages
+ * in one): no allocation on the way out.
+ */
 void tv_ext_core_unprotect_pages(const u64 *pa, unsigned int n)
 {
-	unsigned int i;
+	u64 gone[16];
+	struct protect_op op = { gone, 0, EPT_RWX, 0, ~0u };
+	unsigned int i, ops = 0;
 
-	for (i = 0; i < n; i++)
-		tv_ext_core_unprotect(pa[i]);
-	flush_everywhere();
+	for (i = 0; i < n; i++) {
+		if (forget_protected(pa[i] & EPT_ADDR_MASK))
+			gone[op.n++] = pa[i] & EPT_ADDR_MASK;
+		if (op.n && (op.n == TV_ARRAY_SIZE(gone) || i == n - 1)) {
+			if (shared_mut())
+				in_root(op_protect, &op);
+			op.n = 0;
+			ops++;
+		}
+	}
+	/* The CPU that ran the one root call flushed already. */
+	flush_everywhere_but(ops == 1 ? op.flushed : ~0u);
 }
 
 unsigned int tv_ext_core_protected(u64 *out, unsigned int max)

@@ -96,9 +96,23 @@ struct tv_ext_state {
 	u32 defer_cpus;
 	u64 *eptp_list;		/* VMFUNC's EPTP list (one page), or NULL */
 	u64 eptp_list_pa;
-	/* thinvisor's own pages, inaccessible to the guest in every view */
+	/*
+	 * thinvisor's own pages, inaccessible to the guest in every view:
+	 * sorted, searched from VMX root while the host changes it (ext.c).
+	 * Outgrown arrays are retired, not freed, until unload.
+	 */
 	u64 *protected;
 	u32 nprotected, protected_cap;
+	u64 *retired[32];
+	u32 nretired;
+	/*
+	 * Each view's map and table count when its tables were last all
+	 * protected (valid until a page leaves the set): a CPU brought up
+	 * adds no table, and need not look at them all again.
+	 */
+	const struct tv_ept *tables_seen_ept[TV_EXT_MAX_VIEWS];
+	u32 tables_seen[TV_EXT_MAX_VIEWS];
+	bool tables_seen_valid;
 	/*
 	 * Each CPU's #VE information area (one page, allocated at the first
 	 * tv_ext_page_set_ve(), kept until unload): guest memory, not

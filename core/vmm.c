@@ -300,6 +300,23 @@ fail:
 	return ret;
 }
 
+/*
+ * The shared pages (the MSR bitmap, and with it every EPT table, spares
+ * included: core/ext.c) out of the guest's reach before any CPU runs
+ * under the map: no CPU ever runs with them reachable, and the first CPU
+ * virtualized only hides its own pages, which keeps its time as short as
+ * the others'.  Nothing runs under the map yet: no root call, no flush.
+ * A failure is said and retried as each CPU comes up (protect_self()).
+ */
+static void protect_shared(void)
+{
+	u64 pa = tv_plat_virt_to_phys(g_shared->msr_bitmap);
+
+	if (tv_ext_core_protect_pages(&pa, 1))
+		tv_log(TV_LOG_WARN,
+		       "thinvisor: out of memory for EPT tables: the shared VMM pages stay reachable from the guest for now\n");
+}
+
 int tv_vmm_init(void)
 {
 	int ret;
@@ -337,6 +354,7 @@ int tv_vmm_init(void)
 	       (3 * TV_PAGE_SIZE + TV_VMM_STACK_PAGES * TV_PAGE_SIZE +
 		sizeof(struct tv_vcpu) + 1023) >> 10,
 	       (unsigned int)(TV_VMM_STACK_PAGES * TV_PAGE_SIZE >> 10));
+	protect_shared();
 	return TV_OK;
 }
 
@@ -375,23 +393,27 @@ static struct tv_vcpu *vcpu_of(unsigned int cpu)
 }
 
 /*
- * The pages of @v the guest must not reach (core/ext.c protects them in
- * every EPT view once the CPU is under the VMM); 0 for what is missing.
+ * A CPU's private pages, the guest must not reach, in one allocation:
+ * the stack, then the VMXON region, the VMCS and the root IDT.  One
+ * allocation of at most 2 MiB never crosses a 2 MiB boundary
+ * (core/platform.h), so protecting them (core/ext.c) splits at most one
+ * 2 MiB EPT leaf per CPU instead of one per scattered page: each split
+ * writes 512 entries, and scattered pages made protection the larger
+ * part of the time to virtualize a CPU.
  */
-#define TV_VCPU_PRIVATE_PAGES (3 + TV_VMM_STACK_PAGES)
+#define TV_VCPU_PRIVATE_PAGES (TV_VMM_STACK_PAGES + 3)
+
 static unsigned int vcpu_pages(const struct tv_vcpu *v, u64 *pa)
 {
-	unsigned int n = 0, i;
+	u64 base;
+	unsigned int i;
 
-	if (v->vmxon)
-		pa[n++] = tv_plat_virt_to_phys(v->vmxon);
-	if (v->vmcs)
-		pa[n++] = tv_plat_virt_to_phys(v->vmcs);
-	if (v->root_idt)
-		pa[n++] = tv_plat_virt_to_phys(v->root_idt);
-	for (i = 0; v->stack && i < TV_VMM_STACK_PAGES; i++)
-		pa[n++] = tv_plat_virt_to_phys(v->stack + i * TV_PAGE_SIZE);
-	return n;
+	if (!v->stack)
+		return 0;
+	base = tv_plat_virt_to_phys(v->stack);
+	for (i = 0; i < TV_VCPU_PRIVATE_PAGES; i++)
+		pa[i] = base + (u64)i * TV_PAGE_SIZE;
+	return TV_VCPU_PRIVATE_PAGES;
 }
 
 static void vcpu_free(struct tv_vcpu *v)
@@ -404,19 +426,14 @@ static void vcpu_free(struct tv_vcpu *v)
 	if (v->protected)
 		tv_ext_core_unprotect_pages(pa, vcpu_pages(v, pa));
 	if (v->stack)
-		tv_plat_free_pages(v->stack, TV_VMM_STACK_PAGES);
-	if (v->vmcs)
-		tv_plat_free_pages(v->vmcs, 1);
-	if (v->root_idt)
-		tv_plat_free_pages(v->root_idt, 1);
-	if (v->vmxon)
-		tv_plat_free_pages(v->vmxon, 1);
+		tv_plat_free_pages(v->stack, TV_VCPU_PRIVATE_PAGES);
 	tv_plat_free(v);
 }
 
 static struct tv_vcpu *vcpu_alloc(unsigned int cpu)
 {
 	struct tv_vcpu *v;
+	u8 *pages;
 
 	if (tv_plat_fault(TV_FAULT_VCPU_ALLOC))
 		return NULL;
@@ -427,15 +444,22 @@ static struct tv_vcpu *vcpu_alloc(unsigned int cpu)
 	v->vpid = (u16)(cpu + 1);
 	v->shared = g_shared;
 	v->stat_cycles = g_stat_cycles;
-	v->vmxon = tv_plat_alloc_pages(1);
-	v->vmcs = tv_plat_alloc_pages(1);
-	v->root_idt = tv_plat_alloc_pages(1);
 	/* Only the stack's top is read before it is written. */
-	v->stack = tv_plat_alloc_pages_uninit(TV_VMM_STACK_PAGES);
-	if (!v->vmxon || !v->vmcs || !v->root_idt || !v->stack) {
+	pages = tv_plat_alloc_pages_uninit(TV_VCPU_PRIVATE_PAGES);
+	if (!pages) {
 		vcpu_free(v);
 		return NULL;
 	}
+	v->stack = pages;
+	v->vmxon = pages + TV_VMM_STACK_PAGES * TV_PAGE_SIZE;
+	v->vmcs = (u8 *)v->vmxon + TV_PAGE_SIZE;
+	v->root_idt = (u8 *)v->vmcs + TV_PAGE_SIZE;
+	/*
+	 * The VMXON region needs only its revision (tv_vcpu_launch() writes
+	 * it); the VMCS starts zeroed, whatever VMCLEAR leaves, and the root
+	 * IDT's gates past the built ones must be not-present.
+	 */
+	memset(v->vmcs, 0, 2 * TV_PAGE_SIZE);
 	memset(tv_stack_top(v), 0, sizeof(struct tv_stack_top));
 	v->vmcs_pa = tv_plat_virt_to_phys(v->vmcs);
 	return v;
@@ -501,8 +525,15 @@ int tv_vmm_root_call_one(unsigned int cpu,
 
 int tv_vmm_root_call_any(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 {
-	unsigned int cpu;
+	unsigned int cpu = tv_plat_cpu_index();
 
+	/*
+	 * This CPU if it is under the VMM: no IPI (a CPU being virtualized
+	 * protects its pages from here).  If the caller has moved since,
+	 * the call still runs there, at the cost of one IPI.
+	 */
+	if (cpu < g_cpu_limit && vcpu_of(cpu) && vcpu_of(cpu)->launched)
+		return tv_vmm_root_call_one(cpu, fn, arg);
 	for (cpu = 0; cpu < g_cpu_limit; cpu++)
 		if (vcpu_of(cpu) && vcpu_of(cpu)->launched)
 			return tv_vmm_root_call_one(cpu, fn, arg);
@@ -511,11 +542,17 @@ int tv_vmm_root_call_any(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 
 int tv_vmm_root_call_each(int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
 {
+	return tv_vmm_root_call_others(~0u, fn, arg);
+}
+
+int tv_vmm_root_call_others(unsigned int skip,
+			    int (*fn)(struct tv_vcpu *v, void *arg), void *arg)
+{
 	unsigned int cpu;
 	int err;
 
 	for (cpu = 0; cpu < g_cpu_limit; cpu++) {
-		if (!vcpu_of(cpu))
+		if (!vcpu_of(cpu) || cpu == skip)
 			continue;
 		err = tv_vmm_root_call_one(cpu, fn, arg);
 		if (err && err != TV_ERR_INVALID)

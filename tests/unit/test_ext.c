@@ -530,6 +530,46 @@ static void own_pages_out_of_reach(void **state)
 	tv_ext_core_detach(&e);
 }
 
+/*
+ * Many pages, added out of order and across growths of the set, removed
+ * in runs longer than one root call takes: the set stays sorted and
+ * exact, and the EPT follows it.
+ */
+static void protected_set_stays_exact(void **state)
+{
+	enum { N = 300 };
+	u64 base = 3 * GiB + 0x200000, pa[N], out[N + 64];
+	unsigned int i, n;
+
+	for (i = 0; i < N; i++)
+		pa[i] = base + (u64)((i * 37) % N) * 0x1000;
+	assert_int_equal(tv_ext_core_protect_pages(pa, 100), TV_OK);
+	assert_int_equal(tv_ext_core_protect_pages(pa + 100, N - 100), TV_OK);
+	/* Again: nothing doubles. */
+	assert_int_equal(tv_ext_core_protect_pages(pa, 10), TV_OK);
+	n = tv_ext_core_protected(out, TV_ARRAY_SIZE(out));
+	assert_int_equal(n, tv_ext_g.nprotected);
+	for (i = 1; i < n; i++)
+		assert_true(out[i - 1] < out[i]);
+	for (i = 0; i < N; i++) {
+		assert_true(tv_ext_is_protected(base + i * 0x1000 + 8));
+		assert_int_equal(rights_of(shared.eptp, base + i * 0x1000), 0);
+	}
+	assert_false(tv_ext_is_protected(base - 0x1000));
+	assert_false(tv_ext_is_protected(base + N * 0x1000));
+	/* Every other page back, 150 in one call. */
+	for (i = 0; i < N / 2; i++)
+		pa[i] = base + (u64)(2 * i) * 0x1000;
+	tv_ext_core_unprotect_pages(pa, N / 2);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(tv_ext_is_protected(base + i * 0x1000), i & 1);
+		assert_int_equal(rights_of(shared.eptp, base + i * 0x1000),
+				 i & 1 ? 0 : EPT_RWX);
+	}
+	assert_int_equal(tv_ext_core_protected(out, TV_ARRAY_SIZE(out)),
+			 n - N / 2);
+}
+
 static bool ve_control(void)
 {
 	return tv_ext_g.proc2 & PROC2_EPT_VE;
@@ -659,6 +699,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(page_set_and_undo, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(views_are_copies, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(own_pages_out_of_reach, setup_ept, teardown_ept),
+		cmocka_unit_test_setup_teardown(protected_set_stays_exact, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(ve_control_decision, setup, teardown),
 		cmocka_unit_test_setup_teardown(ve_pages_follow_marks, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(ve_needs_the_cpu, setup_ept, teardown_ept),
