@@ -814,25 +814,39 @@ static TV_VMX_ROOT int split_locked(struct tv_ept *ept, u64 gpa, u64 **pte)
 	return TV_ERR_INVALID;
 }
 
+/* Under @ept->lock: @gpa's 4 KiB leaf in the page table last reached. */
+static TV_VMX_ROOT u64 *cached_pte(struct tv_ept *ept, u64 gpa)
+{
+	u64 *pte;
+
+	if (!ept->last_pt || ept->last_pt_gpa != (gpa & ~(EPT_PDE_SPAN - 1)))
+		return NULL;
+	pte = &ept->last_pt[entry_index(gpa, 1)];
+	return entry_used(*pte) ? pte : NULL;
+}
+
+/* Under @ept->lock: remember the page table that holds @pte, @gpa's leaf. */
+static TV_VMX_ROOT void cache_pt(struct tv_ept *ept, u64 gpa, u64 *pte)
+{
+	ept->last_pt = pte - entry_index(gpa, 1);
+	ept->last_pt_gpa = gpa & ~(EPT_PDE_SPAN - 1);
+}
+
 /* Under @ept->lock: split, mapping first what is absent (on demand). */
 static TV_VMX_ROOT u64 *split_4k_locked(struct tv_ept *ept, u64 gpa)
 {
 	struct tv_ept_demand d = { 0 };
-	u64 block = gpa & ~(EPT_PDE_SPAN - 1), *pte = NULL;
+	u64 *pte = cached_pte(ept, gpa);
 	int ret;
 
-	if (ept->last_pt && ept->last_pt_gpa == block) {
-		pte = &ept->last_pt[entry_index(gpa, 1)];
-		if (entry_used(*pte))
-			return pte;
-	}
+	if (pte)
+		return pte;
 	ret = split_locked(ept, gpa, &pte);
 	if (ret == SPLIT_ABSENT && !map_missing_locked(ept, gpa, &d))
 		ret = split_locked(ept, gpa, &pte);
 	if (ret)
 		return NULL;
-	ept->last_pt = pte - entry_index(gpa, 1);
-	ept->last_pt_gpa = block;
+	cache_pt(ept, gpa, pte);
 	return pte;
 }
 
@@ -868,6 +882,23 @@ TV_VMX_ROOT u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa)
 	t = &t[entry_index(gpa, 1)];
 	/* An absent PTE (a hole in a split block) is no leaf to change. */
 	return entry_used(*t) ? t : NULL;
+}
+
+TV_VMX_ROOT u64 *tv_ept_find_4k(struct tv_ept *ept, u64 gpa)
+{
+	u64 *pte;
+
+	if (!ept || !ept->root || gpa >= ept->limit)
+		return NULL;
+	lock(&ept->lock);
+	pte = cached_pte(ept, gpa);
+	if (!pte) {
+		pte = tv_ept_leaf_4k(ept, gpa);
+		if (pte)
+			cache_pt(ept, gpa, pte);
+	}
+	unlock(&ept->lock);
+	return pte;
 }
 
 TV_VMX_ROOT int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx,

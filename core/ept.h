@@ -214,6 +214,10 @@ int tv_ept_fault_exit(struct tv_ept *const *maps, unsigned int n,
  * tv_ept_leaf_4k(): the 4 KiB leaf of @gpa if it was split before (or
  * built as one), else NULL.  Context: any.
  *
+ * tv_ept_find_4k(): the same under the map's lock, through the page
+ * table the last split or find reached, so that a run of pages costs one
+ * walk.  Context: VMX root, or a map no CPU runs under.
+ *
  * tv_ept_set_page(): tv_ept_split_4k(), then give the page the rights
  * @rwx (EPT_READ|EPT_WRITE|EPT_EXEC; 0 for none) and host page @host_pa,
  * keeping its memory type and ignore-PAT.  TV_ERR_INVALID for write
@@ -263,6 +267,7 @@ u32 tv_ept_spare_tables(const struct tv_ept *ept);
 u32 tv_ept_store_pages(const struct tv_ept *ept);
 u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa);
 u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa);
+u64 *tv_ept_find_4k(struct tv_ept *ept, u64 gpa);
 int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx, u64 host_pa);
 void tv_ept_leaf_write(u64 *leaf, u64 rwx, u64 host_pa);
 u64 tv_ept_leaf_ve(u64 leaf, bool ve);

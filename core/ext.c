@@ -1264,18 +1264,19 @@ struct protect_op {
 static TV_VMX_ROOT int op_protect(struct tv_vcpu *v, void *arg)
 {
 	struct protect_op *op = arg;
+	struct tv_ept *views[TV_EXT_MAX_VIEWS] = { NULL }, *ept;
 	u64 *leaf;
-	u32 i;
+	u32 i, k, n = 0;
 	int view;
 
-	(void)v;
-	for (i = 0; i < op->n; i++) {
-		for (view = 0; view < TV_EXT_MAX_VIEWS; view++) {
-			struct tv_ept *ept = view_ept_any(view);
-
-			if (!ept)
-				continue;
-			leaf = op->rights ? tv_ept_leaf_4k(ept, op->pa[i]) :
+	for (view = 0; view < TV_EXT_MAX_VIEWS; view++)
+		if (view_ept_any(view))
+			views[n++] = view_ept_any(view);
+	/* View by view: each map's runs of pages cost one walk. */
+	for (k = 0; k < n; k++) {
+		ept = views[k];
+		for (i = 0; i < op->n; i++) {
+			leaf = op->rights ? tv_ept_find_4k(ept, op->pa[i]) :
 					    tv_ept_split_4k(ept, op->pa[i]);
 			if (!leaf) {
 				/* Unmapped: out of the guest's reach anyway. */
@@ -1388,16 +1389,13 @@ static void note_tables_seen(void)
 	tv_ext_g.tables_seen_valid = true;
 }
 
-int tv_ext_core_protect_tables(void)
+/* Protect every table of every view not yet protected. */
+static int protect_all_tables(void)
 {
 	struct table_list l;
 	int v, ret = TV_OK;
 	u32 flushed;
 
-	if (!shared_mut() || !tv_ext_g.nprotected)
-		return TV_OK;	/* self-protection not started */
-	if (tables_all_seen())
-		return TV_OK;
 	/* Protecting splits, and splits use spares: until nothing is new. */
 	do {
 		l = (struct table_list){ NULL, 0, 0, 0 };
@@ -1414,35 +1412,41 @@ int tv_ext_core_protect_tables(void)
 	return ret;
 }
 
+int tv_ext_core_protect_tables(void)
+{
+	if (!shared_mut() || !tv_ext_g.nprotected)
+		return TV_OK;	/* self-protection not started */
+	return tables_all_seen() ? TV_OK : protect_all_tables();
+}
+
 int tv_ext_core_protect_pages(const u64 *pa, unsigned int n)
 {
+	u64 few[16], *copy = few;	/* a CPU's pages and the MSR bitmap */
+	u32 i, flushed = ~0u;
 	int ret = TV_OK;
-	u64 *fresh;
-	u32 i, k = 0, flushed = ~0u;
 
 	if (!shared_mut())
 		return TV_OK;
-	fresh = tv_plat_zalloc((n ? n : 1) * sizeof(u64));
-	if (!fresh)
-		return TV_ERR_NO_MEMORY;
+	/* A CPU's pages fit on the stack; protect_new() sorts its copy. */
+	if (n > TV_ARRAY_SIZE(few)) {
+		copy = tv_plat_zalloc(n * sizeof(u64));
+		if (!copy)
+			return TV_ERR_NO_MEMORY;
+	}
 	for (i = 0; i < n; i++)
-		if (!page_protected(pa[i]))
-			fresh[k++] = pa[i] & EPT_ADDR_MASK;
-	if (k)
-		ret = protect_new(fresh, k, &flushed);
-	tv_plat_free(fresh);
+		copy[i] = pa[i];
+	if (n)
+		ret = protect_new(copy, n, &flushed);
+	if (copy != few)
+		tv_plat_free(copy);
 	if (!ret && !tables_all_seen()) {
-		ret = tv_ext_core_protect_tables();
+		ret = protect_all_tables();
 		flushed = ~0u;
 	}
 	flush_everywhere_but(flushed);
 	return ret;
 }
 
-/*
- * The pages back to the guest, up to 16 per root call (a CPU's pages
- * in one): no allocation on the way out.
- */
 void tv_ext_core_unprotect_pages(const u64 *pa, unsigned int n)
 {
 	u64 gone[16];
