@@ -882,8 +882,11 @@ static int protected_add(u64 *pa, u32 m, u32 *added)
 	int ret;
 
 	m = sort_unique(pa, m);
+	/* Drop what is in already: one search, then both lists in step. */
+	j = m ? protected_slot(a, n, pa[0]) : 0;
 	for (i = 0, k = 0; i < m; i++) {
-		j = protected_slot(a, n, pa[i]);
+		while (j < n && a[j] < pa[i])
+			j++;
 		if (j >= n || a[j] != pa[i])
 			pa[k++] = pa[i];
 	}
