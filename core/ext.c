@@ -316,6 +316,11 @@ int tv_ext_core_attach(struct tv_ext *ext)
 		tv_ext_g.defer_cpus = limit;
 	}
 	*s = (struct tv_ext_slot){ 0 };
+	if (tv_vmm_shared()->mtf_untrapped && !tv_ext_g.mtf_warned) {
+		tv_ext_g.mtf_warned = true;
+		tv_log(TV_LOG_WARN,
+		       "thinvisor: the monitor trap flag is advertised but does not trap: no single steps here\n");
+	}
 	tv_ext_g.page_caps = tv_ext_core_page_caps();
 	if (ext->percpu_size) {
 		s->percpu = tv_plat_zalloc(limit * sizeof(void *));

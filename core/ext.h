@@ -113,6 +113,7 @@ struct tv_ext_state {
 	const struct tv_ept *tables_seen_ept[TV_EXT_MAX_VIEWS];
 	u32 tables_seen[TV_EXT_MAX_VIEWS];
 	bool tables_seen_valid;
+	bool mtf_warned;	/* said that MTF does not trap (once a load) */
 	/*
 	 * Each CPU's #VE information area (one page, allocated at the first
 	 * tv_ext_page_set_ve(), kept until unload): guest memory, not

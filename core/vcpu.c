@@ -317,11 +317,14 @@ TV_VMX_ROOT void tv_vcpu_mtf_probed(struct tv_vcpu *v, bool traps)
 	v->mtf_probe = false;
 	if (traps || !v->shared->mtf)
 		return;
-	/* Every CPU is the same model: the first to find out says so. */
+	/*
+	 * Every CPU is the same model: the first to find out says so for
+	 * all.  Only extensions single-step (the core has other ways to an
+	 * NMI window), so the warning waits for the first to register
+	 * (core/ext.c): formatting it here was a tenth of this CPU's load.
+	 */
 	v->shared->mtf = false;
-	tv_vmm_log(TV_LOG_WARN,
-		   "CPU %u: the monitor trap flag is advertised but does not trap: no single steps here\n",
-		   v->cpu);
+	v->shared->mtf_untrapped = true;
 }
 
 TV_VMX_ROOT void tv_reset_by_triple_fault(struct tv_vcpu *v)

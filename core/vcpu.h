@@ -56,6 +56,7 @@ struct tv_shared {
 	u64 eptp;
 	u64 terminate_key;	/* per load: only thinvisor may give CPUs back */
 	bool mtf;		/* monitor trap flag advertised and traps */
+	bool mtf_untrapped;	/* advertised, but the launch probe saw no trap */
 	bool triple_fault_panic; /* debug: dump and panic instead of reset */
 };
 
