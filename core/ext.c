@@ -111,6 +111,17 @@ static u32 slot_events(const struct tv_ext_slot *s)
 	return ev;
 }
 
+u32 tv_ext_cpuid_leaf_mask(const u32 *leaves, u32 n, bool all)
+{
+	u32 mask = 0, i;
+
+	if (all)
+		return ~0u;
+	for (i = 0; i < n; i++)
+		mask |= (u32)TV_BIT(leaves[i] < 31 ? leaves[i] : 31);
+	return mask;
+}
+
 /*
  * Recompute the union of what the active extensions ask: controls,
  * exception bitmap, CR masks, the I/O bitmaps and the exits to route.
@@ -122,7 +133,7 @@ static void recompute(void)
 	u64 exits[2] = { 0, 0 }, cr0 = 0, cr4 = 0;
 	u8 type_slots[TV_EV_COUNT] = { 0 };
 	bool pf_seen = false, pf_mixed = false;
-	u32 pf_mask = 0, pf_match = 0;
+	u32 pf_mask = 0, pf_match = 0, leaves = 0;
 
 	/* The union is built here and copied to the real bitmaps in root. */
 	if (g->io_scratch)
@@ -139,6 +150,9 @@ static void recompute(void)
 				exits_of_event(exits, t);
 				type_slots[t] |= (u8)TV_BIT(i);
 			}
+		if (ev & TV_BIT(TV_EV_CPUID))
+			leaves |= tv_ext_cpuid_leaf_mask(s->leaves, s->nleaves,
+							 s->all_leaves);
 		for (t = 0; t < s->nmsrs; t++) {
 			if (s->msr_rw[t] & 1)
 				set_bit64(exits, TV_EXIT_RDMSR);
@@ -195,6 +209,7 @@ static void recompute(void)
 	g->cr4_mask = cr4;
 	g->exits[0] = exits[0];
 	g->exits[1] = exits[1];
+	g->cpuid_leaves = leaves;
 }
 
 /*

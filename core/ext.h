@@ -84,6 +84,7 @@ struct tv_ext_state {
 	u32 exceptions, pf_mask, pf_match;
 	u64 cr0_mask, cr4_mask;
 	u64 exits[2];
+	u32 cpuid_leaves;	/* tv_ext_cpuid_leaf_mask() of every asker */
 	u8 *io_bitmap;		/* the VMCS's I/O bitmaps A and B */
 	u8 *io_scratch;		/* their next contents, built in the guest */
 	bool io_dirty;		/* to be copied in VMX root */
@@ -252,6 +253,11 @@ int tv_ext_interrupt_window(struct tv_vcpu *v);
  * the plain handler, whatever other leaves are wanted.  Context: vmx-root.
  */
 bool tv_ext_wants_cpuid(u32 leaf);
+/*
+ * The CPUID leaves an extension asked for as the exit stub tests them:
+ * bit n for leaf n < 31, bit 31 for any leaf above 30, all with @all.
+ */
+u32 tv_ext_cpuid_leaf_mask(const u32 *leaves, u32 n, bool all);
 
 /*
  * core/ext_root.c: the default of a page access no extension answered:

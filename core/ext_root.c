@@ -103,6 +103,7 @@ TV_VMX_ROOT void tv_ext_write_controls(struct tv_vcpu *v)
 	}
 	write_cr_mask(v, 0, c->cr0_mask | g->cr0_mask);
 	write_cr_mask(v, 4, c->cr4_mask | g->cr4_mask);
+	v->ext_cpuid_leaves = g->cpuid_leaves;
 	v->ext_exits[0] = g->exits[0];
 	v->ext_exits[1] = g->exits[1];
 }

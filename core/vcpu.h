@@ -80,6 +80,12 @@ struct tv_vcpu {
 	bool stat_cycles;	/* time every exit */
 	u8 ext_single_step;	/* bit n: extension slot n steps this CPU */
 	bool native_step;	/* an instruction runs natively under MTF */
+	/*
+	 * With the CPUID bit of @ext_exits set, the leaves extensions asked
+	 * for: bit n for leaf n < 31, bit 31 for any leaf above 30
+	 * (tv_ext_cpuid_leaf_mask()).  The CPUID fast path takes the rest.
+	 */
+	u32 ext_cpuid_leaves;
 	u64 exits;
 	struct tv_exit_stat stat[TV_STAT_REASONS];
 	unsigned int cpu;
@@ -115,6 +121,8 @@ _Static_assert(offsetof(struct tv_vcpu, mtf_armed) == 24 &&
 	       offsetof(struct tv_vcpu, ext_single_step) == 26 &&
 	       offsetof(struct tv_vcpu, native_step) == 27,
 	       "VCPU_SLOW_FLAGS: one 4-byte test covers all four");
+_Static_assert(offsetof(struct tv_vcpu, ext_cpuid_leaves) == 28,
+	       "VCPU_CPUID_LEAVES");
 _Static_assert(offsetof(struct tv_vcpu, exits) == 32, "VCPU_EXITS");
 _Static_assert(offsetof(struct tv_vcpu, stat) == 40, "VCPU_STAT");
 _Static_assert(sizeof(struct tv_exit_stat) == 16 &&

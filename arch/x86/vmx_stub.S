@@ -63,6 +63,7 @@
 #define VCPU_EXT_EXITS 0
 #define VCPU_PENDING 16		/* pending_nmis, pending_mces: 8 bytes */
 #define VCPU_SLOW_FLAGS 24	/* mtf_armed ... native_step: 4 bytes */
+#define VCPU_CPUID_LEAVES 28	/* bit n: leaf n wanted; 31: any above 30 */
 #define VCPU_EXITS 32
 #define VCPU_STAT 40		/* struct tv_exit_stat[], 16 bytes each */
 
@@ -212,7 +213,8 @@ tv_asm_vmexit_fast:
 	mov %rbx, TOP_SCRATCH+8(%rsp)
 	mov TOP_VCPU(%rsp), %rbx
 	testb $(1 << (TV_EXIT_CPUID - 8)), VCPU_EXT_EXITS+1(%rbx)
-	jnz 5f
+	jnz .Lcpuid_wanted
+.Lcpuid_leaf_free:
 	cmpq $0, VCPU_PENDING(%rbx)
 	jne 5f
 	cmpl $0, VCPU_SLOW_FLAGS(%rbx)
@@ -246,6 +248,18 @@ tv_asm_vmexit_fast:
 .Lcpuid_native:
 	cpuid
 	jmp tv_asm_resume_window
+
+	/*
+	 * An extension asked for CPUID: the general path only if for this
+	 * leaf (EAX, the guest's, untouched so far), or any above 30.
+	 */
+.Lcpuid_wanted:
+	mov $31, %edx
+	cmp %edx, %eax
+	cmovb %eax, %edx
+	bt %edx, VCPU_CPUID_LEAVES(%rbx)
+	jc 5f
+	jmp .Lcpuid_leaf_free
 
 	/*
 	 * Leaf 1: VMX off, hypervisor on, OSXSAVE = guest CR4.OSXSAVE.  The

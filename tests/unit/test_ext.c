@@ -361,6 +361,40 @@ static void cpuid_leaves(void **state)
 	assert_false(exits(TV_EXIT_CPUID));
 }
 
+/*
+ * The leaves the exit stub's CPUID fast path leaves to the general path:
+ * only those asked for (31 and above share a bit), the union of every
+ * extension's, none once they let go.
+ */
+static void cpuid_leaf_mask_for_the_stub(void **state)
+{
+	static const u32 few[] = { 0, 1, 7, 30 };
+	static const u32 high[] = { 31, 0x40000000, 0x80000001 };
+	struct tv_ext a = EXT("one"), b = EXT("hv");
+
+	assert_int_equal(tv_ext_cpuid_leaf_mask(few, 4, false),
+			 0x40000083u);
+	assert_int_equal(tv_ext_cpuid_leaf_mask(high, 3, false), 0x80000000u);
+	assert_int_equal(tv_ext_cpuid_leaf_mask(NULL, 0, false), 0);
+	assert_int_equal(tv_ext_cpuid_leaf_mask(NULL, 0, true), ~0u);
+	attach_active(&a);
+	attach_active(&b);
+	assert_int_equal(tv_ext_g.cpuid_leaves, 0);
+	assert_int_equal(tv_ext_core_want_cpuid(&a, 1, true), TV_OK);
+	assert_int_equal(tv_ext_g.cpuid_leaves, 0x2);
+	assert_int_equal(tv_ext_core_want_cpuid(&b, 0x40000001, true), TV_OK);
+	assert_int_equal(tv_ext_g.cpuid_leaves, 0x80000002u);
+	assert_int_equal(tv_ext_core_want_cpuid(&a, 1, false), TV_OK);
+	assert_int_equal(tv_ext_g.cpuid_leaves, 0x80000000u);
+	assert_int_equal(tv_ext_core_want_cpuid(&a, TV_EXT_ALL_LEAVES, true),
+			 TV_OK);
+	assert_int_equal(tv_ext_g.cpuid_leaves, ~0u);
+	tv_ext_core_detach(&a);
+	assert_int_equal(tv_ext_g.cpuid_leaves, 0x80000000u);
+	tv_ext_core_detach(&b);
+	assert_int_equal(tv_ext_g.cpuid_leaves, 0);
+}
+
 static int run_fn_calls;
 
 static int run_fn(struct tv_ext *ext, void *arg)
@@ -698,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(run_on_cpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(page_set_and_undo, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(views_are_copies, setup_ept, teardown_ept),
+		cmocka_unit_test_setup_teardown(cpuid_leaf_mask_for_the_stub, setup, teardown),
 		cmocka_unit_test_setup_teardown(own_pages_out_of_reach, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(protected_set_stays_exact, setup_ept, teardown_ept),
 		cmocka_unit_test_setup_teardown(ve_control_decision, setup, teardown),
