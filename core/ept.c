@@ -850,16 +850,35 @@ static TV_VMX_ROOT u64 *split_4k_locked(struct tv_ept *ept, u64 gpa)
 	return pte;
 }
 
-TV_VMX_ROOT u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa)
+/* Under @ept->lock: @gpa's 4 KiB leaf if there is one, no split. */
+static TV_VMX_ROOT u64 *find_4k_locked(struct tv_ept *ept, u64 gpa)
+{
+	u64 *pte = cached_pte(ept, gpa);
+
+	if (!pte) {
+		pte = tv_ept_leaf_4k(ept, gpa);
+		if (pte)
+			cache_pt(ept, gpa, pte);
+	}
+	return pte;
+}
+
+/* @gpa's 4 KiB leaf under the map's lock: split to, or only found. */
+static TV_VMX_ROOT u64 *leaf_4k(struct tv_ept *ept, u64 gpa, bool split)
 {
 	u64 *pte;
 
 	if (!ept || !ept->root || gpa >= ept->limit)
 		return NULL;
 	lock(&ept->lock);
-	pte = split_4k_locked(ept, gpa);
+	pte = split ? split_4k_locked(ept, gpa) : find_4k_locked(ept, gpa);
 	unlock(&ept->lock);
 	return pte;
+}
+
+TV_VMX_ROOT u64 *tv_ept_split_4k(struct tv_ept *ept, u64 gpa)
+{
+	return leaf_4k(ept, gpa, true);
 }
 
 TV_VMX_ROOT u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa)
@@ -886,19 +905,7 @@ TV_VMX_ROOT u64 *tv_ept_leaf_4k(struct tv_ept *ept, u64 gpa)
 
 TV_VMX_ROOT u64 *tv_ept_find_4k(struct tv_ept *ept, u64 gpa)
 {
-	u64 *pte;
-
-	if (!ept || !ept->root || gpa >= ept->limit)
-		return NULL;
-	lock(&ept->lock);
-	pte = cached_pte(ept, gpa);
-	if (!pte) {
-		pte = tv_ept_leaf_4k(ept, gpa);
-		if (pte)
-			cache_pt(ept, gpa, pte);
-	}
-	unlock(&ept->lock);
-	return pte;
+	return leaf_4k(ept, gpa, false);
 }
 
 TV_VMX_ROOT int tv_ept_set_page(struct tv_ept *ept, u64 gpa, u64 rwx,
