@@ -371,7 +371,7 @@ static TV_VMX_ROOT int handle_vmcall(struct tv_vcpu *v, struct tv_regs *regs)
 	}
 	switch (regs->rax) {
 	case TV_HC_PING:
-		/* The launch's ping came before any MTF exit: it does not trap. */
+		/* A ping before any MTF exit: it does not trap. */
 		if (tv_unlikely(v->mtf_probe))
 			tv_vcpu_mtf_probed(v, false);
 		regs->rax = TV_HC_PONG;
@@ -584,6 +584,14 @@ static TV_VMX_ROOT int dispatch(struct tv_vcpu *v, struct tv_regs *regs,
 {
 	u32 basic = TV_EXIT_BASIC(reason);
 
+	/*
+	 * The launch's MTF probe: a CPUID before any MTF exit (the root
+	 * call that follows every launch checks the signature with one,
+	 * tv_vmm_cpu_up()) comes after instructions completed: it does not
+	 * trap.  The fast path stands aside while the probe arms MTF.
+	 */
+	if (tv_unlikely(v->mtf_probe) && reason == TV_EXIT_CPUID)
+		tv_vcpu_mtf_probed(v, false);
 	/* The exit the guest takes most, ahead of the general dispatch;
 	 * extensions see only the leaves they asked for.
 	 */

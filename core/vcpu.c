@@ -267,8 +267,10 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 	 * Lake; a nested hypervisor may do the same), and single steps that
 	 * never end would leave an extension's pages open or its events
 	 * off.  So the first entry sets it: an MTF exit after the guest's
-	 * first instruction proves it; the ping below, if it comes first,
-	 * disproves it (tv_vcpu_mtf_probed(), core/exit.c).
+	 * first instruction proves it; the CPUID of the root call that
+	 * follows every launch (tv_vmm_cpu_up()), if it comes first,
+	 * disproves it without an exit of its own (tv_vcpu_mtf_probed(),
+	 * core/exit.c).
 	 */
 	v->mtf_probe = v->shared->mtf;
 	v->mtf_armed = v->mtf_probe;
@@ -279,8 +281,6 @@ int tv_vcpu_launch(struct tv_vcpu *v)
 	if (st == TV_LAUNCH_GUEST) {
 		/* We are the guest now, on the same stack. */
 		v->launched = true;
-		if (v->mtf_probe)
-			tv_vmcall(TV_HC_PING, 0, 0);
 		return TV_OK;
 	}
 	v->mtf_probe = false;

@@ -628,7 +628,10 @@ int tv_vmm_cpu_up(unsigned int cpu)
 		return ret;
 	}
 	g_vcpus[cpu] = v;
-	/* The extensions' per-CPU set-up, in VMX root on that CPU. */
+	/*
+	 * The extensions' per-CPU set-up, in VMX root on that CPU; its
+	 * signature check (a CPUID) also ends the launch's MTF probe.
+	 */
 	tv_vmm_root_call_one(cpu, tv_ext_cpu_up, NULL);
 	protect_self(v);
 	return TV_OK;
