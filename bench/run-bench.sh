@@ -6,7 +6,7 @@
 # the e2e harness as an
 # E2E_EXTRA directory (the same door users test their extensions through),
 # boots once per CPU count, and collects the guest's table into
-# $BUILD/bench/results-<kernel>-<N>cpu.md.
+# $BUILD/bench/results-<kernel>-<cpu model>-<N>cpu.md.
 # usage: bench/run-bench.sh [CPUS...]      (default: 1 2)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,9 +64,11 @@ for cpus in "$@"; do
 		continue
 	fi
 	run=$(sed -n 's/^e2e: run dir \([^,]*\),.*/\1/p' "$log")
-	md=$out/results-$kernel-${cpus}cpu.md
+	# The model the harness booted: runs on others keep their own table.
+	model=$(sed -n 's/^e2e: kernel=.* cpu_model=\([^ ]*\) .*/\1/p' "$log")
+	md=$out/results-$kernel-$model-${cpus}cpu.md
 	{
-		echo "# thinvisor benchmark: $kernel kernel, $cpus CPU(s)"
+		echo "# thinvisor benchmark: $kernel kernel, $model, $cpus CPU(s)"
 		echo
 		echo "TSC ticks in the Bochs guest (one tick per emulated instruction)."
 		echo
