@@ -91,8 +91,18 @@ static int system_call_thread(void *arg)
 	if (c->pin) {
 		host_mm = current->active_mm;
 		mmgrab(host_mm);
+		/*
+		 * A kthread only borrows the last mm: after it sleeps (the
+		 * driver allocates), it may run on another, which the driver
+		 * would then read from CR3 unpinned and the VMM keep after
+		 * that process exits (a triple fault at a later exit).  Own
+		 * the pinned one for the whole call.
+		 */
+		kthread_use_mm(host_mm);
 	}
 	c->ret = ntshim_ms_call(c->fn, c->a1, c->a2, 0, 0);
+	if (c->pin)
+		kthread_unuse_mm(host_mm);
 	complete(&c->done);
 	return 0;
 }
