@@ -847,7 +847,12 @@ static void store_entry(u64 *a, u32 i, u64 v)
 	__atomic_store_n(&a[i], v, __ATOMIC_RELEASE);
 }
 
-/* Sort @m page addresses (few: insertion sort), drop repeats; the new count. */
+/*
+ * Sort @m page addresses, drop repeats; the new count.  Insertion sort:
+ * they come nearly sorted (a CPU's run of pages, or the table store,
+ * which is in PA order block by block), so it stays close to linear even
+ * for the hundreds of tables of a large map at load.
+ */
 static u32 sort_unique(u64 *p, u32 m)
 {
 	u32 i, k, out;
